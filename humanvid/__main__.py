@@ -1,0 +1,3 @@
+from humanvid.cli import main
+
+main()

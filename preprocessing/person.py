@@ -1,0 +1,173 @@
+"""One person per frame: MediaPipe Pose (bundled models) landmarks and segmentation mask.
+
+MediaPipe runs in video mode, so it tracks the person it found first. When its
+tracker loses that person and re-detects, it may pick somebody else; a jump of
+the body centre larger than the body could have moved is taken as such a
+switch, and the frame is searched again in a window around where the followed
+person was, so the track never hops between people.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+NUM_LANDMARKS = 33
+LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
+MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
+
+
+@dataclass
+class Detection:
+    """The followed person in one frame, in full-frame pixel coordinates."""
+
+    landmarks: np.ndarray  # (33, 4): x, y [px], z [px, relative to the hips], visibility
+    world_landmarks: np.ndarray  # (33, 3) metres about the hip centre (MediaPipe world frame)
+    mask: np.ndarray  # (h, w) uint8 soft person mask, 255 = person, at `mask_scale` × full size
+    mask_scale: float  # mask pixel = full-frame pixel × mask_scale
+
+    @property
+    def center(self) -> np.ndarray:
+        """(2,) mid-point of shoulders and hips [px]."""
+        return self.landmarks[[LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP], :2].mean(axis=0)
+
+    @property
+    def torso_size(self) -> float:
+        """Shoulder-centre to hip-centre distance [px], a scale that does not depend on pose."""
+        shoulders = self.landmarks[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
+        hips = self.landmarks[[LEFT_HIP, RIGHT_HIP], :2].mean(axis=0)
+        return float(max(np.linalg.norm(shoulders - hips), 1.0))
+
+
+@contextmanager
+def quiet_stderr(enabled: bool = True) -> Iterator[None]:
+    """Silence native libraries (TFLite, absl) that write straight to file descriptor 2."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _make_pose(static_image_mode: bool):
+    import mediapipe as mp
+
+    return mp.solutions.pose.Pose(
+        static_image_mode=static_image_mode,
+        model_complexity=1,  # 2 would download a model at run time
+        smooth_landmarks=False,  # humanvid smooths offline, without lag
+        enable_segmentation=True,
+        smooth_segmentation=not static_image_mode,
+        min_detection_confidence=0.5,
+        min_tracking_confidence=0.5,
+    )
+
+
+class PersonDetector:
+    """Follows one person through a sequence of frames (or finds one in a still image)."""
+
+    def __init__(self, video_mode: bool = True, quiet: bool = True):
+        self.video_mode = video_mode
+        self.quiet = quiet
+        with quiet_stderr(quiet):
+            self._pose = _make_pose(static_image_mode=not video_mode)
+        self._search = None  # static-image Pose for re-finding the followed person
+        self._previous: Detection | None = None
+        self._missed = 0  # frames since the followed person was last seen
+
+    def close(self) -> None:
+        for pose in (self._pose, self._search):
+            if pose is not None:
+                pose.close()
+
+    def __enter__(self) -> "PersonDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def detect(self, image: np.ndarray) -> Detection | None:
+        """Landmarks and mask of the followed person in an H×W×3 RGB frame, or None."""
+        scale = min(1.0, MAX_DETECTION_SIDE / max(image.shape[:2]))
+        small = image if scale == 1.0 else cv2.resize(
+            image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
+        with quiet_stderr(self.quiet):
+            detection = _run_pose(self._pose, small, scale)
+        if self.video_mode and self._previous is not None and (
+            detection is None or not _plausible_motion(self._previous, detection, self._missed)
+        ):
+            detection = self._search_near(small, scale, self._previous)
+        if detection is None:
+            self._missed += 1
+        else:
+            self._previous, self._missed = detection, 0
+        return detection
+
+    def _search_near(self, small: np.ndarray, scale: float, previous: Detection) -> Detection | None:
+        """Look for the followed person in a window around their last position."""
+        if self._search is None:
+            with quiet_stderr(self.quiet):
+                self._search = _make_pose(static_image_mode=True)
+        height, width = small.shape[:2]
+        center = previous.center * scale
+        half = (3.0 + 1.5 * self._missed) * previous.torso_size * scale
+        x0, y0 = (max(int(c - half), 0) for c in center)
+        x1, y1 = int(min(center[0] + half, width)), int(min(center[1] + half, height))
+        if x1 - x0 < 32 or y1 - y0 < 32:
+            return None
+        window = np.ascontiguousarray(small[y0:y1, x0:x1])
+        with quiet_stderr(self.quiet):
+            found = _run_pose(self._search, window, 1.0)
+        if found is None:
+            return None
+        found.landmarks[:, 0] += x0
+        found.landmarks[:, 1] += y0
+        mask = np.zeros((height, width), np.uint8)
+        mask[y0:y1, x0:x1] = found.mask
+        found.landmarks[:, :3] /= scale
+        detection = Detection(found.landmarks, found.world_landmarks, mask, scale)
+        return detection if _plausible_motion(previous, detection, self._missed) else None
+
+
+def _run_pose(pose, image: np.ndarray, scale: float) -> Detection | None:
+    """Run MediaPipe on `image` (already scaled by `scale` from the full frame)."""
+    results = pose.process(image)
+    if results.pose_landmarks is None:
+        return None
+    height, width = image.shape[:2]
+    raw = np.array([(p.x, p.y, p.z, p.visibility) for p in results.pose_landmarks.landmark], dtype=np.float64)
+    landmarks = raw.copy()
+    landmarks[:, 0] *= width / scale
+    landmarks[:, 1] *= height / scale
+    landmarks[:, 2] *= width / scale
+    world = np.array([(p.x, p.y, p.z) for p in results.pose_world_landmarks.landmark], dtype=np.float64)
+    if results.segmentation_mask is not None:
+        mask = np.clip(results.segmentation_mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    else:
+        mask = np.zeros((height, width), np.uint8)
+    return Detection(landmarks, world, mask, scale)
+
+
+def _plausible_motion(previous: Detection, current: Detection, frames_missed: int = 0) -> bool:
+    """False when the body centre jumped further than a person moves in the frames between."""
+    jump = np.linalg.norm(current.center - previous.center)
+    size_ratio = current.torso_size / previous.torso_size
+    return jump < 1.5 * (1 + frames_missed) * previous.torso_size and 0.5 < size_ratio < 2.0
