@@ -9,6 +9,7 @@ person was, so the track never hops between people.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 NUM_LANDMARKS = 33
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
+_LIBC = ctypes.CDLL(None)
 MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
 
 
@@ -61,6 +63,7 @@ def quiet_stderr(enabled: bool = True) -> Iterator[None]:
         os.dup2(devnull, 2)
         yield
     finally:
+        _LIBC.fflush(None)  # C stdio may hold buffered lines meant for /dev/null
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)

@@ -1,0 +1,184 @@
+"""The `humanvid` command line."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from humanvid import __version__
+from humanvid.errors import HumanvidError
+
+STAGE_CHOICES = ("preprocess", "fit", "mesh")
+
+
+class RichProgress:
+    """Progress of one input's stage as a rich bar with frames/s and ETA."""
+
+    def __init__(self, progress: Progress | None, console: Console, label: str):
+        self.progress, self.console, self.label = progress, console, label
+        self.task = None
+
+    def start(self, phase: str, total: int) -> None:
+        if self.progress is None:
+            return
+        description = f"{self.label} · {phase}"
+        if self.task is None:
+            self.task = self.progress.add_task(description, total=max(total, 1))
+        else:
+            self.progress.reset(self.task, total=max(total, 1), description=description)
+
+    def advance(self, count: int = 1) -> None:
+        if self.progress is not None and self.task is not None and count:
+            self.progress.advance(self.task, count)
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.task is not None:
+            task = self.progress.tasks[self.task]
+            self.progress.update(self.task, completed=task.total)
+
+
+def _rate(task) -> str:
+    speed = task.finished_speed or task.speed
+    return f"{speed:5.1f} frames/s" if speed else "    … frames/s"
+
+
+class RateColumn(TextColumn):
+    def __init__(self):
+        super().__init__("")
+
+    def render(self, task):
+        from rich.text import Text
+
+        return Text(_rate(task), style="cyan")
+
+
+def _progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="humanvid")
+def main() -> None:
+    """humanvid: clothed 3D humans from ordinary monocular video.
+
+    \b
+    Quick start:
+      humanvid reconstruct video.mp4 -o out
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=Path("humanvid_out"),
+              show_default=True, help="Output folder; each input gets OUT/<name>/.")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame index to use.")
+@click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame index (exclusive).")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Use every N-th frame.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Use at most this many frames.")
+@click.option("--until", type=click.Choice(STAGE_CHOICES), default=None,
+              help="Last stage to run (default: the last stage available in this version).")
+@click.option("--focal", type=click.FloatRange(min=1.0), default=None,
+              help="Focal length in pixels of the full frame (default: from a 55° vertical field of view).")
+@click.option("--device", default="cpu", show_default=True, help="Torch device for the network stages: cpu or cuda.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
+@click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, overwrite, verbose, quiet):
+    """Reconstruct the person in each INPUT.
+
+    An INPUT is a video file, an image, a folder of images (one sequence, in
+    natural sort order) or a folder of videos (each becomes OUT/<name>/).
+    A rerun with the same settings resumes and skips finished frames.
+
+    \b
+    Stages: preprocess (person landmarks, masks, 512×512 crops) → fit (body
+    model) → mesh (clothed meshes). This version has the preprocess stage only.
+    """
+    from humanvid.inputs import resolve_inputs
+    from humanvid.pipeline import AVAILABLE_STAGES, Settings, run_job
+    from preprocessing.video import FrameSelection
+
+    console = Console(quiet=quiet, highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    until = until or AVAILABLE_STAGES[-1]
+    if until not in AVAILABLE_STAGES:
+        raise click.UsageError(f"--until {until}: that stage is not built yet in humanvid {__version__}; "
+                               f"available: {', '.join(AVAILABLE_STAGES)}")
+    if end is not None and end <= start:
+        raise click.UsageError(f"--end {end} must be greater than --start {start}")
+    _check_device(device)
+    try:
+        jobs = resolve_inputs(list(inputs))
+    except HumanvidError as err:
+        raise click.UsageError(str(err)) from None
+
+    settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite)
+    results = []
+    with _progress_bar(console) as bars:
+        for job in jobs:
+            reporter = RichProgress(None if quiet else bars, console, job.name)
+            try:
+                result = run_job(job, output, settings, reporter, quiet=not verbose)
+            except KeyboardInterrupt:
+                errors.print("interrupted; rerun the same command to resume")
+                sys.exit(130)
+            except Exception as err:  # a bug must not stop the rest of a batch
+                from humanvid.pipeline import JobResult
+
+                result = JobResult(job, output / job.name, error=f"internal error: {type(err).__name__}: {err}")
+                if verbose:
+                    errors.print(traceback.format_exc(), markup=False)
+            if result.succeeded:
+                reporter.finish()
+            else:
+                errors.print(f"[red]error:[/] {result.error}", markup=True)
+            results.append(result)
+
+    if not quiet:
+        console.print(_summary_table(results))
+        if until == "preprocess":
+            console.print("Stopped after preprocessing: body fitting and meshing are not part of this version yet.")
+    sys.exit(0 if all(r.succeeded for r in results) else 1)
+
+
+def _check_device(device: str) -> None:
+    if device == "cpu":
+        return
+    if not device.startswith("cuda"):
+        raise click.BadParameter(f"{device!r}: use cpu or cuda (cuda:N for a given GPU)", param_hint="--device")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise click.BadParameter("CUDA was requested but torch sees no CUDA GPU; use --device cpu",
+                                 param_hint="--device")
+
+
+def _summary_table(results) -> Table:
+    table = Table(title="humanvid reconstruct")
+    table.add_column("input")
+    table.add_column("frames ok / total", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("output")
+    for r in results:
+        frames = f"{r.frames_ok} / {r.frames_total}" if r.frames_total else "–"
+        note = " (resumed: already done)" if r.resumed else ""
+        output = f"[red]failed: {r.error}[/]" if r.error else f"{r.out_dir}{note}"
+        table.add_row(str(r.job.source), frames, f"{r.seconds:.1f}", output)
+    return table
+
+
+if __name__ == "__main__":
+    main()
