@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -38,12 +40,38 @@ class RichProgress:
             self.progress.advance(self.task, count)
 
     def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        self.console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
     def finish(self) -> None:
         if self.progress is not None and self.task is not None:
             task = self.progress.tasks[self.task]
             self.progress.update(self.task, completed=task.total)
+
+
+@contextmanager
+def native_output_silenced(enabled: bool):
+    """Send what native libraries (FFmpeg, TFLite, absl) write to file descriptor 2 to /dev/null.
+
+    Python's own sys.stderr keeps pointing at the terminal, so humanvid's messages
+    still show; -v turns this off.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    saved_stderr = sys.stderr
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, closefd=False)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = saved_stderr
+        os.dup2(terminal, 2)
+        os.close(terminal)
 
 
 def _rate(task) -> str:
@@ -108,11 +136,10 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     model) → mesh (clothed meshes). This version has the preprocess stage only.
     """
     from humanvid.inputs import resolve_inputs
-    from humanvid.pipeline import AVAILABLE_STAGES, Settings, run_job
+    from humanvid.pipeline import AVAILABLE_STAGES, Settings
     from preprocessing.video import FrameSelection
 
     console = Console(quiet=quiet, highlight=False)
-    errors = Console(stderr=True, highlight=False)
     until = until or AVAILABLE_STAGES[-1]
     if until not in AVAILABLE_STAGES:
         raise click.UsageError(f"--until {until}: that stage is not built yet in humanvid {__version__}; "
@@ -126,6 +153,20 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(str(err)) from None
 
     settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite)
+    with native_output_silenced(not verbose):
+        errors = Console(stderr=True, highlight=False, soft_wrap=True)
+        results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
+    if not quiet:
+        console.print(_summary_table(results))
+        if until == "preprocess":
+            console.print("Stopped after preprocessing: body fitting and meshing are not part of this version yet.",
+                          soft_wrap=True)
+    sys.exit(0 if all(r.succeeded for r in results) else 1)
+
+
+def _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose):
+    from humanvid.pipeline import JobResult, run_job
+
     results = []
     with _progress_bar(console) as bars:
         for job in jobs:
@@ -136,8 +177,6 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
                 errors.print("interrupted; rerun the same command to resume")
                 sys.exit(130)
             except Exception as err:  # a bug must not stop the rest of a batch
-                from humanvid.pipeline import JobResult
-
                 result = JobResult(job, output / job.name, error=f"internal error: {type(err).__name__}: {err}")
                 if verbose:
                     errors.print(traceback.format_exc(), markup=False)
@@ -146,12 +185,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
             else:
                 errors.print(f"[red]error:[/] {result.error}", markup=True)
             results.append(result)
-
-    if not quiet:
-        console.print(_summary_table(results))
-        if until == "preprocess":
-            console.print("Stopped after preprocessing: body fitting and meshing are not part of this version yet.")
-    sys.exit(0 if all(r.succeeded for r in results) else 1)
+    return results
 
 
 def _check_device(device: str) -> None:
@@ -176,7 +210,7 @@ def _summary_table(results) -> Table:
         frames = f"{r.frames_ok} / {r.frames_total}" if r.frames_total else "–"
         note = " (resumed: already done)" if r.resumed else ""
         output = f"[red]failed: {r.error}[/]" if r.error else f"{r.out_dir}{note}"
-        table.add_row(str(r.job.source), frames, f"{r.seconds:.1f}", output)
+        table.add_row(r.job.source.name, frames, f"{r.seconds:.1f}", output)
     return table
 
 

@@ -116,13 +116,26 @@ def run_job(job: Job, out_root: Path, settings: Settings, progress: Progress = S
     out_dir = out_root / job.name
     result = JobResult(job, out_dir)
     started = time.perf_counter()
+    existed = out_dir.exists()
     try:
         _run(job, out_dir, settings, progress, quiet, result)
     except HumanvidError as err:
         result.error = str(err)
+        _discard_failed_run(out_dir, existed)
     finally:
         result.seconds = time.perf_counter() - started
     return result
+
+
+def _discard_failed_run(out_dir: Path, existed: bool) -> None:
+    """After a failed input, leave the output folder as it was before (nothing half-made)."""
+    if not existed:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return
+    clear_work(out_dir)
+    manifest = read_manifest(out_dir)
+    if manifest is not None and manifest.get("stages", {}).get("preprocess", {}).get("status") == "running":
+        (out_dir / "run.json").unlink(missing_ok=True)
 
 
 def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet: bool, result: JobResult) -> None:

@@ -1,0 +1,16 @@
+"""Session fixtures shared by several test modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import real_media, run_cli
+
+
+@pytest.fixture(scope="session")
+def tennis_run(tmp_path_factory):
+    """The whole tennis clip preprocessed once through the CLI (shared by several tests)."""
+    out = tmp_path_factory.mktemp("tennis")
+    result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", out, "--until", "preprocess")
+    assert result.returncode == 0, result.stderr
+    return out / "tennis", result
