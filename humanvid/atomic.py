@@ -34,6 +34,13 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def remove_temporaries(folder: str | Path) -> None:
+    """Delete temporaries that a killed writer left behind anywhere under `folder`."""
+    for path in Path(folder).rglob(".*.tmp*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

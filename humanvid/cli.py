@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +13,7 @@ from rich.table import Table
 
 from humanvid import __version__
 from humanvid.errors import HumanvidError
+from humanvid.quiet import native_stderr_silenced
 
 STAGE_CHOICES = ("preprocess", "fit", "mesh")
 
@@ -46,32 +45,6 @@ class RichProgress:
         if self.progress is not None and self.task is not None:
             task = self.progress.tasks[self.task]
             self.progress.update(self.task, completed=task.total)
-
-
-@contextmanager
-def native_output_silenced(enabled: bool):
-    """Send what native libraries (FFmpeg, TFLite, absl) write to file descriptor 2 to /dev/null.
-
-    Python's own sys.stderr keeps pointing at the terminal, so humanvid's messages
-    still show; -v turns this off.
-    """
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    saved_stderr = sys.stderr
-    sys.stderr = os.fdopen(terminal, "w", buffering=1, closefd=False)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        sys.stderr = saved_stderr
-        os.dup2(terminal, 2)
-        os.close(terminal)
 
 
 def _rate(task) -> str:
@@ -153,7 +126,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(str(err)) from None
 
     settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite)
-    with native_output_silenced(not verbose):
+    with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
     if not quiet:

@@ -144,6 +144,7 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
         raise HumanvidError(f"{job.source}: --start {settings.selection.start} is past the last frame "
                             f"(the input has {info.frame_count} frame(s))")
     ensure_writable(out_dir)
+    atomic.remove_temporaries(out_dir)
     fingerprint = preprocess_fingerprint(info, settings)
     previous = read_manifest(out_dir)
     if previous is not None and previous.get("fingerprint") != fingerprint:

@@ -9,22 +9,19 @@ person was, so the track never hops between people.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import cv2
 import numpy as np
+
+from humanvid.quiet import native_stderr_silenced as quiet_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 NUM_LANDMARKS = 33
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
-_LIBC = ctypes.CDLL(None)
 MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
 
 
@@ -48,25 +45,6 @@ class Detection:
         shoulders = self.landmarks[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
         hips = self.landmarks[[LEFT_HIP, RIGHT_HIP], :2].mean(axis=0)
         return float(max(np.linalg.norm(shoulders - hips), 1.0))
-
-
-@contextmanager
-def quiet_stderr(enabled: bool = True) -> Iterator[None]:
-    """Silence native libraries (TFLite, absl) that write straight to file descriptor 2."""
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        _LIBC.fflush(None)  # C stdio may hold buffered lines meant for /dev/null
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _make_pose(static_image_mode: bool):

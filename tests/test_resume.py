@@ -1,0 +1,71 @@
+"""A run killed with SIGKILL and started again ends exactly like an uninterrupted run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from helpers import REPO, real_media, run_cli
+
+ARGS = ["--max-frames", "60", "--start", "100"]
+
+
+def digest_tree(out_dir):
+    """Hash of every output file; run.json without its timings (they differ by nature)."""
+    digests = {}
+    for path in sorted(out_dir.rglob("*")):
+        if path.is_dir():
+            continue
+        data = path.read_bytes()
+        if path.name == "run.json":
+            run = json.loads(data)
+            for stage in run["stages"].values():
+                for key in [k for k in stage if k.endswith("_s")]:
+                    del stage[key]
+            data = json.dumps(run, sort_keys=True).encode()
+        digests[str(path.relative_to(out_dir))] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def kill_when(out_root, ready, timeout=120):
+    """Start the CLI and SIGKILL it as soon as ready(out_dir) is true."""
+    process = subprocess.Popen([sys.executable, "-m", "humanvid", "reconstruct", str(real_media("tennis.mp4")),
+                                "-o", str(out_root), "-q", *ARGS], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out_dir = out_root / "tennis"
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready(out_dir):
+            assert process.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def count(folder):
+    return len(list(folder.glob("*.png"))) if folder.exists() else 0
+
+
+def test_kill_during_each_pass_then_resume_is_identical(tmp_path):
+    reference = tmp_path / "reference"
+    assert run_cli("reconstruct", real_media("tennis.mp4"), "-o", reference, "-q", *ARGS).returncode == 0
+
+    interrupted = tmp_path / "interrupted"
+    kill_when(interrupted, lambda d: count(d / ".work" / "masks") >= 20)  # during detection
+    kill_when(interrupted, lambda d: count(d / "crops") >= 15)  # during cropping
+    crops_before = {p.name: p.stat().st_mtime_ns for p in (interrupted / "tennis" / "crops").glob("*.png")}
+    assert 15 <= len(crops_before) < 60
+
+    result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", interrupted, "-q", *ARGS)
+    assert result.returncode == 0, result.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in (interrupted / "tennis" / "crops").glob("*.png")}
+    assert not list((interrupted / "tennis").rglob(".*.tmp*")), "temporaries of the killed run remain"
+    assert all(after[name] == stamp for name, stamp in crops_before.items()), "finished crops were redone"
+    assert digest_tree(interrupted / "tennis") == digest_tree(reference / "tennis")
