@@ -1,0 +1,1 @@
+"""Synthetic clothed humans: generator, renderer and ground truth for training and measurement."""

@@ -1,0 +1,189 @@
+"""The CPU ray caster: analytic sphere, determinism, cameras, textures, backgrounds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import trimesh
+
+from humanvid.synth.backgrounds import load_bundled_images, random_background
+from humanvid.synth.camera import Camera, ViewRanges, look_at, sample_camera
+from humanvid.synth.render import Appearance, Lighting, cast, render, render_random
+from humanvid.synth.textures import KINDS, Logo, Pattern, apply_pattern, logo_mask, random_pattern
+
+RADIUS, DISTANCE, FOCAL, SIZE = 0.5, 3.0, 200.0, 160
+
+
+@pytest.fixture(scope="module")
+def sphere():
+    """A fine icosphere of RADIUS around (0, 0, −DISTANCE): in front of a camera at the origin."""
+    mesh = trimesh.creation.icosphere(subdivisions=5, radius=RADIUS)
+    mesh.apply_translation([0.0, 0.0, -DISTANCE])
+    return mesh
+
+
+@pytest.fixture(scope="module")
+def camera():
+    return Camera(FOCAL, FOCAL, (SIZE - 1) / 2, (SIZE - 1) / 2, SIZE, SIZE, np.eye(4))
+
+
+def _pixel_angles(camera):
+    rows, cols = np.mgrid[0:camera.height, 0:camera.width]
+    x = (cols - camera.cx) / camera.fx
+    y = -(rows - camera.cy) / camera.fy
+    return x, y
+
+
+def test_sphere_mask_matches_analytic_silhouette(sphere, camera):
+    hits = cast(sphere, camera)
+    x, y = _pixel_angles(camera)
+    radius_px = FOCAL * RADIUS / math.sqrt(DISTANCE**2 - RADIUS**2)  # image of the tangent cone
+    r_px = np.hypot(x, y) * FOCAL
+    mask = hits.face >= 0
+    assert np.all(mask[r_px < radius_px - 1.0])
+    assert not np.any(mask[r_px > radius_px + 1.0])
+
+
+def test_sphere_depth_and_normals_are_analytic(sphere, camera):
+    rendering = render(sphere, camera, Appearance(np.full((len(sphere.vertices), 3), 0.5)))
+    x, y = _pixel_angles(camera)
+    mask = rendering.mask
+    d = np.stack([x[mask], y[mask], -np.ones(mask.sum())], axis=1)
+    # |t d − c|² = r², c = (0, 0, −D): t² |d|² − 2 t (d·c) + D² − r² = 0, nearest root
+    dc = d[:, 2] * -DISTANCE
+    dd = np.einsum("ij,ij->i", d, d)
+    disc = np.clip(dc**2 - dd * (DISTANCE**2 - RADIUS**2), 0, None)
+    t = (dc - np.sqrt(disc)) / dd
+    centre_band = np.hypot(x[mask], y[mask]) * FOCAL < 0.8 * FOCAL * RADIUS / DISTANCE
+    assert np.allclose(rendering.depth[mask][centre_band], t[centre_band], atol=2e-3 * RADIUS)
+    assert np.all(rendering.depth[~mask] == 0)
+    normals = rendering.normals[mask]
+    assert np.allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
+    expected = (t[:, None] * d - np.array([0.0, 0.0, -DISTANCE])) / RADIUS
+    assert np.allclose(normals[centre_band], expected[centre_band], atol=0.02)
+    toward_camera = -d / np.linalg.norm(d, axis=1, keepdims=True)
+    assert np.all(np.einsum("ij,ij->i", normals, toward_camera) >= -1e-6)
+    assert np.all(rendering.normals[~mask] == 0)
+
+
+def test_moved_camera_sees_same_depth(sphere):
+    """A camera looking at the sphere from the side along a rotated axis sees the same depth."""
+    eye = np.array([DISTANCE, 0.0, -DISTANCE])  # to the right of the sphere, same distance
+    camera = Camera(FOCAL, FOCAL, (SIZE - 1) / 2, (SIZE - 1) / 2, SIZE, SIZE,
+                    look_at(eye, [0.0, 0.0, -DISTANCE], up=[0.0, 1.0, 0.0]))
+    hits = cast(sphere, camera)
+    centre = SIZE // 2
+    assert hits.depth[centre, centre] == pytest.approx(DISTANCE - RADIUS, abs=2e-3)
+
+
+def test_camera_projection_roundtrip():
+    camera = Camera(500.0, 480.0, 319.5, 239.5, 640, 480,
+                    look_at([1.0, -3.0, 1.5], [0.0, 0.0, 0.5], up=[0.0, 0.0, 1.0], roll_deg=5.0))
+    rows, cols = np.array([0, 100, 479]), np.array([0, 320, 639])
+    depth = np.array([1.0, 2.5, 4.0])
+    points_cam = camera.pixel_rays(rows, cols) * depth[:, None]
+    points_world = points_cam @ camera.rotation - camera.rotation.T @ camera.world_to_camera[:3, 3]
+    pixels, projected_depth = camera.project(points_world)
+    assert np.allclose(pixels, np.stack([cols, rows], axis=1))
+    assert np.allclose(projected_depth, depth)
+    target_pixel, _ = camera.with_world_to_camera(look_at([1.0, -3.0, 1.5], [0.0, 0.0, 0.5])).project(
+        np.array([[0.0, 0.0, 0.5]]))
+    assert np.allclose(target_pixel, [[camera.cx, camera.cy]])
+    cv = camera.world_to_camera_cv @ np.append(points_world[1], 1.0)
+    assert cv[2] == pytest.approx(2.5)  # OpenCV: looking down +z
+    assert np.allclose(Camera.from_dict(camera.as_dict()).world_to_camera, camera.world_to_camera)
+    assert np.allclose(camera.position, [1.0, -3.0, 1.5])
+
+
+def _standing_box():
+    """A 1.7 m tall box standing on z = −0.87, a stand-in for a person in Anny's frame."""
+    mesh = trimesh.creation.box(extents=[0.45, 0.25, 1.7])
+    mesh.apply_translation([0.0, 0.0, -0.87 + 0.85])
+    return mesh
+
+
+def test_sampled_cameras_frame_the_person_from_all_sides():
+    mesh = _standing_box()
+    rng = np.random.default_rng(0)
+    ranges = ViewRanges()
+    yaws = []
+    for _ in range(40):
+        camera = sample_camera(rng, mesh.vertices, ranges)
+        pixels, depth = camera.project(mesh.vertices)
+        assert np.all(depth > 0)
+        assert np.all(pixels >= -0.5) and np.all(pixels[:, 0] <= camera.width - 0.5)
+        assert np.all(pixels[:, 1] <= camera.height - 0.5)
+        fraction = np.ptp(pixels[:, 1]) / camera.height
+        assert 0.3 <= fraction <= 0.95
+        assert camera.width * camera.height <= 1280 * 800
+        assert 40.0 - 1e-6 <= camera.vertical_fov_deg <= 65.0 + 1e-6
+        height_above_floor = camera.position[2] + 0.87
+        assert 0.6 <= height_above_floor <= 2.0  # 0.8–1.8 m, give or take the framing slide
+        yaws.append(math.degrees(math.atan2(camera.position[0], -camera.position[1])) % 360)
+    counts = np.histogram(yaws, bins=4, range=(0, 360))[0]
+    assert np.all(counts > 0)  # front, sides and back
+
+
+def test_render_random_is_deterministic_and_consistent():
+    mesh = _standing_box()
+    colors = np.tile([0.8, 0.3, 0.2], (len(mesh.vertices), 1))
+    labels = (mesh.vertices[:, 2] > 0).astype(int)
+    appearance = Appearance(colors, labels, {0: Pattern("stripes", scale=0.1), 1: Pattern("skin")})
+    images = load_bundled_images()
+    first = render_random(mesh, appearance, np.random.default_rng(7), images)
+    again = render_random(mesh, appearance, np.random.default_rng(7), images)
+    other = render_random(mesh, appearance, np.random.default_rng(8), images)
+    assert np.array_equal(first.rgb, again.rgb) and np.array_equal(first.depth, again.depth)
+    assert not np.array_equal(first.rgb, other.rgb) or first.rgb.shape != other.rgb.shape
+    h, w = first.camera.height, first.camera.width
+    assert first.rgb.shape == (h, w, 3) and first.rgb.dtype == np.uint8
+    assert first.mask.shape == (h, w) and first.mask.dtype == bool and first.mask.any()
+    assert np.all((first.depth > 0) == first.mask)
+    assert np.all((first.labels >= 0) == first.mask)
+    assert set(np.unique(first.labels[first.mask])) <= {0, 1}
+    _, depth = first.camera.project(mesh.vertices)
+    assert depth.min() - 1e-3 <= first.depth[first.mask].min()
+
+
+def test_lighting_makes_lit_side_brighter(sphere, camera):
+    appearance = Appearance(np.full((len(sphere.vertices), 3), 0.6))
+    rendering = render(sphere, camera, appearance, Lighting(direction=(1.0, 0.0, 0.3), ambient=0.2, diffuse=0.8))
+    row = SIZE // 2
+    lit, dark = rendering.rgb[row, SIZE // 2 + 20].astype(int), rendering.rgb[row, SIZE // 2 - 20].astype(int)
+    assert lit.sum() > dark.sum() + 60
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_patterns_are_deterministic_and_bounded(kind):
+    rng = np.random.default_rng(3)
+    coords = rng.uniform(-1, 1, size=(500, 3))
+    base = rng.uniform(0, 1, size=(500, 3))
+    pattern = Pattern(kind=kind, scale=0.07, seed=11, contrast=0.8)
+    a, b = apply_pattern(pattern, base, coords), apply_pattern(pattern, base, coords)
+    assert np.array_equal(a, b)
+    assert a.shape == (500, 3) and a.min() >= 0.0 and a.max() <= 1.0
+
+
+def test_logo_covers_its_centre_only_nearby():
+    logo = Logo(centre=(0.0, 0.0, 0.0), normal=(0.0, -1.0, 0.0), radius=0.05, shape="disc", color=(1.0, 0.0, 0.0))
+    points = np.array([[0.0, 0.0, 0.0], [0.03, 0.0, 0.01], [0.2, 0.0, 0.0], [0.0, 0.3, 0.0]])
+    assert logo_mask(logo, points).tolist() == [True, True, False, False]
+    out = apply_pattern(Pattern(logos=(logo,)), np.full((4, 3), 0.5), points)
+    assert np.allclose(out[0], [1.0, 0.0, 0.0])
+
+
+def test_random_pattern_and_backgrounds_depend_only_on_seed():
+    points = np.random.default_rng(0).normal(size=(50, 3))
+    normals = points / np.linalg.norm(points, axis=1, keepdims=True)
+    assert random_pattern(np.random.default_rng(5), None, points, normals) == \
+        random_pattern(np.random.default_rng(5), None, points, normals)
+    images = load_bundled_images()
+    assert images.pictures and images.fields  # matplotlib's sample data ships with mediapipe's matplotlib
+    camera = Camera(100.0, 100.0, 63.5, 47.5, 128, 96, look_at([0, -3, 0.6], [0, 0, 0], [0, 0, 1]))
+    for seed in range(12):
+        a = random_background(np.random.default_rng(seed), 128, 96, images, camera, -0.87)
+        b = random_background(np.random.default_rng(seed), 128, 96, images, camera, -0.87)
+        assert a.shape == (96, 128, 3) and a.dtype == np.uint8
+        assert np.array_equal(a, b)
