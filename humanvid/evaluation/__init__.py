@@ -1,0 +1,1 @@
+"""Accuracy metrics and the `humanvid evaluate` command."""
