@@ -1,0 +1,107 @@
+"""Rotation and rigid-transform helpers shared by the body models (pure torch functions).
+
+Axis-angle vectors are rotation vectors: direction = axis, norm = angle in radians,
+right-hand rule. All functions broadcast over leading dimensions and are differentiable,
+including at the zero rotation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_SMALL_ANGLE = 1e-4
+
+
+def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' formula.
+
+    Args:
+        axis_angle: (..., 3) rotation vectors.
+    Returns:
+        (..., 3, 3) rotation matrices.
+    """
+    angle_sq = (axis_angle * axis_angle).sum(-1, keepdim=True)[..., None]  # (..., 1, 1)
+    small = angle_sq < _SMALL_ANGLE**2
+    safe_sq = torch.where(small, torch.ones_like(angle_sq), angle_sq)
+    angle = safe_sq.sqrt()
+    # sin(t)/t and (1 - cos(t))/t^2, with Taylor expansions near zero.
+    sin_term = torch.where(small, 1.0 - angle_sq / 6.0, torch.sin(angle) / angle)
+    cos_term = torch.where(small, 0.5 - angle_sq / 24.0, (1.0 - torch.cos(angle)) / safe_sq)
+    skew = skew_matrix(axis_angle)
+    eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device)
+    return eye + sin_term * skew + cos_term * (skew @ skew)
+
+
+def skew_matrix(vector: torch.Tensor) -> torch.Tensor:
+    """(..., 3) -> (..., 3, 3) such that skew(v) @ w == cross(v, w)."""
+    x, y, z = vector.unbind(-1)
+    zero = torch.zeros_like(x)
+    rows = (
+        torch.stack([zero, -z, y], -1),
+        torch.stack([z, zero, -x], -1),
+        torch.stack([-y, x, zero], -1),
+    )
+    return torch.stack(rows, -2)
+
+
+def matrix_to_axis_angle(matrix: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`axis_angle_to_matrix`, angles in [0, pi].
+
+    Goes through a unit quaternion, which is stable near 0 and near pi.
+
+    Args:
+        matrix: (..., 3, 3) rotation matrices.
+    Returns:
+        (..., 3) rotation vectors.
+    """
+    quaternion = matrix_to_quaternion(matrix)  # (..., 4) as (w, x, y, z), w >= 0
+    w, xyz = quaternion[..., :1], quaternion[..., 1:]
+    sin_half = xyz.norm(dim=-1, keepdim=True)
+    half_angle = torch.atan2(sin_half, w)
+    small = sin_half < 1e-6
+    scale = torch.where(small, 2.0 / w.clamp_min(1e-12), 2.0 * half_angle / sin_half.clamp_min(1e-12))
+    return xyz * scale
+
+
+def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotation matrices -> (..., 4) unit quaternions (w, x, y, z) with w >= 0."""
+    m = matrix
+    trace = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
+    # Four candidate formulas; pick, per matrix, the one with the largest denominator.
+    candidates = torch.stack(
+        [
+            torch.stack([1 + trace, m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1),
+            torch.stack([m[..., 2, 1] - m[..., 1, 2], 1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2], m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0]], -1),
+            torch.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 0, 1] + m[..., 1, 0], 1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2], m[..., 1, 2] + m[..., 2, 1]], -1),
+            torch.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], 1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2]], -1),
+        ],
+        -2,
+    )  # (..., 4, 4): candidate i has component i equal to 1 + (diagonal combination) = 4 q_i^2
+    diagonal = torch.stack(
+        [1 + trace, 1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2], 1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2], 1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2]],
+        -1,
+    )
+    best = diagonal.argmax(-1)
+    chosen = torch.gather(candidates, -2, best[..., None, None].expand(*best.shape, 1, 4))[..., 0, :]
+    quaternion = chosen / chosen.norm(dim=-1, keepdim=True)
+    return torch.where(quaternion[..., :1] < 0, -quaternion, quaternion)
+
+
+def rigid_matrix(rotation: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) and (..., 3) -> (..., 4, 4) homogeneous transform x -> R x + t."""
+    top = torch.cat([rotation, translation[..., :, None]], -1)
+    bottom = torch.zeros_like(top[..., :1, :])
+    bottom[..., 0, 3] = 1.0
+    return torch.cat([top, bottom], -2)
+
+
+def invert_rigid(transform: torch.Tensor) -> torch.Tensor:
+    """Inverse of rigid (..., 4, 4) transforms, by transposing the rotation."""
+    rotation_t = transform[..., :3, :3].transpose(-1, -2)
+    translation = -(rotation_t @ transform[..., :3, 3:])[..., 0]
+    return rigid_matrix(rotation_t, translation)
+
+
+def transform_points(transform: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Apply (..., 4, 4) transforms to (..., 3) points (broadcasting)."""
+    return (transform[..., :3, :3] @ points[..., :, None])[..., 0] + transform[..., :3, 3]
