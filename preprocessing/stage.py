@@ -4,7 +4,7 @@ Two passes over the input, so crops can be smoothed with the whole track known
 while memory stays flat however long the video is:
 
 1. detect: decode frame by frame, MediaPipe follows the person; landmarks go to
-   `.work/detections.npz`, the full-frame mask of each frame to `.work/masks/`.
+   `.work/detections.npz`, the mask around the person in each frame to `.work/masks/`.
 2. crop: smooth landmarks and crop boxes over time, write `keypoints.json` and
    `camera.json`, decode again and cut `crops/` and `masks/`.
 
@@ -30,9 +30,9 @@ import numpy as np
 from humanvid import atomic
 from humanvid.errors import HumanvidError
 from preprocessing.crop import CROP_SIZE, PERSON_FILL, crop_affine, person_extent, scaled_affine, to_crop, warp
-from preprocessing.person import NUM_LANDMARKS, PersonDetector
+from preprocessing.person import NUM_LANDMARKS, Detection, PersonDetector
 from preprocessing.smoothing import second_difference_std, smooth_boxes, smooth_landmarks
-from preprocessing.video import FrameSelection, MediaInfo, iter_frames
+from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
 
 DEFAULT_VERTICAL_FOV_DEG = 55.0
 WORK_DIR = ".work"
@@ -95,7 +95,7 @@ class Detections:
     landmarks: np.ndarray  # (T, 33, 4) x, y, z [px], visibility; NaN where no person
     world_landmarks: np.ndarray  # (T, 33, 3) metres about the hips; NaN where no person
     extents: np.ndarray  # (T, 4) person box x0, y0, x1, y1 [px]; NaN where no person
-    mask_scales: np.ndarray  # (T,) scale of the stored full-frame mask
+    mask_windows: np.ndarray  # (T, 3) stored mask window: x0, y0 [mask px], mask px per frame px
     decoded: int  # frames that decoded
 
     @property
@@ -105,7 +105,7 @@ class Detections:
     def save(self, path: Path, fingerprint: str) -> None:
         atomic.write_npz(
             path, indices=self.indices, status=np.array(self.status, dtype=str), landmarks=self.landmarks,
-            world_landmarks=self.world_landmarks, extents=self.extents, mask_scales=self.mask_scales,
+            world_landmarks=self.world_landmarks, extents=self.extents, mask_windows=self.mask_windows,
             decoded=np.array(self.decoded), fingerprint=np.array(fingerprint),
         )
 
@@ -117,7 +117,7 @@ class Detections:
                 if str(data["fingerprint"]) != fingerprint:
                     return None
                 return cls(data["indices"], [str(s) for s in data["status"]], data["landmarks"],
-                           data["world_landmarks"], data["extents"], data["mask_scales"], int(data["decoded"]))
+                           data["world_landmarks"], data["extents"], data["mask_windows"], int(data["decoded"]))
         except (OSError, KeyError, ValueError):
             return None
 
@@ -156,13 +156,13 @@ def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Pro
     """Pass 1: follow the person through the selected frames; masks go to `work/masks/`."""
     expected = len(selection.indices(info.frame_count))
     progress.start("detect", expected)
-    indices, status, landmarks, world, extents, scales = [], [], [], [], [], []
+    indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
     mask_dir = work / "masks"
     mask_dir.mkdir(parents=True, exist_ok=True)
     with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector, \
             ThreadPoolExecutor(max_workers=1) as writer:
         pending = []
-        for frame in iter_frames(info, selection):
+        for frame in prefetched(iter_frames(info, selection)):
             indices.append(frame.index)
             detection = None if frame.image is None else detector.detect(frame.image)
             if detection is None:
@@ -170,21 +170,24 @@ def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Pro
                 landmarks.append(np.full((NUM_LANDMARKS, 4), np.nan))
                 world.append(np.full((NUM_LANDMARKS, 3), np.nan))
                 extents.append(np.full(4, np.nan))
-                scales.append(np.nan)
+                windows.append(np.full(3, np.nan))
             else:
                 status.append("ok")
                 landmarks.append(detection.landmarks)
                 world.append(detection.world_landmarks)
                 extents.append(person_extent(detection))
-                scales.append(detection.mask_scale)
+                window, origin = mask_window(detection, extents[-1])
+                windows.append(np.array([*origin, detection.mask_scale]))
                 path = mask_dir / f"{frame_name(frame.index)}.png"
-                pending.append(writer.submit(atomic.write_image, path, detection.mask))
+                pending.append(writer.submit(atomic.write_image, path, window))
+                if len(pending) > 8:  # bounded: memory must not grow with video length
+                    pending.pop(0).result()
             progress.advance()
         for job in pending:
             job.result()
     return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
                       np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),
-                      np.array(scales, dtype=np.float64), len(indices))
+                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices))
 
 
 def plan_crops(detections: Detections, rate: float) -> CropTrack:
@@ -215,13 +218,13 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
                                    selection.every, selection.max_frames)
     with ThreadPoolExecutor(max_workers=2) as writer:
         pending = []
-        for frame in iter_frames(info, cut_selection):
+        for frame in prefetched(iter_frames(info, cut_selection)):
             if frame.index not in todo or frame.image is None:
                 continue
             row = row_of[frame.index]
             name = f"{frame_name(frame.index)}.png"
             pending.append(writer.submit(_cut_and_write, frame.image, work / "masks" / name,
-                                         detections.mask_scales[row], track.affines[row],
+                                         detections.mask_windows[row], track.affines[row],
                                          crops / name, masks / name))
             while len(pending) > 4:  # bounded: memory must not grow with video length
                 pending.pop(0).result()
@@ -231,12 +234,29 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
             progress.advance()
 
 
-def _cut_and_write(image: np.ndarray, full_mask_path: Path, mask_scale: float, affine: np.ndarray,
+def mask_window(detection: Detection, extent: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, tuple[int, int]]:
+    """The part of the detection's mask around the person: (h, w) uint8 and its (x0, y0) in mask pixels.
+
+    Storing only this window keeps the detection pass cheap, and drops mask
+    pixels of other people far from the one followed.
+    """
+    size = (extent[2:] - extent[:2]).max()
+    box = np.concatenate([extent[:2] - margin * size, extent[2:] + margin * size]) * detection.mask_scale
+    height, width = detection.mask.shape
+    x0, y0 = int(max(np.floor(box[0]), 0)), int(max(np.floor(box[1]), 0))
+    x1, y1 = int(min(np.ceil(box[2]) + 1, width)), int(min(np.ceil(box[3]) + 1, height))
+    return np.ascontiguousarray(detection.mask[y0:y1, x0:x1]), (x0, y0)
+
+
+def _cut_and_write(image: np.ndarray, window_path: Path, window: np.ndarray, affine: np.ndarray,
                    crop_path: Path, mask_path: Path) -> None:
-    full_mask = cv2.imread(str(full_mask_path), cv2.IMREAD_GRAYSCALE)
-    if full_mask is None:
-        raise HumanvidError(f"intermediate mask {full_mask_path} is missing; rerun with --overwrite")
-    atomic.write_image(mask_path, warp(full_mask, scaled_affine(affine, mask_scale)))
+    mask = cv2.imread(str(window_path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise HumanvidError(f"intermediate mask {window_path} is missing; rerun with --overwrite")
+    x0, y0, scale = window
+    window_affine = scaled_affine(affine, scale)
+    window_affine[:, 2] += window_affine[:, :2] @ np.array([x0, y0])
+    atomic.write_image(mask_path, warp(mask, window_affine))
     atomic.write_image(crop_path, warp(image, affine))
 
 

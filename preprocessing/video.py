@@ -8,10 +8,12 @@ H×W×3 uint8 RGB.
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 import cv2
 import numpy as np
@@ -239,3 +241,46 @@ def iter_frames(info: MediaInfo, selection: FrameSelection = FrameSelection()) -
 def _short(err: Exception) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return text[:120]
+
+
+T = TypeVar("T")
+
+
+def prefetched(items: Iterator[T], depth: int = 3) -> Iterator[T]:
+    """Produce `items` in a background thread, at most `depth` ahead of the consumer.
+
+    Decoding (which releases the GIL) then overlaps with the consumer's work;
+    memory stays bounded. Exceptions from the producer are re-raised here.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in items:
+                if stop.is_set():
+                    break
+                buffer.put((item, None))
+        except BaseException as err:  # handed to the consumer
+            buffer.put((done, err))
+            return
+        buffer.put((done, None))
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full buffer
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.01)
