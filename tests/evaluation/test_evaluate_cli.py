@@ -1,0 +1,86 @@
+"""`humanvid evaluate` as a click command: folders matched by name, keypoints, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+from click.testing import CliRunner
+
+from humanvid.evaluation.cli import evaluate_command, evaluate_paths
+
+
+def _write_spheres(folder, radii, names):
+    folder.mkdir()
+    for radius, name in zip(radii, names):
+        trimesh.creation.icosphere(subdivisions=4, radius=radius).export(folder / f"{name}.obj")
+
+
+@pytest.fixture()
+def sequences(tmp_path):
+    names = ["000000", "000001", "000002"]
+    _write_spheres(tmp_path / "gt", [0.5, 0.5, 0.5], names)
+    _write_spheres(tmp_path / "pred", [0.51, 0.52, 0.51], names + ["extra"])  # "extra" has no match
+    rng = np.random.default_rng(0)
+    joints = rng.normal(size=(5, 17, 3))
+    np.savez(tmp_path / "gt.npz", keypoints=joints)
+    np.savez(tmp_path / "pred.npz", keypoints=joints + np.array([0.0, 0.0, 0.01]))
+    return tmp_path
+
+
+def test_evaluate_folders_with_keypoints(sequences):
+    report = evaluate_paths(sequences / "pred", sequences / "gt", sequences / "pred.npz", sequences / "gt.npz",
+                            samples=2000)
+    assert report.frames == ["000000", "000001", "000002"]
+    assert np.allclose(report.chamfer_cm, [1.0, 2.0, 1.0], rtol=0.02)
+    assert report.excess_change_cm == pytest.approx(1.0, rel=0.03)  # prediction breathes by 1 cm, truth is still
+    assert report.mpjpe_mm == pytest.approx(10.0)
+    assert report.pa_mpjpe_mm == pytest.approx(0.0, abs=1e-6)
+    assert report.accel_error_mm == pytest.approx(0.0, abs=1e-9)
+
+
+def test_evaluate_command_prints_a_table_and_json(sequences):
+    out = sequences / "metrics.json"
+    result = CliRunner().invoke(evaluate_command, [str(sequences / "pred"), str(sequences / "gt"), "--samples", "1000",
+                                                   "--per-frame", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Chamfer" in result.output and "excess frame-to-frame change" in result.output
+    data = json.loads(out.read_text())
+    assert data["summary"]["frames"] == 3 and data["summary"]["mpjpe_mm"] is None
+
+
+def test_evaluate_single_files(sequences):
+    result = CliRunner().invoke(evaluate_command, [str(sequences / "pred" / "000001.obj"),
+                                                   str(sequences / "gt" / "000001.obj"), "--samples", "1000"])
+    assert result.exit_code == 0, result.output
+    assert "excess" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing", "gt"], "no such file or folder"),
+    (["pred", "gt/000000.obj"], "two mesh files or two folders"),
+    (["pred", "gt", "--pred-keypoints", "pred.npz"], "give both"),
+    (["pred", "gt", "--pred-keypoints", "pred.npz", "--gt-keypoints", "nothing.npz"], "no such keypoint file"),
+    (["pred", "broken.obj"], "two mesh files or two folders"),
+])
+def test_bad_input_gives_one_line(sequences, args, message):
+    (sequences / "broken.obj").write_text("this is not a mesh\n")
+    result = CliRunner().invoke(evaluate_command, [str(sequences / a) if not a.startswith("--") else a for a in args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_unreadable_mesh_and_no_common_names(tmp_path):
+    (tmp_path / "a.obj").write_text("garbage\n")
+    (tmp_path / "b.obj").write_text("v 0 0 0\n")
+    result = CliRunner().invoke(evaluate_command, [str(tmp_path / "a.obj"), str(tmp_path / "b.obj")])
+    assert result.exit_code == 1 and ("no faces" in result.output or "not a readable mesh" in result.output)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "g").mkdir()
+    trimesh.creation.box().export(tmp_path / "p" / "x.obj")
+    trimesh.creation.box().export(tmp_path / "g" / "y.obj")
+    result = CliRunner().invoke(evaluate_command, [str(tmp_path / "p"), str(tmp_path / "g")])
+    assert result.exit_code == 1 and "no mesh names in common" in result.output
