@@ -1,0 +1,42 @@
+import math
+
+import torch
+
+from humanvid.body.rotations import (
+    axis_angle_to_matrix,
+    invert_rigid,
+    matrix_to_axis_angle,
+    rigid_matrix,
+    transform_points,
+)
+
+
+def test_axis_angle_to_matrix_matches_a_known_rotation():
+    rotation = axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2], dtype=torch.float64))
+    assert torch.allclose(rotation @ torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
+
+
+def test_rotations_are_orthonormal_and_round_trip():
+    torch.manual_seed(0)
+    axis_angle = torch.randn(200, 3, dtype=torch.float64)
+    axis_angle = axis_angle / axis_angle.norm(dim=1, keepdim=True) * torch.rand(200, 1, dtype=torch.float64) * (math.pi - 1e-3)
+    axis_angle[:3] = torch.tensor([[0.0, 0.0, 0.0], [1e-7, 0.0, 0.0], [0.0, math.pi - 1e-6, 0.0]])
+    rotation = axis_angle_to_matrix(axis_angle)
+    eye = torch.eye(3, dtype=torch.float64)
+    assert torch.allclose(rotation @ rotation.transpose(-1, -2), eye.expand_as(rotation), atol=1e-12)
+    assert torch.allclose(torch.linalg.det(rotation), torch.ones(200, dtype=torch.float64))
+    assert torch.allclose(axis_angle_to_matrix(matrix_to_axis_angle(rotation)), rotation, atol=1e-9)
+
+
+def test_gradient_is_finite_at_zero_rotation():
+    axis_angle = torch.zeros(4, 3, requires_grad=True)
+    axis_angle_to_matrix(axis_angle).sum().backward()
+    assert torch.isfinite(axis_angle.grad).all()
+
+
+def test_rigid_inverse_and_point_transform():
+    torch.manual_seed(1)
+    transform = rigid_matrix(axis_angle_to_matrix(torch.randn(5, 3)), torch.randn(5, 3))
+    points = torch.randn(5, 3)
+    back = transform_points(invert_rigid(transform), transform_points(transform, points))
+    assert torch.allclose(back, points, atol=1e-5)
