@@ -156,7 +156,7 @@ def _gradient(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     stops = [_random_color(rng) for _ in range(int(rng.integers(2, 4)))]
     positions = np.linspace(0.0, 1.0, len(stops))
     out = np.stack([np.interp(t, positions, [c[i] for c in stops]) for i in range(3)], axis=-1)
-    noise = rng.normal(0.0, rng.uniform(0.0, 6.0), size=(height, width, 1))
+    noise = rng.standard_normal(size=(height, width, 1), dtype=np.float32) * np.float32(rng.uniform(0.0, 6.0))
     return np.clip(out + noise, 0, 255).astype(np.uint8)
 
 

@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from humanvid.synth.backgrounds import BackgroundImages, random_background
 from humanvid.synth.camera import Camera, ViewRanges, sample_camera
-from humanvid.synth.textures import Pattern, apply_pattern
+from humanvid.synth.textures import Logo, Pattern, apply_pattern
 
 
 @dataclass
@@ -40,6 +40,23 @@ class Appearance:
     vertex_labels: np.ndarray | None = None
     patterns: Mapping[int, Pattern] = field(default_factory=dict)
     texture_coords: np.ndarray | None = None
+
+
+def appearance_from_materials(labels: np.ndarray, texcoords: np.ndarray | None, materials) -> Appearance:
+    """The appearance of a generated clothed mesh: per label, the material's base colour and pattern.
+
+    labels: (V,) index into ``materials``; texcoords: (V, 3) rest-pose coordinates; materials:
+    objects with ``color`` (RGB in [0, 1]) and ``pattern`` (``Pattern`` keyword arguments, logos as
+    dicts or ``Logo``). The pattern is evaluated per pixel, so it stays sharp at any resolution.
+    """
+    labels = np.asarray(labels)
+    palette = np.array([m.color for m in materials], dtype=np.float64).reshape(-1, 3)
+    patterns = {}
+    for index, material in enumerate(materials):
+        arguments = dict(material.pattern or {"kind": "plain"})
+        arguments["logos"] = tuple(l if isinstance(l, Logo) else Logo(**l) for l in arguments.get("logos", ()))
+        patterns[index] = Pattern(**arguments)
+    return Appearance(palette[labels], labels, patterns, texcoords)
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,8 @@ def cast(mesh: trimesh.Trimesh, camera: Camera) -> RayHits:
     origins = np.broadcast_to(camera.position, directions.shape)
     hit_face = mesh.ray.intersects_first(origins, directions / np.linalg.norm(directions, axis=1, keepdims=True))
     hit = hit_face >= 0
-    t, u, v = _ray_triangle(camera.position, directions[hit], mesh.triangles[hit_face[hit]])
+    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    t, u, v = _ray_triangle(camera.position, directions[hit], vertices[faces[hit_face[hit]]])
     rows, cols, hit_face = rows[hit], cols[hit], hit_face[hit]
     face[rows, cols] = hit_face
     barycentric[rows, cols] = np.stack([1.0 - u - v, u, v], axis=1).clip(0.0, 1.0)
@@ -114,12 +132,14 @@ def render(
     """
     hits = cast(mesh, camera)
     mask = hits.face >= 0
-    faces = mesh.faces[hits.face[mask]]  # (P, 3)
+    hit_faces = hits.face[mask]
+    vertices = np.asarray(mesh.vertices)  # trimesh re-validates its caches on every access: read once
+    faces = np.asarray(mesh.faces)[hit_faces]  # (P, 3)
     weights = hits.barycentric[mask]  # (P, 3)
 
-    normals_world = _interpolate(mesh.vertex_normals, faces, weights)
-    geometric = mesh.face_normals[hits.face[mask]]
-    rays = mesh.triangles_center[hits.face[mask]] - camera.position
+    normals_world = _interpolate(np.asarray(mesh.vertex_normals), faces, weights)
+    geometric = np.asarray(mesh.face_normals)[hit_faces]
+    rays = vertices[faces[:, 0]] - camera.position
     facing = np.where(np.einsum("ij,ij->i", geometric, rays) > 0, -1.0, 1.0)  # flip back faces
     normals_cam = (normals_world * facing[:, None]) @ camera.rotation.T
     normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
@@ -137,7 +157,7 @@ def render(
     if appearance.vertex_labels is not None:
         point_labels = np.asarray(appearance.vertex_labels)[nearest]
         labels[mask] = point_labels
-        coords_source = mesh.vertices if appearance.texture_coords is None else appearance.texture_coords
+        coords_source = vertices if appearance.texture_coords is None else appearance.texture_coords
         coords = _interpolate(np.asarray(coords_source, dtype=np.float64), faces, weights)
         for label, pattern in appearance.patterns.items():
             selected = point_labels == label
@@ -198,16 +218,16 @@ def render_random(
     """A random view of ``mesh`` (a person standing along ``up`` on the floor under its lowest
     point) with random light and background, plus mild sensor noise; deterministic in ``rng``."""
     camera_rng, light_rng, background_rng, noise_rng = rng.spawn(4)
-    step = max(1, len(mesh.vertices) // 20000)
-    points = mesh.vertices[::step]
-    floor = float((mesh.vertices @ np.asarray(up, dtype=np.float64)).min())
+    vertices = np.asarray(mesh.vertices)
+    points = vertices[:: max(1, len(vertices) // 20000)]
+    floor = float((vertices @ np.asarray(up, dtype=np.float64)).min())
     camera = sample_camera(camera_rng, points, ranges, up=up, floor=floor)
     background = random_background(background_rng, camera.width, camera.height, images, camera, floor, up)
     rendering = render(mesh, camera, appearance, random_lighting(light_rng), background)
     if noise:
-        sigma = noise_rng.uniform(0.0, 3.0)
-        grain = noise_rng.normal(0.0, sigma, size=rendering.rgb.shape)
-        rendering.rgb = np.clip(rendering.rgb + grain + 0.5, 0, 255).astype(np.uint8)
+        sigma = np.float32(noise_rng.uniform(0.0, 3.0))
+        grain = noise_rng.standard_normal(size=rendering.rgb.shape, dtype=np.float32) * sigma
+        rendering.rgb = np.clip(rendering.rgb + grain + np.float32(0.5), 0, 255).astype(np.uint8)
     return rendering
 
 
@@ -250,9 +270,13 @@ def _interpolate(values: np.ndarray, faces: np.ndarray, weights: np.ndarray) -> 
 
 def _soften_edges(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Cheap anti-aliasing: a 3×3 box filter on the pixels along the silhouette."""
-    edge = mask ^ ndimage.binary_erosion(mask) | ndimage.binary_dilation(mask) & ~mask
-    if not np.any(edge):
+    rows, cols = np.nonzero(mask)
+    if len(rows) == 0:
         return rgb
-    blurred = ndimage.uniform_filter(rgb, size=(3, 3, 1))
-    rgb[edge] = blurred[edge]
+    r0, r1 = max(rows.min() - 2, 0), rows.max() + 3
+    c0, c1 = max(cols.min() - 2, 0), cols.max() + 3
+    window, inside = rgb[r0:r1, c0:c1], mask[r0:r1, c0:c1]
+    edge = inside ^ ndimage.binary_erosion(inside) | ndimage.binary_dilation(inside) & ~inside
+    blurred = ndimage.uniform_filter(window, size=(3, 3, 1))
+    window[edge] = blurred[edge]
     return rgb

@@ -200,11 +200,12 @@ def value_noise(points: np.ndarray, seed: int) -> np.ndarray:
     cell = cell.astype(np.int64)
     weight = frac * frac * (3.0 - 2.0 * frac)  # smoothstep
     result = np.zeros(len(points))
+    lower, upper = 1.0 - weight, weight
     for corner in range(8):
-        offset = np.array([(corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1])
-        ix, iy, iz = (cell + offset).T
-        h = permutation[(permutation[(permutation[ix & 255] + iy) & 255] + iz) & 255]
-        w = np.prod(np.where(offset == 1, weight, 1.0 - weight), axis=1)
+        dx, dy, dz = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
+        h = permutation[(permutation[(permutation[(cell[:, 0] + dx) & 255] + cell[:, 1] + dy) & 255]
+                         + cell[:, 2] + dz) & 255]
+        w = (upper if dx else lower)[:, 0] * (upper if dy else lower)[:, 1] * (upper if dz else lower)[:, 2]
         result += w * values[h]
     return result
 

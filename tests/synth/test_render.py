@@ -187,3 +187,29 @@ def test_random_pattern_and_backgrounds_depend_only_on_seed():
         b = random_background(np.random.default_rng(seed), 128, 96, images, camera, -0.87)
         assert a.shape == (96, 128, 3) and a.dtype == np.uint8
         assert np.array_equal(a, b)
+
+
+def test_appearance_from_materials_renders_patterns_per_pixel(sphere, camera):
+    from dataclasses import dataclass
+
+    from humanvid.synth.render import appearance_from_materials
+
+    @dataclass
+    class Material:
+        color: tuple
+        pattern: dict
+
+    materials = [Material((0.9, 0.1, 0.1), {"kind": "plain"}),
+                 Material((0.1, 0.1, 0.9), {"kind": "checks", "scale": 0.05, "color": (1.0, 1.0, 1.0), "contrast": 1.0,
+                                            "logos": [{"centre": (0.0, 0.0, 0.5), "normal": (0.0, 0.0, 1.0),
+                                                       "radius": 0.1, "shape": "disc", "color": (0.0, 1.0, 0.0)}]})]
+    labels = (sphere.vertices[:, 0] > 0).astype(int)
+    texcoords = sphere.vertices - np.array([0.0, 0.0, -DISTANCE])
+    appearance = appearance_from_materials(labels, texcoords, materials)
+    rendering = render(sphere, camera, appearance, Lighting(ambient=1.0, diffuse=0.0))
+    right = rendering.rgb[rendering.mask & (rendering.labels == 1)].astype(int)
+    left = rendering.rgb[rendering.mask & (rendering.labels == 0)].astype(int)
+    assert np.mean(left[:, 0] > left[:, 2]) > 0.95  # plain red (colours blend across the label border)
+    assert (right.sum(axis=1) > 600).any() and (right[:, 2] > right[:, 0] + 100).any()  # white and blue checks
+    centre = rendering.rgb[SIZE // 2, SIZE // 2 + 5].astype(int)
+    assert centre[1] > 200 and centre[0] < 50  # the green logo faces the camera
