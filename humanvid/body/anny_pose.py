@@ -94,7 +94,7 @@ _MIN_PRIOR_STD_DEG = 5.0
 
 
 def mirrored_name(bone: str) -> str:
-    """"x.L" <-> "x.R"; central bones are their own mirror."""
+    """The bone's mirror image: "x.L" <-> "x.R"; central bones are their own mirror."""
     if bone.endswith(".L"):
         return bone[:-2] + ".R"
     if bone.endswith(".R"):

@@ -70,6 +70,14 @@ class PosePrior(torch.nn.Module):
         components = self.to_joint_frames(pose)
         return squared_excess(components, self.lower, self.upper).sum(dim=(-1, -2))
 
+    def sample(self, batch_size: int, generator: torch.Generator | None = None, scale: float = 1.0) -> torch.Tensor:
+        """(batch_size, P, 3) random poses: the Gaussian (std times `scale`) clamped to the
+        limits. Cheap plausible poses for synthetic data and tests (not a learned prior)."""
+        noise = torch.randn(
+            (batch_size, *self.mean.shape), generator=generator, dtype=self.mean.dtype, device=self.mean.device
+        )
+        return self.clamp(self.from_joint_frames(self.mean + scale * self.std * noise))
+
     def clamp(self, pose: torch.Tensor) -> torch.Tensor:
         """Project a pose into the limits (component-wise in the joint frames)."""
         components = self.to_joint_frames(pose)

@@ -45,3 +45,11 @@ def test_shape_prior_with_unbounded_entries():
     assert prior.limit_violation(shape).item() == pytest.approx(0.25)
     assert prior.gaussian_energy(shape).item() == pytest.approx(1.5**2 + 100.0**2)
     assert torch.equal(prior.clamp(shape), torch.tensor([[1.0, 100.0]]))
+
+
+def test_pose_samples_stay_within_the_limits():
+    prior = _prior()
+    samples = prior.sample(64, torch.Generator().manual_seed(0), scale=3.0)
+    assert samples.shape == (64, 2, 3)
+    assert prior.limit_violation(samples).max().item() < 1e-10
+    assert samples.std() > 0.05
