@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from scipy.spatial import cKDTree
 
 from humanvid.synth.camera import Camera
 from humanvid.synth.textures import fbm
@@ -83,6 +84,12 @@ def load_bundled_images() -> BackgroundImages:
     return images
 
 
+def _fade(value: np.ndarray, mean: float, footprint: np.ndarray, detail: float) -> np.ndarray:
+    """Blend a pattern ``value`` towards its ``mean`` where the pixel ``footprint`` [m] exceeds its ``detail`` [m]."""
+    keep = np.clip(1.5 - footprint / detail, 0.0, 1.0)
+    return mean + (value - mean) * keep
+
+
 def _package_file(package: str, relative: str) -> Path | None:
     """Path of a data file inside an installed package, found without importing it."""
     try:
@@ -106,12 +113,15 @@ def random_background(
     camera: Camera | None = None,
     floor: float | None = None,
     up: np.ndarray = (0.0, 0.0, 1.0),
+    contact_points: np.ndarray | None = None,
 ) -> np.ndarray:
     """A random (height, width, 3) uint8 background.
 
     With ``camera`` and ``floor`` (the floor's height along ``up``), about half
     of the backgrounds get a textured floor plane seen through that camera, so
     the person stands on something; the rest of the frame is a backdrop.
+    contact_points: (K, 3) world points of the person near the floor (the feet);
+    the floor gets a soft shadow under them.
     """
     kinds = [k for k in KINDS if k != "picture" or (images and images.pictures)]
     kinds = [k for k in kinds if k != "field" or (images and images.fields)]
@@ -119,7 +129,7 @@ def random_background(
     if rng.random() < 0.3:  # a few shapes on top of anything
         backdrop = _draw_shapes(rng, Image.fromarray(backdrop), int(rng.integers(3, 12)))
     if camera is not None and floor is not None and rng.random() < 0.5:
-        backdrop = _add_floor(rng, backdrop, camera, floor, np.asarray(up, dtype=np.float64))
+        backdrop = _add_floor(rng, backdrop, camera, floor, np.asarray(up, dtype=np.float64), contact_points)
     image = Image.fromarray(backdrop)
     if rng.random() < 0.5:  # out of focus
         image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 4.0)) * max(width, height) / 1000))
@@ -238,10 +248,13 @@ def _picture(rng: np.random.Generator, picture: np.ndarray, width: int, height: 
     return np.clip(out * gain + rng.uniform(-20, 20), 0, 255).astype(np.uint8)
 
 
-def _add_floor(rng: np.random.Generator, backdrop: np.ndarray, camera: Camera, floor: float, up: np.ndarray) -> np.ndarray:
-    """Paint a textured floor plane (tiles, planks, or noise such as grass/asphalt) below the horizon.
+def _add_floor(rng: np.random.Generator, backdrop: np.ndarray, camera: Camera, floor: float, up: np.ndarray,
+               contact_points: np.ndarray | None = None) -> np.ndarray:
+    """Paint a textured floor plane (tiles, planks, or noise such as grass/asphalt) below the horizon,
+    with a soft contact shadow around ``contact_points`` (K, 3).
 
-    The floor is traced at half resolution and scaled up (it is background, often blurred).
+    The floor is traced at half resolution and scaled up (it is background, often blurred);
+    patterns fade to their mean where a pixel covers more than their detail (no moiré).
     """
     height, width = backdrop.shape[:2]
     rows, cols = np.mgrid[0:height:2, 0:width:2]
@@ -258,18 +271,22 @@ def _add_floor(rng: np.random.Generator, backdrop: np.ndarray, camera: Camera, f
     e1 = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(up, e1)
-    x, y = points @ e1 + rng.uniform(0, 10), points @ e2 + rng.uniform(0, 10)  # floor coordinates [m]
+    shift = rng.uniform(0, 10, size=2)
+    x, y = points @ e1 + shift[0], points @ e2 + shift[1]  # floor coordinates [m]
+    footprint = t[hit] * 2.0 / camera.fy / np.maximum(-along_up[hit] / np.linalg.norm(directions[hit], axis=1), 0.05)
     a, b = _random_color(rng), _random_color(rng) * 0.5 + 0.5 * _random_color(rng)
     kind = rng.integers(3)
     size = rng.uniform(0.2, 1.0)
-    if kind == 0:  # tiles with grout
-        t_value = ((x % size) < 0.04 * size) | ((y % size) < 0.04 * size)
+    if kind == 0:  # tiles with grout, maybe checkered
+        grout = (((x % size) < 0.04 * size) | ((y % size) < 0.04 * size)).astype(np.float64)
+        value = _fade(grout, 0.08, footprint, 0.04 * size)
         if rng.random() < 0.5:
-            t_value = t_value | ((np.floor(x / size) + np.floor(y / size)) % 2 == 0)
-        value = t_value.astype(np.float64)
+            checks = ((np.floor(x / size) + np.floor(y / size)) % 2 == 0).astype(np.float64)
+            value = np.maximum(value, _fade(checks, 0.5, footprint, size))
     elif kind == 1:  # planks
         plank = np.floor(y / (0.2 * size))
-        value = 0.5 + 0.15 * np.sin(x * 40.0 + plank * 7.3) + 0.1 * (plank % 3)
+        value = 0.5 + _fade(0.15 * np.sin(x * 40.0 + plank * 7.3), 0.0, footprint, 0.05) + _fade(
+            0.1 * (plank % 3), 0.1, footprint, 0.2 * size)
     else:  # grass / asphalt / carpet: a tiling noise texture looked up by floor position
         texture = _noise_field(rng, 256, 256, float(rng.uniform(0.05, 0.3)))
         metres = rng.uniform(1.0, 4.0)  # the texture's period on the floor
@@ -277,6 +294,11 @@ def _add_floor(rng: np.random.Generator, backdrop: np.ndarray, camera: Camera, f
         iy = (np.floor(y / metres * 256).astype(np.int64)) % 256
         value = texture[iy, ix]
     color = a + (b - a) * value[:, None]
+    if contact_points is not None and len(contact_points):
+        feet = np.stack([contact_points @ e1 + shift[0], contact_points @ e2 + shift[1]], axis=1)
+        distance, _ = cKDTree(feet).query(np.stack([x, y], axis=1), distance_upper_bound=0.6)
+        darkness = rng.uniform(0.3, 0.6) * np.exp(-np.square(np.minimum(distance, 1.0) / rng.uniform(0.08, 0.2)))
+        color = color * (1.0 - darkness)[:, None]
     small = np.asarray(Image.fromarray(backdrop).resize((small_w, small_h), Image.BILINEAR), dtype=np.float64)
     flat = small.reshape(-1, 3)
     haze = np.clip(t[hit] / rng.uniform(15, 60), 0, 1)[:, None]

@@ -61,12 +61,16 @@ def appearance_from_materials(labels: np.ndarray, texcoords: np.ndarray | None, 
 
 @dataclass(frozen=True)
 class Lighting:
-    """Lambert + ambient. ``direction`` points from the surface towards the light, camera frame."""
+    """Lambert + ambient. ``direction`` points from the surface towards the light, camera frame.
+
+    With ``shadows``, points whose ray towards the light hits the mesh get ambient light only.
+    """
 
     direction: tuple[float, float, float] = (0.3, 0.5, 0.8)
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
     ambient: float = 0.35
     diffuse: float = 0.75
+    shadows: bool = False
 
 
 @dataclass
@@ -164,7 +168,11 @@ def render(
             if np.any(selected):
                 albedo[selected] = apply_pattern(pattern, albedo[selected], coords[selected])
 
-    shaded = shade(albedo, normals_cam, lighting)
+    lit = None
+    if lighting.shadows and len(faces):
+        points = _interpolate(vertices, faces, weights)
+        lit = _unshadowed(mesh, points, normals_world * facing[:, None], lighting, camera)
+    shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
         background = np.full((camera.height, camera.width, 3), 128, dtype=np.uint8)
     rgb = background.astype(np.float64) / 255.0
@@ -182,11 +190,14 @@ def render(
     )
 
 
-def shade(albedo: np.ndarray, normals: np.ndarray, lighting: Lighting) -> np.ndarray:
-    """Lambert + ambient in linear light. albedo: (P, 3) sRGB in [0, 1]; normals: (P, 3) camera frame."""
+def shade(albedo: np.ndarray, normals: np.ndarray, lighting: Lighting, lit: np.ndarray | None = None) -> np.ndarray:
+    """Lambert + ambient in linear light. albedo: (P, 3) sRGB in [0, 1]; normals: (P, 3) camera frame;
+    lit: (P,) bool, False where the point is in shadow (default: all lit)."""
     direction = np.asarray(lighting.direction, dtype=np.float64)
     direction = direction / np.linalg.norm(direction)
     lambert = np.clip(normals @ direction, 0.0, None)
+    if lit is not None:
+        lambert = lambert * lit
     light = (lighting.ambient + lighting.diffuse * lambert)[:, None] * np.asarray(lighting.color)
     linear = np.power(np.clip(albedo, 0.0, 1.0), 2.2) * light
     return np.power(np.clip(linear, 0.0, 1.0), 1.0 / 2.2)
@@ -203,6 +214,7 @@ def random_lighting(rng: np.random.Generator) -> Lighting:
         color=(1.0 + warmth, 1.0, 1.0 - warmth),
         ambient=float(rng.uniform(0.25, 0.55)),
         diffuse=float(rng.uniform(0.5, 0.9)),
+        shadows=bool(rng.random() < 0.6),
     )
 
 
@@ -222,13 +234,30 @@ def render_random(
     points = vertices[:: max(1, len(vertices) // 20000)]
     floor = float((vertices @ np.asarray(up, dtype=np.float64)).min())
     camera = sample_camera(camera_rng, points, ranges, up=up, floor=floor)
-    background = random_background(background_rng, camera.width, camera.height, images, camera, floor, up)
+    heights = points @ np.asarray(up, dtype=np.float64)
+    feet = points[heights < floor + 0.06]
+    background = random_background(background_rng, camera.width, camera.height, images, camera, floor, up, feet)
     rendering = render(mesh, camera, appearance, random_lighting(light_rng), background)
     if noise:
         sigma = np.float32(noise_rng.uniform(0.0, 3.0))
         grain = noise_rng.standard_normal(size=rendering.rgb.shape, dtype=np.float32) * sigma
         rendering.rgb = np.clip(rendering.rgb + grain + np.float32(0.5), 0, 255).astype(np.uint8)
     return rendering
+
+
+def _unshadowed(mesh: trimesh.Trimesh, points: np.ndarray, normals: np.ndarray, lighting: Lighting,
+                camera: Camera) -> np.ndarray:
+    """(P,) bool: the ray from each surface point (P, 3) towards the light leaves the mesh unblocked."""
+    towards = camera.rotation.T @ np.asarray(lighting.direction, dtype=np.float64)  # camera → world
+    towards /= np.linalg.norm(towards)
+    facing = normals @ towards > 0
+    lit = np.zeros(len(points), dtype=bool)
+    if not np.any(facing):
+        return lit
+    origins = points[facing] + 2e-3 * normals[facing]  # leave the surface (2 mm) before tracing
+    blocked = mesh.ray.intersects_any(origins, np.broadcast_to(towards, origins.shape))
+    lit[np.flatnonzero(facing)[~blocked]] = True
+    return lit
 
 
 def _pixel_box(mesh: trimesh.Trimesh, camera: Camera) -> tuple[int, int, int, int] | None:

@@ -213,3 +213,16 @@ def test_appearance_from_materials_renders_patterns_per_pixel(sphere, camera):
     assert (right.sum(axis=1) > 600).any() and (right[:, 2] > right[:, 0] + 100).any()  # white and blue checks
     centre = rendering.rgb[SIZE // 2, SIZE // 2 + 5].astype(int)
     assert centre[1] > 200 and centre[0] < 50  # the green logo faces the camera
+
+
+def test_shadow_rays_darken_occluded_points(sphere, camera):
+    occluder = trimesh.creation.icosphere(subdivisions=3, radius=0.2)
+    occluder.apply_translation([1.0, 0.0, -2.62])  # between the light (from +x) and the point seen at col + 25
+    scene = trimesh.util.concatenate([sphere, occluder])
+    appearance = Appearance(np.full((len(scene.vertices), 3), 0.7))
+    light = dict(direction=(1.0, 0.0, 0.0), ambient=0.2, diffuse=0.8)
+    plain = render(scene, camera, appearance, Lighting(**light))
+    shadowed = render(scene, camera, appearance, Lighting(**light, shadows=True))
+    row, col = SIZE // 2, SIZE // 2 + 25  # on the big sphere's lit side, in the occluder's shadow
+    assert plain.rgb[row, col].sum() > shadowed.rgb[row, col].sum() + 100
+    assert np.array_equal(plain.rgb[SIZE // 2 - 25, SIZE // 2 + 10], shadowed.rgb[SIZE // 2 - 25, SIZE // 2 + 10])
