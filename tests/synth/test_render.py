@@ -226,3 +226,21 @@ def test_shadow_rays_darken_occluded_points(sphere, camera):
     row, col = SIZE // 2, SIZE // 2 + 25  # on the big sphere's lit side, in the occluder's shadow
     assert plain.rgb[row, col].sum() > shadowed.rgb[row, col].sum() + 100
     assert np.array_equal(plain.rgb[SIZE // 2 - 25, SIZE // 2 + 10], shadowed.rgb[SIZE // 2 - 25, SIZE // 2 + 10])
+
+
+def test_rendering_files_roundtrip_and_are_byte_stable(tmp_path):
+    from humanvid.synth.rendering_io import read_rendering, write_rendering
+
+    mesh = _standing_box()
+    appearance = Appearance(np.tile([0.2, 0.6, 0.3], (len(mesh.vertices), 1)), np.zeros(len(mesh.vertices), int))
+    rendering = render_random(mesh, appearance, np.random.default_rng(3))
+    first = write_rendering(rendering, tmp_path / "a", "000000")
+    second = write_rendering(render_random(mesh, appearance, np.random.default_rng(3)), tmp_path / "b", "000000")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    back = read_rendering(tmp_path / "a", "000000")
+    assert np.array_equal(back.rgb, rendering.rgb) and np.array_equal(back.mask, rendering.mask)
+    assert np.array_equal(back.labels, rendering.labels)
+    assert np.allclose(back.depth, rendering.depth, atol=5e-4)
+    cosine = np.einsum("ijk,ijk->ij", back.normals, rendering.normals)[rendering.mask]
+    assert cosine.min() > 0.999
+    assert np.allclose(back.camera.world_to_camera, rendering.camera.world_to_camera)
