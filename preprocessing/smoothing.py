@@ -113,3 +113,34 @@ def second_difference_std(values: np.ndarray) -> float:
     if len(values) < 3:
         return 0.0
     return float(np.std(np.diff(values, n=2, axis=0)))
+
+
+def box_support(rate: float) -> int:
+    """How many frames before and after a frame can change its smoothed box (see smooth_boxes)."""
+    radius_center = int(4.0 * max(0.1 * rate, 1.0) + 0.5)  # scipy's gaussian truncate=4
+    sigma_side = max(0.3 * rate, 1.0)
+    radius_side = int(4.0 * sigma_side + 0.5)
+    return radius_center + int(round(sigma_side)) + radius_side
+
+
+def box_settled(valid: np.ndarray, frame: int, support: int) -> int | None:
+    """Whether frame `frame`'s smoothed box is final although only len(valid) frames are known.
+
+    Returns the first frame of a track slice on which smooth_boxes gives exactly
+    the box of the whole track for this frame, or None if later frames can still
+    change it. Frames within `support` must be known, and every gap near the
+    frame must be closed on both sides inside the slice (gaps are interpolated).
+    """
+    known = len(valid)
+    if frame + support >= known:
+        return None
+    low, high = max(frame - support, 0), frame + support
+    start = max(frame - 3 * support, 0)
+    gaps = np.flatnonzero(~valid[low:high + 1]) + low
+    if len(gaps):
+        after = np.flatnonzero(valid[gaps[-1] + 1:])
+        if len(after) == 0:
+            return None  # the gap may go on: its far end is not known yet
+        before = np.flatnonzero(valid[:gaps[0]])
+        start = min(start, before[-1] if len(before) else 0)
+    return start

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from humanvid import atomic
 from humanvid.errors import HumanvidError
 from preprocessing.crop import CROP_SIZE, PERSON_FILL, crop_affine, person_extent, scaled_affine, to_crop, warp
 from preprocessing.person import NUM_LANDMARKS, Detection, PersonDetector
-from preprocessing.smoothing import second_difference_std, smooth_boxes, smooth_landmarks
+from preprocessing.smoothing import (box_settled, box_support, second_difference_std, smooth_boxes,
+                                     smooth_landmarks)
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
 
 DEFAULT_VERTICAL_FOV_DEG = 55.0
@@ -151,43 +153,126 @@ def frame_name(index: int) -> str:
     return f"{index:06d}"
 
 
-def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Progress,
+class _SharedTrack:
+    """Person boxes found so far, written by the detection loop and read by the crop thread."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.support = box_support(rate)
+        self.extents: list[np.ndarray] = []
+        self.found: list[bool] = []
+        self.windows: list[np.ndarray] = []
+        self.final: CropTrack | None = None
+        self.stopped = False
+        self.changed = threading.Condition()
+
+    def add(self, extent: np.ndarray, found: bool, window: np.ndarray) -> None:
+        with self.changed:
+            self.extents.append(extent)
+            self.found.append(found)
+            self.windows.append(window)
+            self.changed.notify_all()
+
+    def finish(self, final: CropTrack | None) -> None:
+        with self.changed:
+            self.final, self.stopped = final, True
+            self.changed.notify_all()
+
+    def affine_when_settled(self, row: int) -> np.ndarray | None:
+        """Block until the crop of `row` is final; its affine, or None if it has no person or we stop."""
+        with self.changed:
+            while True:
+                if self.stopped:
+                    if self.final is None or row >= len(self.found) or not self.found[row]:
+                        return None
+                    return self.final.affines[row]
+                start = box_settled(np.array(self.found), row, self.support) if row < len(self.found) else None
+                if start is not None:
+                    if not self.found[row]:
+                        return None
+                    extents = np.array(self.extents[start:])
+                    valid = np.array(self.found[start:])
+                    break
+                self.changed.wait()
+        centers, sides = smooth_boxes(extents, valid, self.rate, fill=PERSON_FILL)
+        return crop_affine(centers[row - start], sides[row - start])
+
+
+def _cut_while_detecting(info: MediaInfo, selection: FrameSelection, shared: _SharedTrack, out_dir: Path,
+                         work: Path, errors: list) -> None:
+    """Crop thread: follows the detection loop a few seconds behind, with its own decoder.
+
+    A frame is cut as soon as no later detection can change its smoothed box,
+    so the crop is exactly the one a separate pass over the finished track
+    would cut, and the two CPU cores are both busy.
+    """
+    try:
+        for row, frame in enumerate(iter_frames(info, selection)):
+            affine = shared.affine_when_settled(row)
+            if shared.stopped and shared.final is None:
+                return
+            if affine is None or frame.image is None:
+                continue
+            name = f"{frame_name(frame.index)}.png"
+            if not ((out_dir / "crops" / name).exists() and (out_dir / "masks" / name).exists()):
+                _cut_and_write(frame.image, work / "masks" / name, shared.windows[row], affine,
+                               out_dir / "crops" / name, out_dir / "masks" / name)
+    except BaseException as err:  # handed to the detection loop
+        errors.append(err)
+
+
+def detect(info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, progress: Progress,
            quiet: bool = True) -> Detections:
-    """Pass 1: follow the person through the selected frames; masks go to `work/masks/`."""
+    """Pass 1: follow the person through the selected frames; masks go to `work/masks/`.
+
+    A crop thread cuts the crops of frames whose smoothed box is already final
+    while detection goes on.
+    """
     expected = len(selection.indices(info.frame_count))
     progress.start("detect", expected)
     indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
-    mask_dir = work / "masks"
-    mask_dir.mkdir(parents=True, exist_ok=True)
-    with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector, \
-            ThreadPoolExecutor(max_workers=1) as writer:
-        pending = []
-        for frame in prefetched(iter_frames(info, selection)):
-            indices.append(frame.index)
-            detection = None if frame.image is None else detector.detect(frame.image)
-            if detection is None:
-                status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
-                landmarks.append(np.full((NUM_LANDMARKS, 4), np.nan))
-                world.append(np.full((NUM_LANDMARKS, 3), np.nan))
-                extents.append(np.full(4, np.nan))
-                windows.append(np.full(3, np.nan))
-            else:
-                status.append("ok")
-                landmarks.append(detection.landmarks)
-                world.append(detection.world_landmarks)
-                extents.append(person_extent(detection))
-                window, origin = mask_window(detection, extents[-1])
-                windows.append(np.array([*origin, detection.mask_scale]))
-                path = mask_dir / f"{frame_name(frame.index)}.png"
-                pending.append(writer.submit(atomic.write_image, path, window))
-                if len(pending) > 8:  # bounded: memory must not grow with video length
-                    pending.pop(0).result()
-            progress.advance()
-        for job in pending:
-            job.result()
-    return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
-                      np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),
-                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices))
+    for sub in (work / "masks", out_dir / "crops", out_dir / "masks"):
+        sub.mkdir(parents=True, exist_ok=True)
+    rate = info.fps or 30.0
+    shared, errors = _SharedTrack(rate), []
+    cropper = threading.Thread(target=_cut_while_detecting,
+                               args=(info, selection, shared, out_dir, work, errors), daemon=True)
+    cropper.start()
+    detections = None
+    try:
+        with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector:
+            for frame in prefetched(iter_frames(info, selection)):
+                if errors:
+                    raise errors[0]
+                indices.append(frame.index)
+                detection = None if frame.image is None else detector.detect(frame.image)
+                if detection is None:
+                    status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
+                    landmarks.append(np.full((NUM_LANDMARKS, 4), np.nan))
+                    world.append(np.full((NUM_LANDMARKS, 3), np.nan))
+                    extents.append(np.full(4, np.nan))
+                    windows.append(np.full(3, np.nan))
+                else:
+                    status.append("ok")
+                    landmarks.append(detection.landmarks)
+                    world.append(detection.world_landmarks)
+                    extents.append(person_extent(detection))
+                    window, origin = mask_window(detection, extents[-1])
+                    windows.append(np.array([*origin, detection.mask_scale]))
+                    atomic.write_image(work / "masks" / f"{frame_name(frame.index)}.png", window)
+                shared.add(extents[-1], status[-1] == "ok", windows[-1])
+                progress.advance()
+        detections = Detections(np.array(indices, dtype=np.int64), status,
+                                np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
+                                np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),
+                                np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices))
+    finally:
+        final = plan_crops(detections, rate) if detections is not None and detections.found.any() else None
+        shared.finish(final)
+        cropper.join()
+    if errors:
+        raise errors[0]
+    return detections
 
 
 def plan_crops(detections: Detections, rate: float) -> CropTrack:
@@ -303,7 +388,7 @@ def run_preprocess(info: MediaInfo, selection: FrameSelection, out_dir: Path, ca
     detections = Detections.load(work / "detections.npz", fingerprint)
     if detections is None:
         shutil.rmtree(work / "masks", ignore_errors=True)
-        detections = detect(info, selection, work, progress, quiet)
+        detections = detect(info, selection, out_dir, work, progress, quiet)
         check_detections(info, selection, detections, progress)
         detections.save(work / "detections.npz", fingerprint)
     timings["detect_s"] = time.perf_counter() - start

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from preprocessing.smoothing import (OneEuroFilter, fill_gaps, one_euro_zero_phase, second_difference_std,
-                                     smooth_boxes)
+from preprocessing.smoothing import (OneEuroFilter, box_settled, box_support, fill_gaps, one_euro_zero_phase,
+                                     second_difference_std, smooth_boxes)
 
 
 def test_one_euro_reduces_jitter_at_rest():
@@ -46,3 +46,29 @@ def test_boxes_are_smooth_and_keep_the_person_inside():
     inside = (np.abs(extents - np.tile(centers, 2)) <= sides[:, None] / 2 + 1e-6).all(axis=1)
     assert inside[valid].mean() > 0.97
     assert np.all(height / sides < 0.9)  # about 80 % of the crop, never crammed
+
+
+def test_settled_boxes_equal_those_of_the_whole_track():
+    """Crops cut while detection goes on must be exactly those of a pass over the finished track."""
+    rng = np.random.default_rng(2)
+    frames, rate = 240, 29.8
+    extents = np.cumsum(rng.normal(0, 3, (frames, 4)), axis=0) + np.array([100, 100, 300, 500])
+    valid = rng.random(frames) > 0.05
+    valid[:3] = False
+    valid[100:130] = False  # a long gap
+    extents[~valid] = np.nan
+    support = box_support(rate)
+    centers, sides = smooth_boxes(extents, valid, rate)
+    settled = 0
+    for known in range(1, frames + 1, 7):
+        for frame in range(known):
+            start = box_settled(valid[:known], frame, support)
+            if start is None:
+                continue
+            settled += 1
+            part_centers, part_sides = smooth_boxes(extents[start:known], valid[start:known], rate)
+            assert np.array_equal(part_centers[frame - start], centers[frame])
+            assert part_sides[frame - start] == sides[frame]
+    assert settled > 1000
+    # a frame next to a gap whose end is unknown is not settled yet
+    assert box_settled(valid[:129], 100 - support // 2, support) is None
