@@ -182,3 +182,28 @@ def pose_body(rig: AnnyRig, body: BodySpec, rotations: np.ndarray, chunk: int = 
         bone_poses=bone_poses,
         rest_bone_poses=rest_bone_poses,
     )
+
+
+def place_on_floor(posed: PosedBody, yaw: np.ndarray | None = None, offsets: np.ndarray | None = None) -> PosedBody:
+    """Turn each frame about the vertical by ``yaw`` (T,) [rad], stand it on z = 0, then add ``offsets`` (T, 3).
+
+    The lowest vertex of every frame touches the floor before the offsets (whose z is a
+    jump's lift); the transforms follow, so anything carried by the skinning moves along.
+    """
+    frames = posed.frame_count
+    yaw = np.zeros(frames) if yaw is None else np.broadcast_to(np.asarray(yaw, dtype=np.float64), (frames,))
+    offsets = np.zeros((frames, 3)) if offsets is None else np.broadcast_to(np.asarray(offsets, float), (frames, 3))
+    world = np.tile(np.eye(4), (frames, 1, 1))
+    c, s = np.cos(yaw), np.sin(yaw)
+    world[:, 0, 0], world[:, 0, 1], world[:, 1, 0], world[:, 1, 1] = c, -s, s, c
+    world[:, :3, 3] = offsets
+    world[:, 2, 3] -= posed.vertices[:, :, 2].min(axis=1)
+    vertices = np.einsum("tij,tvj->tvi", world[:, :3, :3], posed.vertices) + world[:, None, :3, 3]
+    return PosedBody(
+        vertices=vertices,
+        faces=posed.faces,
+        rest_vertices=posed.rest_vertices,
+        vertex_transforms=world[:, None] @ posed.vertex_transforms,
+        bone_poses=world[:, None] @ posed.bone_poses,
+        rest_bone_poses=posed.rest_bone_poses,
+    )
