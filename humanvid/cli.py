@@ -187,5 +187,13 @@ def _summary_table(results) -> Table:
     return table
 
 
+def _register_subcommands() -> None:
+    from humanvid.evaluation.cli import evaluate_command
+
+    main.add_command(evaluate_command)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()
