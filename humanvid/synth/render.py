@@ -175,13 +175,13 @@ def render(
     shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
         background = np.full((camera.height, camera.width, 3), 128, dtype=np.uint8)
-    rgb = background.astype(np.float64) / 255.0
+    rgb = background.astype(np.float32) * np.float32(1.0 / 255.0)
     rgb[mask] = shaded
     rgb = _soften_edges(rgb, mask)
     normals = np.zeros((camera.height, camera.width, 3), dtype=np.float32)
     normals[mask] = normals_cam
     return Rendering(
-        rgb=np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8),
+        rgb=np.clip(rgb * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8),
         mask=mask,
         depth=hits.depth,
         normals=normals,
