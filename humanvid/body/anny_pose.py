@@ -23,7 +23,10 @@ for the left and central bones:
 - upperleg01 (hip): bend = extension (thigh backwards; flexion is negative),
   side = abduction.
 - lowerleg01 (knee): bend = flexion (foot towards the buttock).
-- foot (ankle): bend = plantar flexion (toes down).
+- foot (ankle): bend = plantar flexion (toes down), side = toes outwards, twist = roll
+  about the foot's long axis.
+- twist of the thigh, shank and upper arm = internal (medial) rotation: the toes or the
+  hand turn towards the body's midline.
 
 Right-side frames are mirror images of the left ones, so bend keeps its meaning on the
 right while side and twist change sign (on the right, side + = adduction); the right limits

@@ -181,6 +181,10 @@ SIGN_CASES = [
     ("upperleg01.R", (0, -30, 0), "lowerleg01.R", {0: -1}),  # mirrored side: abduction
     ("lowerleg01.L", (60, 0, 0), "foot.L", {2: -1, 1: +1}),  # bend = knee flexion
     ("foot.L", (30, 0, 0), "toe3-1.L", {1: -1}),  # bend = plantar flexion
+    ("foot.L", (0, 20, 0), "toe3-1.L", {0: +1}),  # side = toes outwards
+    ("upperleg01.L", (0, 0, 30), "toe3-1.L", {0: -1}),  # twist = internal rotation
+    ("upperleg01.R", (0, 0, -30), "toe3-1.R", {0: +1}),  # mirrored
+    ("upperarm01.L", (0, 0, 30), "wrist.L", {0: -1}),  # twist = internal rotation
 ]
 
 
