@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from humanvid.errors import HumanvidError
-from preprocessing.video import is_image, is_video, list_images, natural_key
+from preprocessing.video import is_video, list_images, natural_key
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,10 @@ from pathlib import Path
 from humanvid import __version__, atomic
 from humanvid.errors import HumanvidError
 from humanvid.inputs import Job
-from preprocessing.stage import (Camera, Progress, SilentProgress, clear_work, frame_name, run_preprocess)
+from preprocessing.camera import Camera
+from preprocessing.detections import frame_name
+from preprocessing.progress import Progress, SilentProgress
+from preprocessing.stage import clear_work, run_preprocess
 from preprocessing.video import FrameSelection, MediaInfo, probe
 
 STAGES = ("preprocess", "fit", "mesh")

@@ -1,0 +1,172 @@
+"""Crops on disk: smoothed boxes over the track, cut from the frames, during or after detection."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from humanvid import atomic
+from humanvid.errors import HumanvidError
+from preprocessing.crop import CROP_SIZE, PERSON_FILL, crop_affine, scaled_affine, warp
+from preprocessing.detections import Detections, frame_name
+from preprocessing.progress import Progress
+from preprocessing.smoothing import box_settled, box_support, second_difference_std, smooth_boxes, smooth_landmarks
+from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
+
+
+@dataclass
+class CropTrack:
+    """Smoothed landmarks and crop boxes for every selected frame."""
+
+    landmarks: np.ndarray  # (T, 33, 2) smoothed x, y [px]
+    centers: np.ndarray  # (T, 2) crop centres [px]
+    sides: np.ndarray  # (T,) crop sides [px]
+    affines: np.ndarray  # (T, 2, 3) full frame → crop pixels
+
+    def jitter(self, found: np.ndarray) -> float:
+        """Std of the second difference of the crop centre, in crop pixels, over frames with a person."""
+        runs = np.split(np.arange(len(found)), np.flatnonzero(np.diff(found.astype(int))) + 1)
+        seconds = [np.diff(self.centers[r] * (CROP_SIZE / self.sides[r])[:, None], n=2, axis=0)
+                   for r in runs if found[r[0]] and len(r) >= 3]
+        return second_difference_std(np.concatenate(seconds)) if seconds else 0.0
+
+
+def plan_crops(detections: Detections, rate: float) -> CropTrack:
+    """Smooth landmarks and crop boxes over the whole track (frames without a person are bridged)."""
+    found = detections.found
+    smoothed = smooth_landmarks(detections.landmarks[..., :2], found, rate)
+    centers, sides = smooth_boxes(detections.extents, found, rate, fill=PERSON_FILL)
+    affines = np.stack([crop_affine(c, s) for c, s in zip(centers, sides)]) if len(sides) else np.zeros((0, 2, 3))
+    return CropTrack(smoothed, centers, sides, affines)
+
+
+class LiveCropper:
+    """Cuts crops on a second thread while detection runs, a few seconds behind it.
+
+    A frame is cut as soon as no later detection can change its smoothed box, so
+    the crop is exactly the one a pass over the finished track would cut, and
+    both CPU cores are busy. The thread decodes the input itself. Feed it with
+    add(); finish() hands over the final track (None: stop now) and waits.
+    """
+
+    def __init__(self, info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, rate: float):
+        self.info, self.selection, self.out_dir, self.work = info, selection, out_dir, work
+        self.rate = rate
+        self.support = box_support(rate)
+        self.extents: list[np.ndarray] = []
+        self.found: list[bool] = []
+        self.windows: list[np.ndarray] = []
+        self.final: CropTrack | None = None
+        self.stopped = False
+        self.error: BaseException | None = None
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "LiveCropper":
+        for sub in ("crops", "masks"):
+            (self.out_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.thread.start()
+        return self
+
+    def add(self, extent: np.ndarray, found: bool, window: np.ndarray) -> None:
+        """Record the next frame's person box (4,), whether there is a person, its mask window (3,)."""
+        if self.error is not None:
+            raise self.error
+        with self.changed:
+            self.extents.append(extent)
+            self.found.append(found)
+            self.windows.append(window)
+            self.changed.notify_all()
+
+    def finish(self, final: CropTrack | None) -> None:
+        with self.changed:
+            self.final, self.stopped = final, True
+            self.changed.notify_all()
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _affine_when_settled(self, row: int) -> np.ndarray | None:
+        """Block until the crop of `row` is final; its affine, or None if it has no person or we stop."""
+        with self.changed:
+            while True:
+                if self.stopped:
+                    if self.final is None or row >= len(self.found) or not self.found[row]:
+                        return None
+                    return self.final.affines[row]
+                start = box_settled(np.array(self.found), row, self.support) if row < len(self.found) else None
+                if start is not None:
+                    if not self.found[row]:
+                        return None
+                    extents, valid = np.array(self.extents[start:]), np.array(self.found[start:])
+                    break
+                self.changed.wait()
+        centers, sides = smooth_boxes(extents, valid, self.rate, fill=PERSON_FILL)
+        return crop_affine(centers[row - start], sides[row - start])
+
+    def _run(self) -> None:
+        try:
+            for row, frame in enumerate(iter_frames(self.info, self.selection)):
+                affine = self._affine_when_settled(row)
+                if self.stopped and self.final is None:
+                    return
+                if affine is None or frame.image is None:
+                    continue
+                name = f"{frame_name(frame.index)}.png"
+                crop, mask = self.out_dir / "crops" / name, self.out_dir / "masks" / name
+                if not (crop.exists() and mask.exists()):
+                    _cut_and_write(frame.image, self.work / "masks" / name, self.windows[row], affine, crop, mask)
+        except BaseException as err:  # raised in the detection thread by add() or finish()
+            self.error = err
+
+
+def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detections, track: CropTrack,
+                out_dir: Path, work: Path, progress: Progress) -> None:
+    """Pass 2: cut `crops/` and `masks/` for frames with a person, skipping finished ones."""
+    crops, masks = out_dir / "crops", out_dir / "masks"
+    crops.mkdir(exist_ok=True)
+    masks.mkdir(exist_ok=True)
+    row_of = {int(index): row for row, index in enumerate(detections.indices)}
+    todo = {int(detections.indices[row]) for row in np.flatnonzero(detections.found)
+            if not ((crops / f"{frame_name(detections.indices[row])}.png").exists()
+                    and (masks / f"{frame_name(detections.indices[row])}.png").exists())}
+    progress.start("crop", int(detections.found.sum()))
+    progress.advance(int(detections.found.sum()) - len(todo))
+    if not todo:
+        return
+    last = max(todo)
+    cut_selection = FrameSelection(selection.start, min(last + 1, selection.end or last + 1),
+                                   selection.every, selection.max_frames)
+    with ThreadPoolExecutor(max_workers=2) as writer:
+        pending = []
+        for frame in prefetched(iter_frames(info, cut_selection)):
+            if frame.index not in todo or frame.image is None:
+                continue
+            row = row_of[frame.index]
+            name = f"{frame_name(frame.index)}.png"
+            pending.append(writer.submit(_cut_and_write, frame.image, work / "masks" / name,
+                                         detections.mask_windows[row], track.affines[row],
+                                         crops / name, masks / name))
+            while len(pending) > 4:  # bounded: memory must not grow with video length
+                pending.pop(0).result()
+                progress.advance()
+        for job in pending:
+            job.result()
+            progress.advance()
+
+
+def _cut_and_write(image: np.ndarray, window_path: Path, window: np.ndarray, affine: np.ndarray,
+                   crop_path: Path, mask_path: Path) -> None:
+    mask = cv2.imread(str(window_path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise HumanvidError(f"intermediate mask {window_path} is missing; rerun with --overwrite")
+    x0, y0, scale = window
+    window_affine = scaled_affine(affine, scale)
+    window_affine[:, 2] += window_affine[:, :2] @ np.array([x0, y0])
+    atomic.write_image(mask_path, warp(mask, window_affine))
+    atomic.write_image(crop_path, warp(image, affine))

@@ -1,0 +1,127 @@
+"""Detection pass: the followed person's landmarks, box and mask in every selected frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from humanvid import atomic
+from humanvid.errors import HumanvidError
+from preprocessing.crop import person_extent
+from preprocessing.person import NUM_LANDMARKS, Detection, PersonDetector
+from preprocessing.progress import Progress
+from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
+
+NO_PERSON = "no_person"
+
+
+def frame_name(index: int) -> str:
+    return f"{index:06d}"
+
+
+@dataclass
+class Detections:
+    """Everything the detection pass found, one row per selected frame."""
+
+    indices: np.ndarray  # (T,) source frame indices
+    status: list[str]  # (T,) "ok" | "no_person" | "failed: reason"
+    landmarks: np.ndarray  # (T, 33, 4) x, y, z [px], visibility; NaN where no person
+    world_landmarks: np.ndarray  # (T, 33, 3) metres about the hips; NaN where no person
+    extents: np.ndarray  # (T, 4) person box x0, y0, x1, y1 [px]; NaN where no person
+    mask_windows: np.ndarray  # (T, 3) stored mask window: x0, y0 [mask px], mask px per frame px
+    decoded: int  # frames that decoded
+
+    @property
+    def found(self) -> np.ndarray:
+        return np.array([s == "ok" for s in self.status], dtype=bool)
+
+    def save(self, path: Path, fingerprint: str) -> None:
+        atomic.write_npz(
+            path, indices=self.indices, status=np.array(self.status, dtype=str), landmarks=self.landmarks,
+            world_landmarks=self.world_landmarks, extents=self.extents, mask_windows=self.mask_windows,
+            decoded=np.array(self.decoded), fingerprint=np.array(fingerprint),
+        )
+
+    @classmethod
+    def load(cls, path: Path, fingerprint: str) -> "Detections | None":
+        """The saved detections, or None if absent, unreadable or made with other settings."""
+        try:
+            with np.load(path) as data:
+                if str(data["fingerprint"]) != fingerprint:
+                    return None
+                return cls(data["indices"], [str(s) for s in data["status"]], data["landmarks"],
+                           data["world_landmarks"], data["extents"], data["mask_windows"], int(data["decoded"]))
+        except (OSError, KeyError, ValueError):
+            return None
+
+
+def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Progress,
+           on_frame: Callable[[np.ndarray, bool, np.ndarray], None] = lambda *_: None,
+           quiet: bool = True) -> Detections:
+    """Follow the person through the selected frames; the mask around them goes to `work/masks/`.
+
+    on_frame(extent (4,), found, mask window (3,)) is called after each frame,
+    so crops can be cut while detection goes on.
+    """
+    expected = len(selection.indices(info.frame_count))
+    progress.start("detect", expected)
+    indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
+    (work / "masks").mkdir(parents=True, exist_ok=True)
+    with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector:
+        for frame in prefetched(iter_frames(info, selection)):
+            indices.append(frame.index)
+            detection = None if frame.image is None else detector.detect(frame.image)
+            if detection is None:
+                status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
+                landmarks.append(np.full((NUM_LANDMARKS, 4), np.nan))
+                world.append(np.full((NUM_LANDMARKS, 3), np.nan))
+                extents.append(np.full(4, np.nan))
+                windows.append(np.full(3, np.nan))
+            else:
+                status.append("ok")
+                landmarks.append(detection.landmarks)
+                world.append(detection.world_landmarks)
+                extents.append(person_extent(detection))
+                window, origin = mask_window(detection, extents[-1])
+                windows.append(np.array([*origin, detection.mask_scale]))
+                atomic.write_image(work / "masks" / f"{frame_name(frame.index)}.png", window)
+            on_frame(extents[-1], status[-1] == "ok", windows[-1])
+            progress.advance()
+    return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
+                      np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),
+                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices))
+
+
+def mask_window(detection: Detection, extent: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, tuple[int, int]]:
+    """The part of the detection's mask around the person: (h, w) uint8 and its (x0, y0) in mask pixels.
+
+    Storing only this window keeps the detection pass cheap, and drops mask
+    pixels of other people far from the one followed.
+    """
+    size = (extent[2:] - extent[:2]).max()
+    box = np.concatenate([extent[:2] - margin * size, extent[2:] + margin * size]) * detection.mask_scale
+    height, width = detection.mask.shape
+    x0, y0 = int(max(np.floor(box[0]), 0)), int(max(np.floor(box[1]), 0))
+    x1, y1 = int(min(np.ceil(box[2]) + 1, width)), int(min(np.ceil(box[3]) + 1, height))
+    return np.ascontiguousarray(detection.mask[y0:y1, x0:x1]), (x0, y0)
+
+
+def check_detections(info: MediaInfo, selection: FrameSelection, detections: Detections, progress: Progress) -> None:
+    """Turn 'nothing usable' into one clear error; warn about truncated videos."""
+    if detections.decoded == 0:
+        if selection.start > 0:
+            raise HumanvidError(f"{info.path}: --start {selection.start} is past the last frame "
+                                f"(the input has {info.frame_count} frame(s))")
+        raise HumanvidError(f"{info.path}: no frames could be decoded")
+    expected = len(selection.indices(info.frame_count))
+    if info.kind == "video" and detections.decoded < expected:
+        progress.warn(f"{Path(info.path).name}: video is truncated or damaged; "
+                      f"decoded {detections.decoded} of {expected} frames, keeping those")
+    if not detections.found.any():
+        failed = [s for s in detections.status if s.startswith("failed")]
+        if failed and len(failed) == len(detections.status):
+            raise HumanvidError(f"{info.path}: no frame could be read ({failed[0][8:]})")
+        raise HumanvidError(f"{info.path}: no person found in any of {detections.decoded} frame(s)")
