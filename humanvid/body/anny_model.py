@@ -84,6 +84,18 @@ class AnnyBody(BodyModel):
     pose_joint_names = COMPACT_BONES
     shape_names = PHENOTYPE_NAMES
     keypoint_native_names = ANNY_KEYPOINT_NAMES
+    initialization_joints = {
+        "spine": "spine02",
+        "neck": "neck01",
+        **{
+            f"{side}_{role}": f"{bone}.{suffix}"
+            for side, suffix in (("left", "L"), ("right", "R"))
+            for role, bone in (
+                ("upper_arm", "upperarm01"), ("forearm", "lowerarm01"),
+                ("thigh", "upperleg01"), ("shin", "lowerleg01"), ("foot", "foot"),
+            )
+        },
+    }  # fmt: skip
 
     def __init__(self, anny_model: "anny.Anny", coco_weights: torch.Tensor, coco_labels: list[str]) -> None:
         super().__init__()
@@ -96,6 +108,11 @@ class AnnyBody(BodyModel):
         bone_index = {label: index for index, label in enumerate(self.joint_names)}
         self.register_buffer(
             "compact_bone_ids", torch.tensor([bone_index[bone] for bone in COMPACT_BONES]), persistent=False
+        )
+        self.register_buffer(
+            "compact_parent_ids",
+            torch.tensor([anny_model.bone_parents[bone_index[bone]] for bone in COMPACT_BONES]),
+            persistent=False,
         )
         self.register_buffer("faces", anny_model.get_triangular_faces().clone(), persistent=False)
         self.register_buffer("skinning_indices", anny_model.vertex_bone_indices.clone(), persistent=False)
@@ -163,6 +180,17 @@ class AnnyBody(BodyModel):
             skinning_indices=self.skinning_indices,
             skinning_weights=self.skinning_weights,
         )
+
+    def pose_parent_frames(self, params: BodyParams, output: BodyOutput) -> torch.Tensor:
+        """See :meth:`BodyModel.pose_parent_frames`. In local-ref, a bone's rest -> posed
+        rotation is B_c = B_p A E_p D_c F_c A^T (output axes, A: Anny -> upright), with
+        E_p = R_p U_p^T from the parent's rest (R) and reference (U) orientations, so
+        L = B_p A E_p. R depends on the shape: this runs Anny once more at rest."""
+        parents = self.compact_parent_ids
+        rest = self.anny(phenotype_kwargs=params.shape)["rest_bone_poses"][:, parents, :3, :3]
+        references = self.anny.reference_bone_orientations
+        offsets = rest if references is None else rest @ references[parents].transpose(-1, -2)
+        return output.bone_transforms[:, parents, :3, :3] @ self.upright @ offsets
 
     def native_keypoints(self, output: BodyOutput) -> torch.Tensor:
         """(B, 35, 3) Anny's own keypoints (:data:`ANNY_KEYPOINT_NAMES`) for an output."""

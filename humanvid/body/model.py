@@ -118,6 +118,8 @@ class BodyModel(torch.nn.Module):
         faces: (F, 3) int64 triangle buffer.
         pose_prior: :class:`PosePrior` over the P joints.
         shape_prior: :class:`ShapePrior` over the S shape parameters.
+        initialization_joints: role -> pose joint name, for the roles of
+            :data:`humanvid.body.initialization.ROLES` ("spine", "left_upper_arm", ...).
     """
 
     name: str
@@ -127,6 +129,7 @@ class BodyModel(torch.nn.Module):
     faces: torch.Tensor
     pose_prior: PosePrior
     shape_prior: ShapePrior
+    initialization_joints: dict[str, str]
 
     @property
     def dtype(self) -> torch.dtype:
@@ -152,6 +155,12 @@ class BodyModel(torch.nn.Module):
         )
 
     def forward(self, params: BodyParams) -> BodyOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def pose_parent_frames(self, params: BodyParams, output: BodyOutput) -> torch.Tensor:  # pragma: no cover
+        """(B, P, 3, 3) frames L of the pose joints' parents in this pose: rotating pose
+        joint p (and everything below it) about its head by a world rotation R (output frame)
+        is the local change  rotation(pose[p]) <- L^T R L rotation(pose[p])."""
         raise NotImplementedError
 
     def prior_energies(self, params: BodyParams) -> dict[str, torch.Tensor]:

@@ -67,6 +67,17 @@ _VERTEX_KEYPOINTS: dict[str, tuple[int, dict[str, int]]] = {
 _FALLBACK_JOINT = {"nose": "head", "eye": "head", "ear": "head", "toe": "foot", "heel": "ankle", "tip": "wrist"}
 
 _SPECS = {"smpl": SMPL_SPEC, "smplx": SMPLX_SPEC}
+_INITIALIZATION_JOINTS = {
+    "spine": "spine2",
+    "neck": "neck",
+    **{
+        f"{side}_{role}": f"{side}_{joint}"
+        for side in ("left", "right")
+        for role, joint in (
+            ("upper_arm", "shoulder"), ("forearm", "elbow"), ("thigh", "hip"), ("shin", "knee"), ("foot", "ankle"),
+        )
+    },
+}  # fmt: skip
 _JOINT_NAMES = {"smpl": SMPL_JOINT_NAMES, "smplx": SMPLX_JOINT_NAMES}
 _NUM_BODY_POSE = {"smpl": 23, "smplx": 21}
 
@@ -111,6 +122,7 @@ class SmplBody(BodyModel):
         if kind not in _SPECS:
             raise HumanvidError(f"unknown body model {kind!r}")
         self.name = kind
+        self.initialization_joints = dict(_INITIALIZATION_JOINTS)
         joint_names = _JOINT_NAMES[kind]
         template = _require(arrays, "v_template", (2,), source, kind)
         shapedirs = _require(arrays, "shapedirs", (2, 3), source, kind)
@@ -251,6 +263,12 @@ class SmplBody(BodyModel):
             skinning_indices=self.skinning_indices,
             skinning_weights=self.skinning_weights,
         )
+
+    def pose_parent_frames(self, params: BodyParams, output: BodyOutput) -> torch.Tensor:
+        """See :meth:`BodyModel.pose_parent_frames`: SMPL's local rotations are in the
+        parent's posed axes, so L is the parent's rest -> posed rotation."""
+        parents = self.parents[1 : 1 + len(self.pose_joint_names)]
+        return output.bone_transforms[:, parents, :3, :3]
 
     def _vertex_keypoints(self, vertices: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
         if self.vertex_keypoints_available:
