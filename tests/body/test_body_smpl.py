@@ -138,3 +138,23 @@ def test_initialization_works_for_smpl(smpl_body):
     found = smpl_body(init).keypoints.detach()
     used = smpl_body.keypoint_weights > 0
     assert (found[:, used] - keypoints[:, used]).norm(dim=-1).mean() < 0.05
+
+
+def test_official_topology_uses_smplx_vertex_keypoints():
+    from humanvid.body.smpl_model import SmplBody
+
+    arrays = tiny_smpl_arrays(num_betas=1)
+    rng = np.random.default_rng(0)
+    vertex_count = 6890
+    owner = rng.integers(0, 24, size=vertex_count)
+    arrays["v_template"] = tiny_smpl_arrays()["v_template"][2 * owner] + rng.normal(scale=0.01, size=(vertex_count, 3))
+    arrays["weights"] = np.eye(24)[owner]
+    arrays["J_regressor"] = arrays["weights"].T / arrays["weights"].sum(axis=0)[:, None]
+    arrays["shapedirs"] = np.zeros((vertex_count, 3, 1))
+    arrays["posedirs"] = np.zeros((vertex_count, 3, 207), dtype=np.float32)
+    body = SmplBody(arrays, kind="smpl")
+    output = body(body.neutral_params())
+    weights = dict(zip(MEDIAPIPE_LANDMARKS, output.keypoint_weights.tolist()))
+    assert weights["nose"] == 0.5 and weights["left_heel"] == pytest.approx(0.8)
+    nose = output.keypoints[0, MEDIAPIPE_LANDMARKS.index("nose")]
+    assert torch.allclose(nose, output.vertices[0, 332])
