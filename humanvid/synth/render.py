@@ -218,6 +218,55 @@ def random_lighting(rng: np.random.Generator) -> Lighting:
     )
 
 
+@dataclass
+class View:
+    """Everything random about a shot except the person: camera, light, background, sensor noise.
+
+    Sample one per clip and render every frame with it for a static camera.
+    """
+
+    camera: Camera
+    lighting: Lighting
+    background: np.ndarray  # (H, W, 3) uint8
+    noise_sigma: float  # grey levels of Gaussian sensor noise
+    noise_rng: np.random.Generator
+
+
+def sample_view(
+    rng: np.random.Generator,
+    points: np.ndarray,
+    images: BackgroundImages | None = None,
+    ranges: ViewRanges = ViewRanges(),
+    up: np.ndarray = (0.0, 0.0, 1.0),
+) -> View:
+    """A random view of a person standing along ``up`` on the floor under their lowest point.
+
+    points: (N, 3) world points of the person — for a clip, of all its frames, so the person
+    stays in the frame throughout. Deterministic in ``rng``.
+    """
+    camera_rng, light_rng, background_rng, noise_rng = rng.spawn(4)
+    points = np.asarray(points, dtype=np.float64)
+    points = points[:: max(1, len(points) // 20000)]
+    up = np.asarray(up, dtype=np.float64)
+    heights = points @ up
+    floor = float(heights.min())
+    camera = sample_camera(camera_rng, points, ranges, up=up, floor=floor)
+    feet = points[heights < floor + 0.06]
+    background = random_background(background_rng, camera.width, camera.height, images, camera, floor, up, feet)
+    sigma = float(noise_rng.uniform(0.0, 3.0))
+    return View(camera, random_lighting(light_rng), background, sigma, noise_rng)
+
+
+def render_view(mesh: trimesh.Trimesh, appearance: Appearance, view: View, noise: bool = True) -> Rendering:
+    """Render ``mesh`` as seen in ``view``; the sensor noise draws from the view's generator."""
+    rendering = render(mesh, view.camera, appearance, view.lighting, view.background)
+    if noise and view.noise_sigma > 0:
+        grain = view.noise_rng.standard_normal(size=rendering.rgb.shape, dtype=np.float32)
+        rendering.rgb = np.clip(rendering.rgb + grain * np.float32(view.noise_sigma) + np.float32(0.5), 0, 255)
+        rendering.rgb = rendering.rgb.astype(np.uint8)
+    return rendering
+
+
 def render_random(
     mesh: trimesh.Trimesh,
     appearance: Appearance,
@@ -227,22 +276,9 @@ def render_random(
     up: np.ndarray = (0.0, 0.0, 1.0),
     noise: bool = True,
 ) -> Rendering:
-    """A random view of ``mesh`` (a person standing along ``up`` on the floor under its lowest
-    point) with random light and background, plus mild sensor noise; deterministic in ``rng``."""
-    camera_rng, light_rng, background_rng, noise_rng = rng.spawn(4)
-    vertices = np.asarray(mesh.vertices)
-    points = vertices[:: max(1, len(vertices) // 20000)]
-    floor = float((vertices @ np.asarray(up, dtype=np.float64)).min())
-    camera = sample_camera(camera_rng, points, ranges, up=up, floor=floor)
-    heights = points @ np.asarray(up, dtype=np.float64)
-    feet = points[heights < floor + 0.06]
-    background = random_background(background_rng, camera.width, camera.height, images, camera, floor, up, feet)
-    rendering = render(mesh, camera, appearance, random_lighting(light_rng), background)
-    if noise:
-        sigma = np.float32(noise_rng.uniform(0.0, 3.0))
-        grain = noise_rng.standard_normal(size=rendering.rgb.shape, dtype=np.float32) * sigma
-        rendering.rgb = np.clip(rendering.rgb + grain + np.float32(0.5), 0, 255).astype(np.uint8)
-    return rendering
+    """One random view of ``mesh`` with random light, background and mild sensor noise;
+    deterministic in ``rng``."""
+    return render_view(mesh, appearance, sample_view(rng, np.asarray(mesh.vertices), images, ranges, up), noise)
 
 
 def _unshadowed(mesh: trimesh.Trimesh, points: np.ndarray, normals: np.ndarray, lighting: Lighting,

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import trimesh
+from scipy import ndimage
 
 from humanvid.synth.backgrounds import load_bundled_images, random_background
 from humanvid.synth.camera import Camera, ViewRanges, look_at, sample_camera
@@ -244,3 +245,22 @@ def test_rendering_files_roundtrip_and_are_byte_stable(tmp_path):
     cosine = np.einsum("ijk,ijk->ij", back.normals, rendering.normals)[rendering.mask]
     assert cosine.min() > 0.999
     assert np.allclose(back.camera.world_to_camera, rendering.camera.world_to_camera)
+
+
+def test_a_clip_shares_one_view_and_stays_in_frame():
+    from humanvid.synth.render import render_view, sample_view
+
+    frames = []
+    for t in range(4):  # a box walking 1.5 m sideways
+        mesh = _standing_box()
+        mesh.apply_translation([0.5 * t, 0.0, 0.0])
+        frames.append(mesh)
+    view = sample_view(np.random.default_rng(1), np.concatenate([m.vertices for m in frames]))
+    appearance = Appearance(np.full((8, 3), 0.5))
+    renderings = [render_view(m, appearance, view, noise=False) for m in frames]
+    for rendering, mesh in zip(renderings, frames):
+        pixels, _ = view.camera.project(mesh.vertices)
+        assert np.all(pixels >= -0.5) and np.all(pixels <= [view.camera.width - 0.5, view.camera.height - 0.5])
+        assert rendering.mask.any()
+        background = ~ndimage.binary_dilation(rendering.mask, iterations=2)  # edges are anti-aliased
+        assert np.array_equal(rendering.rgb[background], view.background[background])
