@@ -25,6 +25,7 @@ class EvaluationReport:
     chamfer_cm: list[float] = field(default_factory=list)
     p2s_cm: list[float] = field(default_factory=list)
     normal_consistency: list[float] = field(default_factory=list)
+    normal_image_error: list[float] = field(default_factory=list)  # empty when not measured
     excess_change_cm: float | None = None
     pred_change_cm: float | None = None  # mean frame-to-frame change of the prediction
     gt_change_cm: float | None = None
@@ -38,6 +39,7 @@ class EvaluationReport:
             "chamfer_cm": float(np.mean(self.chamfer_cm)) if self.frames else None,
             "p2s_cm": float(np.mean(self.p2s_cm)) if self.frames else None,
             "normal_consistency": float(np.mean(self.normal_consistency)) if self.frames else None,
+            "normal_image_error": float(np.mean(self.normal_image_error)) if self.normal_image_error else None,
         }
         for key in ("excess_change_cm", "pred_change_cm", "gt_change_cm", "mpjpe_mm", "pa_mpjpe_mm", "accel_error_mm"):
             out[key] = getattr(self, key)
@@ -111,8 +113,12 @@ def load_keypoints(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def evaluate_paths(pred: Path, gt: Path, pred_keypoints: Path | None = None, gt_keypoints: Path | None = None,
-                   samples: int = 10_000, seed: int = 0, align: str = "none", progress=None) -> EvaluationReport:
-    """Compare predicted and ground-truth meshes (and keypoints). ``progress(done, total)`` is called per frame."""
+                   samples: int = 10_000, seed: int = 0, align: str = "none", progress=None,
+                   normal_images: bool = False, up: str = "y") -> EvaluationReport:
+    """Compare predicted and ground-truth meshes (and keypoints). ``progress(done, total)`` is called per frame.
+
+    normal_images: also measure ICON's rendered normal error, views orbiting the ``up`` axis ("y" or "z").
+    """
     from humanvid.evaluation import metrics
 
     report = EvaluationReport()
@@ -136,6 +142,9 @@ def evaluate_paths(pred: Path, gt: Path, pred_keypoints: Path | None = None, gt_
         report.chamfer_cm.append(result.chamfer_cm)
         report.p2s_cm.append(result.p2s_cm)
         report.normal_consistency.append(result.normal_consistency)
+        if normal_images:
+            axis = np.eye(3)["xyz".index(up)]
+            report.normal_image_error.append(metrics.normal_image_error(pred_mesh, gt_mesh, up=axis))
         if len(pairs) > 1:
             pred_surfaces.append(pred_surface)
             gt_surfaces.append(gt_surface)
@@ -199,6 +208,7 @@ def summary_table(report: EvaluationReport):
         ("Chamfer", summary["chamfer_cm"], "cm", "yes"),
         ("P2S (GT → prediction)", summary["p2s_cm"], "cm", "yes"),
         ("normal consistency", summary["normal_consistency"], "0–1", "no"),
+        ("normal image error (4 views)", summary["normal_image_error"], "0–4", "yes"),
         ("excess frame-to-frame change", summary["excess_change_cm"], "cm", "yes"),
         ("  predicted surface change", summary["pred_change_cm"], "cm/frame", ""),
         ("  ground-truth surface change", summary["gt_change_cm"], "cm/frame", ""),
@@ -208,7 +218,7 @@ def summary_table(report: EvaluationReport):
     ]
     for name, value, unit, lower in rows:
         if value is not None:
-            table.add_row(name, f"{value:.4f}" if unit == "0–1" else f"{value:.3f}", unit, lower)
+            table.add_row(name, f"{value:.4f}" if unit in ("0–1", "0–4") else f"{value:.3f}", unit, lower)
     return table
 
 
@@ -216,10 +226,17 @@ def per_frame_table(report: EvaluationReport):
     from rich.table import Table
 
     table = Table(title="per frame")
-    for column in ("frame", "Chamfer (cm)", "P2S (cm)", "normal consistency"):
+    columns = ["frame", "Chamfer (cm)", "P2S (cm)", "normal consistency"]
+    images = bool(report.normal_image_error)
+    if images:
+        columns.append("normal image error")
+    for column in columns:
         table.add_column(column, justify="right" if column != "frame" else "left")
-    for name, c, p, n in zip(report.frames, report.chamfer_cm, report.p2s_cm, report.normal_consistency):
-        table.add_row(name, f"{c:.3f}", f"{p:.3f}", f"{n:.4f}")
+    for i, name in enumerate(report.frames):
+        row = [name, f"{report.chamfer_cm[i]:.3f}", f"{report.p2s_cm[i]:.3f}", f"{report.normal_consistency[i]:.4f}"]
+        if images:
+            row.append(f"{report.normal_image_error[i]:.4f}")
+        table.add_row(*row)
     return table
 
 
@@ -235,10 +252,15 @@ def per_frame_table(report: EvaluationReport):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surface sampling.")
 @click.option("--align", type=click.Choice(["none", "centroid"]), default="none", show_default=True,
               help="Move each predicted mesh so its surface centroid matches the ground truth's first.")
+@click.option("--normal-images/--no-normal-images", default=True, show_default=True,
+              help="Also ray-cast both meshes from 4 views and compare their normal images (ICON's 'Normal').")
+@click.option("--up", type=click.Choice(["y", "z"]), default="y", show_default=True,
+              help="Vertical axis of the meshes (y: humanvid's camera frame; z: Anny's world).")
 @click.option("--per-frame", is_flag=True, help="Also print a row per frame.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Also write all numbers to this JSON file.")
-def evaluate_command(pred, gt, pred_keypoints, gt_keypoints, samples, seed, align, per_frame, json_path):
+def evaluate_command(pred, gt, pred_keypoints, gt_keypoints, samples, seed, align, normal_images, up, per_frame,
+                     json_path):
     """Compare predicted meshes PRED with ground truth GT.
 
     PRED and GT are two mesh files, or two folders of meshes (OBJ, PLY, …)
@@ -256,7 +278,8 @@ def evaluate_command(pred, gt, pred_keypoints, gt_keypoints, samples, seed, alig
         with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task("evaluating", total=None)
             report = evaluate_paths(pred, gt, pred_keypoints, gt_keypoints, samples, seed, align,
-                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                                    normal_images=normal_images, up=up)
     except HumanvidError as err:
         raise click.ClickException(str(err)) from None
     if per_frame:

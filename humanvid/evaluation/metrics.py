@@ -14,6 +14,12 @@ surface* (not to its samples) are averaged.
 - Normal consistency: mean |n_a · n_b| between the normal at each sample and
   the normal of the closest point on the other surface, averaged over both
   directions (Occupancy Networks' definition; 1 is perfect, orientation-blind).
+- Normal image error (ICON's "Normal"): both meshes are ray-cast from 4 views
+  around the vertical axis (front, left, back, right); the squared difference
+  of the camera-frame normals, where a missing surface counts as the zero
+  vector, is averaged over the pixels that either mesh covers. ICON averages
+  over its whole 512² images instead, so its numbers are smaller by the
+  fraction of the image the person covers; ours do not depend on framing.
 
 Point-to-surface distances are exact point-to-triangle distances: a KD-tree
 over dense surface samples plus every face centre proposes the ``CANDIDATES``
@@ -158,6 +164,39 @@ def excess_surface_change(
     pred_change = surface_changes([prepare(m) for m in pred])
     gt_change = surface_changes([prepare(m) for m in gt])
     return float(np.maximum(0.0, pred_change - gt_change).mean()), pred_change, gt_change
+
+
+def normal_image_error(pred: trimesh.Trimesh, gt: trimesh.Trimesh, views: int = 4, size: int = 512,
+                       up: np.ndarray = (0.0, 1.0, 0.0)) -> float:
+    """Mean ||n_pred − n_gt||² over the pixels either mesh covers in ``views`` renders (0 = equal, ≤ 4).
+
+    The cameras orbit the ground truth's bounding-box centre about ``up`` (y in humanvid's
+    exported camera frame), far away with a long focal (nearly orthographic), framing the
+    ground truth at 90 % of the image.
+    """
+    from humanvid.synth.camera import Camera, look_at
+    from humanvid.synth.render import Appearance, render
+
+    up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
+    centre = 0.5 * (gt.bounds[0] + gt.bounds[1])
+    extent = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
+    distance = 10.0 * extent
+    focal = 0.9 * 0.5 * size * distance / (0.5 * extent)
+    side = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 0.0, 1.0])
+    side /= np.linalg.norm(side)
+    front = np.cross(side, up)
+    squared, covered = 0.0, 0
+    appearances = {id(m): Appearance(np.full((len(m.vertices), 3), 0.5)) for m in (pred, gt)}
+    for k in range(views):
+        angle = 2.0 * np.pi * k / views
+        eye = centre + distance * (np.cos(angle) * front + np.sin(angle) * side)
+        camera = Camera(focal, focal, (size - 1) / 2, (size - 1) / 2, size, size, look_at(eye, centre, up))
+        a = render(pred, camera, appearances[id(pred)])
+        b = render(gt, camera, appearances[id(gt)])
+        union = a.mask | b.mask
+        squared += float(np.square(a.normals[union] - b.normals[union]).sum())
+        covered += int(union.sum())
+    return squared / max(covered, 1)
 
 
 def mpjpe(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None) -> float:

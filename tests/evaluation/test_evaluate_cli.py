@@ -32,13 +32,14 @@ def sequences(tmp_path):
 
 def test_evaluate_folders_with_keypoints(sequences):
     report = evaluate_paths(sequences / "pred", sequences / "gt", sequences / "pred.npz", sequences / "gt.npz",
-                            samples=2000)
+                            samples=2000, normal_images=True)
     assert report.frames == ["000000", "000001", "000002"]
     assert np.allclose(report.chamfer_cm, [1.0, 2.0, 1.0], rtol=0.02)
     assert report.excess_change_cm == pytest.approx(1.0, rel=0.03)  # prediction breathes by 1 cm, truth is still
     assert report.mpjpe_mm == pytest.approx(10.0)
     assert report.pa_mpjpe_mm == pytest.approx(0.0, abs=1e-6)
     assert report.accel_error_mm == pytest.approx(0.0, abs=1e-9)
+    assert len(report.normal_image_error) == 3 and all(0 < e < 0.5 for e in report.normal_image_error)
 
 
 def test_evaluate_command_prints_a_table_and_json(sequences):
@@ -47,15 +48,17 @@ def test_evaluate_command_prints_a_table_and_json(sequences):
                                                    "--per-frame", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "Chamfer" in result.output and "excess frame-to-frame change" in result.output
+    assert "normal image error" in result.output
     data = json.loads(out.read_text())
     assert data["summary"]["frames"] == 3 and data["summary"]["mpjpe_mm"] is None
 
 
 def test_evaluate_single_files(sequences):
     result = CliRunner().invoke(evaluate_command, [str(sequences / "pred" / "000001.obj"),
-                                                   str(sequences / "gt" / "000001.obj"), "--samples", "1000"])
+                                                   str(sequences / "gt" / "000001.obj"), "--samples", "1000",
+                                                   "--no-normal-images"])
     assert result.exit_code == 0, result.output
-    assert "excess" not in result.output
+    assert "excess" not in result.output and "normal image" not in result.output
 
 
 @pytest.mark.parametrize("args, message", [

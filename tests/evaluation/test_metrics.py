@@ -128,3 +128,17 @@ def test_excess_surface_change():
     # moving exactly like the truth is no excess, and moving less is not rewarded below 0
     assert excess_surface_change(jitter, jitter, count=2000)[0] == pytest.approx(0.0, abs=1e-4)
     assert excess_surface_change(static[:2], jitter, count=2000)[0] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_normal_image_error():
+    from humanvid.evaluation.metrics import normal_image_error
+
+    sphere = _sphere(0.5, 4)
+    assert normal_image_error(sphere, sphere.copy(), size=128) == pytest.approx(0.0, abs=1e-9)
+    shifted = _sphere(0.5, 4, centre=(0.1, 0.0, 0.0))
+    box = trimesh.creation.box(extents=[0.8, 0.8, 0.8])
+    small, large = normal_image_error(shifted, sphere, size=128), normal_image_error(box, sphere, size=128)
+    assert 0.0 < small < large <= 4.0
+    # a surface missing entirely: every covered pixel differs by a unit normal
+    far = _sphere(0.5, 4, centre=(0.0, 50.0, 0.0))  # far above: out of every view
+    assert normal_image_error(far, sphere, size=128) == pytest.approx(1.0)
