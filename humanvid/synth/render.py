@@ -175,13 +175,13 @@ def render(
     shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
         background = np.full((camera.height, camera.width, 3), 128, dtype=np.uint8)
-    rgb = background.astype(np.float32) * np.float32(1.0 / 255.0)
-    rgb[mask] = shaded
-    rgb = _soften_edges(rgb, mask)
+    rgb = np.array(background, dtype=np.uint8, copy=True)
+    rgb[mask] = (shaded * 255.0 + 0.5).astype(np.uint8)  # shade() returns values in [0, 1]
+    _soften_edges(rgb, mask)
     normals = np.zeros((camera.height, camera.width, 3), dtype=np.float32)
     normals[mask] = normals_cam
     return Rendering(
-        rgb=np.clip(rgb * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8),
+        rgb=rgb,
         mask=mask,
         depth=hits.depth,
         normals=normals,
@@ -200,7 +200,7 @@ def shade(albedo: np.ndarray, normals: np.ndarray, lighting: Lighting, lit: np.n
         lambert = lambert * lit
     light = (lighting.ambient + lighting.diffuse * lambert)[:, None] * np.asarray(lighting.color)
     linear = np.power(np.clip(albedo, 0.0, 1.0), 2.2) * light
-    return np.power(np.clip(linear, 0.0, 1.0), 1.0 / 2.2)
+    return np.power(np.clip(linear, 0.0, 1.0), 1.0 / 2.2)  # sRGB-like gamma, values in [0, 1]
 
 
 def random_lighting(rng: np.random.Generator) -> Lighting:
@@ -253,7 +253,7 @@ def sample_view(
     camera = sample_camera(camera_rng, points, ranges, up=up, floor=floor)
     feet = points[heights < floor + 0.06]
     background = random_background(background_rng, camera.width, camera.height, images, camera, floor, up, feet)
-    sigma = float(noise_rng.uniform(0.0, 3.0))
+    sigma = float(noise_rng.uniform(0.5, 3.0)) if noise_rng.random() < 0.5 else 0.0
     return View(camera, random_lighting(light_rng), background, sigma, noise_rng)
 
 
@@ -262,8 +262,11 @@ def render_view(mesh: trimesh.Trimesh, appearance: Appearance, view: View, noise
     rendering = render(mesh, view.camera, appearance, view.lighting, view.background)
     if noise and view.noise_sigma > 0:
         grain = view.noise_rng.standard_normal(size=rendering.rgb.shape, dtype=np.float32)
-        rendering.rgb = np.clip(rendering.rgb + grain * np.float32(view.noise_sigma) + np.float32(0.5), 0, 255)
-        rendering.rgb = rendering.rgb.astype(np.uint8)
+        grain *= np.float32(view.noise_sigma)
+        grain += rendering.rgb
+        grain += np.float32(0.5)
+        np.clip(grain, 0, 255, out=grain)
+        rendering.rgb = grain.astype(np.uint8)
     return rendering
 
 
@@ -333,15 +336,15 @@ def _interpolate(values: np.ndarray, faces: np.ndarray, weights: np.ndarray) -> 
     return np.einsum("pk,pkc->pc", weights, np.asarray(values)[faces])
 
 
-def _soften_edges(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Cheap anti-aliasing: a 3×3 box filter on the pixels along the silhouette."""
-    rows, cols = np.nonzero(mask)
+def _soften_edges(rgb: np.ndarray, mask: np.ndarray) -> None:
+    """Cheap anti-aliasing, in place: a 3×3 box filter on the pixels along the silhouette. rgb: (H, W, 3) uint8."""
+    rows = np.flatnonzero(mask.any(axis=1))
     if len(rows) == 0:
-        return rgb
-    r0, r1 = max(rows.min() - 2, 0), rows.max() + 3
-    c0, c1 = max(cols.min() - 2, 0), cols.max() + 3
+        return
+    cols = np.flatnonzero(mask.any(axis=0))
+    r0, r1 = max(rows[0] - 2, 0), rows[-1] + 3
+    c0, c1 = max(cols[0] - 2, 0), cols[-1] + 3
     window, inside = rgb[r0:r1, c0:c1], mask[r0:r1, c0:c1]
     edge = inside ^ ndimage.binary_erosion(inside) | ndimage.binary_dilation(inside) & ~inside
-    blurred = ndimage.uniform_filter(window, size=(3, 3, 1))
-    window[edge] = blurred[edge]
-    return rgb
+    blurred = ndimage.uniform_filter(window.astype(np.float32), size=(3, 3, 1))
+    window[edge] = (blurred[edge] + 0.5).astype(np.uint8)
