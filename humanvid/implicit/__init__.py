@@ -1,0 +1,1 @@
+"""Implicit occupancy network: model, meshing, temporal fusion."""
