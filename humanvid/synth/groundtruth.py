@@ -27,13 +27,20 @@ class Solid:
     """A closed, outward-oriented triangle mesh taking part in the union.
 
     vertices: (N, 3) world [m]; faces: (M, 3) int; layer: larger = further out;
-    material: index into the sample's material list.
+    material: index into the sample's material list; surface: (P, 3) points, ~1 cm apart or
+    closer, on the part of the boundary that can show (default: all vertices) — a shell's
+    uncovered part, sunk under the skin, is left out.
     """
 
     vertices: np.ndarray
     faces: np.ndarray
     layer: int
     material: int
+    surface: np.ndarray | None = None
+
+    @property
+    def label_points(self) -> np.ndarray:
+        return self.vertices if self.surface is None else self.surface
 
 
 @dataclass(frozen=True)
@@ -80,16 +87,14 @@ class ClothedMesh:
 class VoxelGrid:
     """The exact voxelisation behind a clothed mesh: voxel centres at ``origin + voxel * (i, j, k)``.
 
-    inside: (X, Y, Z) bool union of the solids; top: (X, Y, Z) uint8, 1 + layer rank of
-    the outermost solid containing the voxel (0: outside). The surface is the ``level``
+    inside: (X, Y, Z) bool union of the solids. The surface is the ``level``
     set of ``inside`` smoothed by ``passes`` binomial [1, 2, 1]/4 filters per axis.
     """
 
     origin: np.ndarray
     voxel: float
     inside: np.ndarray
-    top: np.ndarray
-    level: float = 0.45
+    level: float = 0.4
     passes: int = 2
 
     def sample(self, points: np.ndarray, chunk: int = 65536) -> np.ndarray:
@@ -124,31 +129,35 @@ class VoxelGrid:
         return self.sample(points) > self.level
 
 
-def voxelize(solids: list[Solid], voxel: float = 0.004, pad: int = 3) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def voxelize(solids: list[Solid], voxel: float = 0.004, pad: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Exact column voxelisation of the union of closed solids.
 
-    Returns origin (3,), voxel, inside (X, Y, Z) bool and top (X, Y, Z) uint8
-    (1 + index, in ``solids`` sorted by layer, of the outermost solid containing the voxel).
+    Returns origin (3,) and inside (X, Y, Z) bool, voxel centres at ``origin + voxel * index``.
+    Each solid counts by the non-zero winding rule, so self-overlaps are fine.
     """
-    order = sorted(range(len(solids)), key=lambda i: solids[i].layer)
     lo = np.min([s.vertices.min(axis=0) for s in solids], axis=0)
     hi = np.max([s.vertices.max(axis=0) for s in solids], axis=0)
     # Offset the lattice by a fraction of a voxel so grid columns never pass exactly through vertices.
     origin = lo - (pad + 0.371) * voxel
     shape = tuple(int(n) for n in np.ceil((hi - origin) / voxel) + pad + 1)
-    top = np.zeros(shape, dtype=np.uint8)
-    for rank, index in enumerate(order):
-        solid = solids[index]
-        winding = _column_winding(solid.vertices[solid.faces], origin, voxel, shape)
-        top[winding != 0] = rank + 1
-    return origin, voxel, top > 0, top
+    # Difference array along z: +1 where a solid's inside interval starts, −1 where it ends.
+    steps = np.zeros((shape[0], shape[1], shape[2] + 1), dtype=np.int16)
+    flat = steps.reshape(-1)
+    for solid in solids:
+        starts, ends = _inside_intervals(solid.vertices[solid.faces], origin, voxel, shape)
+        np.add.at(flat, starts, 1)
+        np.add.at(flat, ends, -1)
+    return origin, np.cumsum(steps, axis=2, dtype=np.int16)[:, :, :-1] > 0
 
 
-def _column_winding(triangles: np.ndarray, origin: np.ndarray, voxel: float, shape: tuple[int, int, int]) -> np.ndarray:
-    """(X, Y, Z) int16 winding number of a closed mesh at the voxel centres.
+def _inside_intervals(triangles: np.ndarray, origin: np.ndarray, voxel: float, shape: tuple[int, int, int]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Where one closed mesh has a non-zero winding number, column by column.
 
-    triangles: (M, 3, 3) world coordinates. One +z ray per (i, j) column; a crossing
-    of a downward-facing triangle enters (+1), an upward-facing one leaves (−1).
+    triangles: (M, 3, 3) world coordinates. One +z ray per (i, j) column; a crossing of
+    a downward-facing triangle enters (+1), an upward-facing one leaves (−1).
+    Returns flat indices into a (X, Y, Z + 1) array of the first voxel inside and the
+    first voxel past each inside interval.
     """
     t = (triangles - origin) / voxel
     x, y, z = t[..., 0], t[..., 1], t[..., 2]
@@ -161,22 +170,32 @@ def _column_winding(triangles: np.ndarray, origin: np.ndarray, voxel: float, sha
     counts = width * np.maximum(j1 - j0 + 1, 0) * (np.abs(area) > 1e-12)
     tri = np.repeat(np.arange(len(t)), counts)
     local = np.arange(len(tri)) - np.repeat(np.cumsum(counts) - counts, counts)
-    px = (i0[tri] + local % width[tri]).astype(np.float64)
-    py = (j0[tri] + local // width[tri]).astype(np.float64)
+    px = i0[tri] + local % width[tri]
+    py = j0[tri] + local // width[tri]
     xa, ya, xb, yb, xc, yc = x[tri, 0], y[tri, 0], x[tri, 1], y[tri, 1], x[tri, 2], y[tri, 2]
     a = area[tri]
     l0 = ((xb - px) * (yc - py) - (yb - py) * (xc - px)) / a
     l1 = ((xc - px) * (ya - py) - (yc - py) * (xa - px)) / a
     l2 = 1.0 - l0 - l1
-    inside = (l0 >= 0) & (l1 >= 0) & (l2 >= 0)
-    tri, px, py = tri[inside], px[inside].astype(np.int64), py[inside].astype(np.int64)
-    zc = l0[inside] * z[tri, 0] + l1[inside] * z[tri, 1] + l2[inside] * z[tri, 2]
+    hit = (l0 >= 0) & (l1 >= 0) & (l2 >= 0)
+    tri, px, py = tri[hit], px[hit], py[hit]
+    zc = l0[hit] * z[tri, 0] + l1[hit] * z[tri, 1] + l2[hit] * z[tri, 2]
     k = np.clip(np.ceil(zc).astype(np.int64), 0, shape[2])
-    sign = np.where(area[tri] > 0, -1, 1)  # counter-clockwise seen from above = normal up = leaving
-    flat = (px * shape[1] + py) * (shape[2] + 1) + k
-    increments = np.bincount(flat, weights=sign, minlength=shape[0] * shape[1] * (shape[2] + 1))
-    increments = increments.reshape(shape[0], shape[1], shape[2] + 1)[:, :, :-1].astype(np.int16)
-    return np.cumsum(increments, axis=2, dtype=np.int16)
+    sign = np.where(area[tri] > 0, -1, 1).astype(np.int64)  # counter-clockwise from above = normal up = leaving
+    column = px * shape[1] + py
+    order = np.lexsort((zc, column))
+    column, k, sign = column[order], k[order], sign[order]
+    winding = np.cumsum(sign)
+    first = np.ones(len(column), dtype=bool)
+    first[1:] = column[1:] != column[:-1]
+    column_start = np.maximum.accumulate(np.where(first, np.arange(len(column)), 0))
+    winding = winding - (winding - sign)[column_start]  # restart the count in every column
+    last = np.ones(len(column), dtype=bool)
+    last[:-1] = column[1:] != column[:-1]
+    inside = winding != 0
+    end = np.where(last, shape[2], np.roll(k, -1))  # an unclosed column stays inside to the top
+    base = column * (shape[2] + 1)
+    return (base + k)[inside], (base + end)[inside]
 
 
 def smooth_occupancy(inside: np.ndarray, passes: int = 2) -> np.ndarray:
@@ -254,34 +273,23 @@ def build_clothed_mesh(
     body_vertices: np.ndarray,
     body_transforms: np.ndarray,
     voxel: float = 0.004,
-    level: float = 0.45,
+    level: float = 0.4,
 ) -> tuple[ClothedMesh, VoxelGrid]:
     """Mesh the union of ``solids`` into one watertight clothed surface.
 
     body_vertices: (V, 3) posed body vertices; body_transforms: (V, 4, 4) their
     skinning transforms (rest → posed), used to carry surface points back to the
-    rest pose for texture coordinates. ``level`` slightly below 0.5 keeps thin
-    parts (fingers) from shrinking under the smoothing.
+    rest pose for texture coordinates. ``level`` below 0.5 keeps thin parts
+    (fingers) from shrinking under the smoothing.
     """
     from scipy.spatial import cKDTree
 
-    origin, voxel, inside, top = voxelize(solids, voxel)
+    origin, inside = voxelize(solids, voxel)
     vertices, faces = sparse_marching_cubes(inside, level)
     vertices, faces = _largest_component(vertices, faces)
     vertices = origin + vertices * voxel
     normals = _vertex_normals(vertices, faces)
-
-    # Material of the outermost solid just inside the surface.
-    order = sorted(range(len(solids)), key=lambda i: solids[i].layer)
-    rank_material = np.array([0] + [solids[i].material for i in order])
-    probe = np.rint((vertices - 1.5 * voxel * normals - origin) / voxel).astype(np.int64)
-    probe = np.clip(probe, 0, np.array(top.shape) - 1)
-    rank = top[probe[:, 0], probe[:, 1], probe[:, 2]]
-    if np.any(rank == 0):  # rare: probe fell outside; use the nearest inside voxel along the normal
-        deeper = np.rint((vertices - 3.0 * voxel * normals - origin) / voxel).astype(np.int64)
-        deeper = np.clip(deeper, 0, np.array(top.shape) - 1)
-        rank = np.where(rank == 0, top[deeper[:, 0], deeper[:, 1], deeper[:, 2]], rank)
-    labels = rank_material[rank]
+    labels = surface_labels(solids, vertices)
 
     # Texture coordinates: carry each vertex back to the rest pose with its nearest body vertex.
     nearest = cKDTree(body_vertices).query(vertices, workers=1)[1]
@@ -299,7 +307,25 @@ def build_clothed_mesh(
         texcoords=texcoords.astype(np.float32),
         materials=list(materials),
     )
-    return mesh, VoxelGrid(origin=origin, voxel=voxel, inside=inside, top=top, level=level)
+    return mesh, VoxelGrid(origin=origin, voxel=voxel, inside=inside, level=level)
+
+
+def surface_labels(solids: list[Solid], points: np.ndarray, window: float = 0.003, neighbours: int = 8) -> np.ndarray:
+    """(N,) material of the solid that makes the surface at each point.
+
+    Among the solids' label points near a surface point (within ``window`` of the
+    nearest), the outermost layer wins: a thin garment beats the skin just under it,
+    while bare skin next to a garment's edge stays skin.
+    """
+    from scipy.spatial import cKDTree
+
+    candidates = np.concatenate([s.label_points for s in solids])
+    layer = np.concatenate([np.full(len(s.label_points), s.layer) for s in solids])
+    material = np.concatenate([np.full(len(s.label_points), s.material) for s in solids])
+    distance, index = cKDTree(candidates).query(points, k=neighbours)
+    near = distance <= distance[:, :1] + window
+    score = np.where(near, layer[index] * 10.0 - distance, -np.inf)
+    return material[index[np.arange(len(points)), score.argmax(axis=1)]]
 
 
 def vertex_albedo(materials: list[Material], labels: np.ndarray, texcoords: np.ndarray) -> np.ndarray:

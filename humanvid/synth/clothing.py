@@ -1,0 +1,425 @@
+"""Procedural garments as closed solids around a posed Anny body.
+
+Two constructions, both defined relative to the body so a clip's clothes move with it:
+
+- **Shells** (tops, trousers, shorts, leggings, shoes, the upper part of dresses and
+  coats): a copy of the closed body surface whose vertices inside the garment's cut
+  (:mod:`humanvid.synth.regions` coordinates) move out along the posed normals by a
+  per-vertex thickness — base thickness × smooth fold noise of the REST position —
+  and whose other vertices sink 1.5 mm under the skin. Loose garments are
+  Laplacian-smoothed so they bridge the body's hollows.
+- **Hanging tubes** (skirts, the skirt of dresses and long coats): per horizontal
+  slice, the convex hull of the covered body part (hips and legs down to the hem)
+  accumulated from the waist downwards, widened by the thickness plus a flare
+  that grows with the drop, with optional pleats; lofted into a closed tube. The
+  tube bridges the legs, like cloth hanging from the hips.
+
+:func:`sample_outfit` draws random combinations, cuts, thicknesses, colours and
+patterns; :func:`dress` turns an outfit and one posed frame into :class:`Solid` s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from humanvid.synth.bodies import BodySpec, PosedBody
+from humanvid.synth.groundtruth import Material, Solid
+from humanvid.synth.regions import BodyRegions, vertex_normals
+
+# Stacking order: larger layers cover smaller ones where they overlap.
+LAYERS = {"shoes": 1, "leggings": 2, "tight_top": 2, "trousers": 3, "shorts": 3, "skirt": 4,
+          "tshirt": 5, "shirt": 5, "hoodie": 5, "dress": 5, "jacket": 6, "coat": 6, "hair": 7}
+SINK = 0.0015  # uncovered shell vertices sit this far under the skin [m]
+# The body solid is the skin pushed out by this much, so details finer than the 4 mm grid
+# (lips, eyelids, finger tips) stay inside the meshed surface.
+BODY_MARGIN = 0.0015
+TAPER = 0.008  # a garment's edge thins out over this distance [m]
+
+
+@dataclass(frozen=True)
+class Garment:
+    """One piece of clothing (or hair): its cut and its cloth.
+
+    kind: one of :data:`LAYERS`; material: index into the outfit's materials;
+    thickness [m]; looseness in [0, 1] (smoothing of the shell); folds: fold
+    amplitude as a fraction of the thickness; fold_scale: wavelength [m];
+    seed: fold noise; cut: kind-specific lengths (see the ``_cover_*`` functions).
+    """
+
+    kind: str
+    material: int
+    thickness: float
+    looseness: float = 0.0
+    folds: float = 0.0
+    fold_scale: float = 0.1
+    seed: int = 0
+    cut: dict = field(default_factory=dict)
+
+    @property
+    def layer(self) -> int:
+        return LAYERS[self.kind]
+
+
+@dataclass(frozen=True)
+class Outfit:
+    """Skin material (index 0), garment materials, and the garments (hair included)."""
+
+    materials: tuple[Material, ...]
+    garments: tuple[Garment, ...]
+
+    @property
+    def lift(self) -> float:
+        """How far shoes raise the body off the floor [m]."""
+        return max([g.thickness + g.cut.get("sole", 0.0) for g in self.garments if g.kind == "shoes"], default=0.0)
+
+
+# ------------------------------------------------------------------------------------ sampling
+
+NEUTRALS = np.array([
+    [0.05, 0.05, 0.06], [0.92, 0.92, 0.9], [0.5, 0.5, 0.52], [0.12, 0.15, 0.3], [0.75, 0.68, 0.55],
+    [0.22, 0.32, 0.5], [0.33, 0.36, 0.22], [0.38, 0.25, 0.16], [0.45, 0.1, 0.14], [0.25, 0.25, 0.27],
+])  # fmt: skip  black, white, grey, navy, beige, denim, olive, brown, burgundy, charcoal
+HAIR_COLORS = np.array([[0.05, 0.04, 0.03], [0.16, 0.1, 0.06], [0.32, 0.2, 0.1], [0.55, 0.4, 0.22],
+                        [0.8, 0.68, 0.45], [0.5, 0.2, 0.08], [0.6, 0.6, 0.6], [0.9, 0.9, 0.88]])
+
+
+def garment_color(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Mostly everyday neutrals, sometimes a saturated colour."""
+    if rng.random() < 0.6:
+        color = NEUTRALS[rng.integers(len(NEUTRALS))] * rng.uniform(0.85, 1.15, 3)
+    else:
+        hue = rng.random()
+        color = np.clip(np.abs((hue * 6.0 + np.array([0.0, 4.0, 2.0])) % 6.0 - 3.0) - 1.0, 0.0, 1.0)
+        color = 0.15 + rng.uniform(0.45, 0.8) * color * rng.uniform(0.6, 1.0)
+    return tuple(float(c) for c in np.clip(color, 0.0, 1.0))
+
+
+def garment_pattern(rng: np.random.Generator, kind: str | None = None) -> dict:
+    """Keyword arguments of ``textures.Pattern``: mostly plain, else stripes, checks, plaid, noise, heather."""
+    if kind is None:
+        kind = str(rng.choice(["plain"] * 5 + ["stripes", "stripes", "checks", "plaid", "noise", "heather", "heather"]))
+    direction = np.array([0.0, 0.0, 1.0]) + (rng.normal(0.0, 0.15, 3) if rng.random() < 0.8 else rng.normal(0, 1, 3))
+    return {
+        "kind": kind,
+        "color": garment_color(rng) if rng.random() < 0.5 else None,
+        "scale": float(np.exp(rng.uniform(np.log(0.015), np.log(0.1)))),
+        "direction": tuple(float(x) for x in direction / np.linalg.norm(direction)),
+        "duty": float(rng.uniform(0.2, 0.6)),
+        "contrast": float(rng.uniform(0.3, 1.0)),
+        "seed": int(rng.integers(2**31)),
+    }
+
+
+def sample_outfit(rng: np.random.Generator, body: BodySpec) -> Outfit:
+    """A random outfit for ``body``: bottom, top (or a dress), maybe an outer layer, shoes and hair."""
+    from humanvid.synth.hair import sample_hair
+
+    feminine = body.phenotype[0] < 0.5  # Anny gender: 0 female, 1 male
+    materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
+                                                             "contrast": 0.5})]
+    garments: list[Garment] = []
+
+    def add(kind: str, thickness: float, pattern: str | None = None, color=None, **extra) -> int:
+        materials.append(Material(kind, "shoes" if kind == "shoes" else "garment",
+                                  color or garment_color(rng), garment_pattern(rng, pattern)))
+        cut = extra.pop("cut", {})
+        garments.append(Garment(kind, len(materials) - 1, float(thickness), seed=int(rng.integers(2**31)),
+                                cut=cut, **extra))
+        return len(materials) - 1
+
+    dress_probability = 0.25 if feminine else 0.02
+    if rng.random() < dress_probability:
+        loose = rng.uniform(0.0, 1.0)
+        add("dress", 0.004 + 0.012 * loose, looseness=0.3 + 0.5 * loose, folds=0.4, fold_scale=rng.uniform(0.06, 0.15),
+            cut={"sleeve": float(rng.choice([-0.2, 0.3, 0.6, 2.0], p=[0.35, 0.3, 0.2, 0.15])),
+                 "neck": float(rng.uniform(0.0, 0.08)), "length": float(rng.uniform(0.5, 1.9)),
+                 "flare": float(rng.uniform(0.05, 0.45)), "pleats": int(rng.integers(0, 14)),
+                 "pleat_depth": float(rng.uniform(0.0, 0.4))})
+    else:
+        bottom = str(rng.choice(["trousers", "jeans", "shorts", "skirt", "leggings"],
+                                p=[0.3, 0.27, 0.15, 0.16, 0.12] if feminine else [0.4, 0.35, 0.22, 0.0, 0.03]))
+        if bottom in ("trousers", "jeans"):
+            loose = rng.uniform(0.0, 1.0)
+            add("trousers", 0.004 + 0.014 * loose, "denim" if bottom == "jeans" else None,
+                color=tuple(float(c) for c in np.clip([0.18, 0.27, 0.45] * rng.uniform(0.6, 1.5, 3), 0, 1))
+                if bottom == "jeans" else None,
+                looseness=0.2 + 0.5 * loose, folds=0.5, fold_scale=rng.uniform(0.05, 0.12),
+                cut={"leg": float(rng.uniform(1.9, 2.02)), "waist": float(rng.uniform(0.04, 0.14))})
+        elif bottom == "shorts":
+            add("shorts", rng.uniform(0.005, 0.02), looseness=rng.uniform(0.2, 0.7), folds=0.4,
+                fold_scale=rng.uniform(0.05, 0.1),
+                cut={"leg": float(rng.uniform(0.25, 0.95)), "waist": float(rng.uniform(0.04, 0.14))})
+        elif bottom == "skirt":
+            add("skirt", rng.uniform(0.004, 0.012),
+                cut={"length": float(rng.uniform(0.35, 1.9)), "waist": float(rng.uniform(0.04, 0.16)),
+                     "flare": float(rng.uniform(0.03, 0.5)), "pleats": int(rng.integers(0, 16)),
+                     "pleat_depth": float(rng.uniform(0.0, 0.5))})
+        else:
+            add("leggings", rng.uniform(0.002, 0.004), cut={"leg": float(rng.uniform(1.5, 2.0)), "waist": 0.12})
+        top = str(rng.choice(["tight_top", "tshirt", "shirt", "hoodie"], p=[0.2, 0.4, 0.22, 0.18]))
+        if top == "tight_top":
+            add("tight_top", rng.uniform(0.002, 0.005),
+                cut={"sleeve": float(rng.choice([-0.2, 0.4, 2.0])), "hem": float(rng.uniform(-0.02, 0.2)),
+                     "neck": float(rng.uniform(0.0, 0.1))})
+        elif top == "tshirt":
+            add("tshirt", rng.uniform(0.006, 0.02), looseness=rng.uniform(0.3, 0.8), folds=0.5,
+                fold_scale=rng.uniform(0.05, 0.14),
+                cut={"sleeve": float(rng.uniform(0.3, 0.8)), "hem": float(rng.uniform(-0.08, 0.05)),
+                     "neck": float(rng.uniform(0.0, 0.05))})
+        elif top == "shirt":
+            add("shirt", rng.uniform(0.008, 0.02), looseness=rng.uniform(0.3, 0.8), folds=0.5,
+                fold_scale=rng.uniform(0.05, 0.12),
+                cut={"sleeve": float(rng.uniform(1.5, 2.02)), "hem": float(rng.uniform(-0.1, 0.02)),
+                     "neck": float(rng.uniform(0.0, 0.04))})
+        else:
+            add("hoodie", rng.uniform(0.015, 0.035), looseness=rng.uniform(0.5, 1.0), folds=0.45,
+                fold_scale=rng.uniform(0.07, 0.15),
+                cut={"sleeve": float(rng.uniform(1.85, 2.02)), "hem": float(rng.uniform(-0.08, 0.02)),
+                     "neck": -0.03, "hood": bool(rng.random() < 0.7)})
+    outer = rng.random()
+    if outer < 0.16:
+        add("jacket", rng.uniform(0.012, 0.03), looseness=rng.uniform(0.4, 0.9), folds=0.4,
+            fold_scale=rng.uniform(0.07, 0.15),
+            cut={"sleeve": float(rng.uniform(1.9, 2.02)), "hem": float(rng.uniform(-0.1, 0.05)),
+                 "neck": float(rng.uniform(-0.03, 0.02))})
+    elif outer < 0.24:
+        add("coat", rng.uniform(0.015, 0.03), looseness=rng.uniform(0.5, 0.9), folds=0.35,
+            fold_scale=rng.uniform(0.08, 0.16),
+            cut={"sleeve": float(rng.uniform(1.9, 2.02)), "neck": float(rng.uniform(-0.03, 0.02)),
+                 "length": float(rng.uniform(0.9, 1.6)), "flare": float(rng.uniform(0.05, 0.25)),
+                 "pleats": 0, "pleat_depth": 0.0})
+    if rng.random() < 0.93:
+        boots = rng.random() < 0.2
+        add("shoes", rng.uniform(0.005, 0.01), color=tuple(float(c) for c in NEUTRALS[rng.integers(len(NEUTRALS))]),
+            pattern="plain", cut={"top": float(rng.uniform(1.35, 1.6) if boots else rng.uniform(1.86, 1.93)),
+                                  "sole": float(rng.uniform(0.012, 0.03))})
+    hair = sample_hair(rng, feminine)
+    if hair is not None:
+        color = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.85, 1.15)
+        materials.append(Material("hair", "hair", tuple(float(c) for c in np.clip(color, 0, 1)),
+                                  {"kind": "hair", "direction": (0.0, 0.0, 1.0), "contrast": 0.6,
+                                   "seed": int(rng.integers(2**31))}))
+        garments.append(Garment("hair", len(materials) - 1, hair["thickness"], looseness=0.6, seed=hair["seed"],
+                                cut=hair))
+    return Outfit(tuple(materials), tuple(garments))
+
+
+# ------------------------------------------------------------------------------------ geometry
+
+
+def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0) -> list[Solid]:
+    """The closed solids (body first) of one posed frame of a dressed person."""
+    from humanvid.synth.hair import hair_solids
+
+    vertices = posed.vertices[frame]
+    faces = posed.faces
+    raw_normals = vertex_normals(vertices, faces)
+    normals = _smooth_normals(raw_normals, regions)
+    solids = [Solid(vertices + BODY_MARGIN * raw_normals, faces, 0, 0)]
+    for garment in outfit.garments:
+        if garment.kind == "hair":
+            solids += hair_solids(garment, regions, posed, frame, normals)
+            continue
+        if garment.kind in ("skirt", "dress", "coat"):
+            solids.append(_skirt_solid(garment, regions, vertices))
+            if garment.kind == "skirt":
+                continue
+        thickness = garment_thickness(garment, regions)
+        shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
+        solids.append(Solid(shell, faces, garment.layer, garment.material, surface=shell[thickness > 0]))
+        if garment.kind == "hoodie" and garment.cut.get("hood"):
+            solids.append(_hood(garment, regions, posed, frame))
+    return solids
+
+
+def garment_thickness(garment: Garment, regions: BodyRegions) -> np.ndarray:
+    """(V,) outward offset of the garment's shell: thickness × folds inside the cut, −SINK outside."""
+    cover = coverage(garment, regions)
+    amount = np.clip(0.5 + cover / TAPER, 0.0, 1.0)
+    thickness = np.full(len(cover), garment.thickness)
+    if garment.folds > 0:
+        noise = fold_noise(regions.rest, garment.seed, garment.fold_scale)
+        thickness = thickness * (1.0 + garment.folds * noise)
+    if garment.kind == "shoes":
+        thickness = thickness + garment.cut["sole"] * np.clip(-regions.rest_normals[:, 2], 0.0, 1.0) ** 2
+    return np.where(amount > 0.05, amount * thickness, -SINK)
+
+
+def coverage(garment: Garment, regions: BodyRegions) -> np.ndarray:
+    """(V,) signed distance-like margin [m] of each vertex inside the garment's cut (> 0: covered)."""
+    r, j, cut = regions, regions.joints, garment.cut
+    z = r.rest[:, 2]
+    kind = garment.kind
+    no_hands = (0.5 - r.hand) * 0.05
+    no_head = (0.5 - r.head) * 0.05
+    no_feet = (0.5 - r.foot) * 0.05
+    if kind in ("tight_top", "tshirt", "shirt", "hoodie", "jacket", "coat", "dress"):
+        hem = j["hip"][2] + (cut.get("hem", 0.12) if kind not in ("dress", "coat") else 0.1)
+        front = np.clip(-(r.rest[:, 1] - j["neck"][1]) / 0.06, 0.0, 1.0)
+        neckline = j["neck"][2] - cut.get("neck", 0.0) * front - 0.01
+        torso = np.minimum(z - hem, neckline - z)
+        upper_arm = np.linalg.norm(j["elbow"] - j["shoulder"])
+        arm = (cut.get("sleeve", 0.5) - r.arm_coord) * upper_arm
+        margin = (1.0 - r.arm) * torso + r.arm * np.minimum(arm, torso + 0.3)
+        margin = np.minimum(margin, (0.5 - r.leg) * 0.05)
+        return np.minimum.reduce([margin, no_hands, no_head])
+    if kind in ("trousers", "shorts", "leggings"):
+        waist = j["hip"][2] + cut.get("waist", 0.1)
+        thigh = np.linalg.norm(j["knee"] - j["hip"])
+        leg = (cut.get("leg", 2.0) - r.leg_coord) * thigh
+        margin = (1.0 - r.leg) * (waist - z) + r.leg * np.minimum(leg, waist - z)
+        margin = np.minimum(margin, (0.5 - r.arm) * 0.05)
+        return np.minimum.reduce([margin, no_head, no_feet if cut.get("leg", 2.0) < 2.0 else margin])
+    if kind == "shoes":
+        shin = np.linalg.norm(j["ankle"] - j["knee"])
+        return np.minimum((r.leg_coord - cut["top"]) * shin, (r.leg - 0.5) * 0.05)
+    raise ValueError(f"no shell cut for {kind!r}")
+
+
+def fold_noise(points: np.ndarray, seed: int, scale: float, waves: int = 6) -> np.ndarray:
+    """(N,) smooth noise in about [−1, 1]: random sinusoids of wavelength ~``scale`` over rest positions.
+
+    Wave vectors lean horizontal, so folds tend to run up and down like drapes.
+    """
+    rng = np.random.default_rng(seed)
+    directions = rng.normal(size=(waves, 3)) * np.array([1.0, 1.0, 0.5])
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    wavenumbers = 2 * np.pi / (scale * rng.uniform(0.6, 1.6, waves))
+    phases = rng.uniform(0, 2 * np.pi, waves)
+    values = np.sin(points @ (directions * wavenumbers[:, None]).T + phases).sum(axis=1)
+    return np.clip(values / np.sqrt(waves / 2.0) / 1.5, -1.0, 1.0)
+
+
+def offset_shell(vertices: np.ndarray, normals: np.ndarray, thickness: np.ndarray, regions: BodyRegions,
+                 looseness: float = 0.0) -> np.ndarray:
+    """(V, 3) shell vertices: ``vertices`` pushed out by ``thickness`` (V,) along ``normals``.
+
+    Loose shells get Taubin smoothing (no shrinkage) on their covered vertices, so the
+    cloth spans the body's hollows instead of following every dent.
+    """
+    shell = vertices + thickness[:, None] * normals
+    iterations = int(round(12 * looseness))
+    if iterations:
+        moving = (thickness > 0)[:, None]
+        for _ in range(iterations):
+            for factor in (0.6, -0.62):
+                shell = shell + factor * moving * (regions.adjacency @ shell - shell)
+        # Smoothing may pull the cloth into the body at bumps: keep at least half the thickness.
+        height = np.einsum("vi,vi->v", shell - vertices, normals)
+        floor = np.where(thickness > 0, 0.5 * thickness, height)
+        shell = shell + np.maximum(floor - height, 0.0)[:, None] * normals
+    return shell
+
+
+def _smooth_normals(normals: np.ndarray, regions: BodyRegions, iterations: int = 2) -> np.ndarray:
+    for _ in range(iterations):
+        normals = regions.adjacency @ normals
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+# ------------------------------------------------------------------------------------ hanging tubes
+
+
+def skirt_cover(garment: Garment, regions: BodyRegions) -> np.ndarray:
+    """(V,) bool: body vertices the hanging part of a skirt, dress or coat goes around."""
+    r, j = regions, regions.joints
+    waist = j["hip"][2] + garment.cut.get("waist", 0.1)
+    hips = (r.leg < 0.5) & (r.arm < 0.5) & (r.head < 0.5) & (r.rest[:, 2] <= waist) & (r.rest[:, 2] > j["knee"][2])
+    legs = (r.leg >= 0.5) & (r.leg_coord <= garment.cut.get("length", 1.0))
+    return hips | legs
+
+
+def _skirt_solid(garment: Garment, regions: BodyRegions, vertices: np.ndarray, step: float = 0.008,
+                 sides: int = 160) -> Solid:
+    """The hanging tube of a skirt (or of a dress or coat) around one posed frame."""
+    from scipy.spatial import ConvexHull
+
+    cut = garment.cut
+    points = vertices[skirt_cover(garment, regions)]
+    top, bottom = points[:, 2].max(), points[:, 2].min()
+    drop = 0.02 + 0.05 * cut.get("flare", 0.1)  # the hem hangs a little below the covered body
+    heights = np.arange(top, bottom - drop - step, -step)
+    band = points[points[:, 2] >= top - 0.03, :2]
+    centre = band.mean(axis=0)
+    angles = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
+    directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    rng = np.random.default_rng(garment.seed)
+    pleat_phase = rng.uniform(0, 2 * np.pi)
+    waves = rng.normal(size=(3,)) * 0.5
+    hull_points = band
+    rings = []
+    for index, height in enumerate(heights):
+        new = points[(points[:, 2] < height + 0.5 * step) & (points[:, 2] >= height - 0.5 * step), :2]
+        if len(new) or index == 0:
+            hull_points = np.concatenate([hull_points, new])
+            hull_points = hull_points[ConvexHull(hull_points).vertices]
+        depth = top - height
+        widen = garment.thickness + cut.get("flare", 0.1) * depth
+        pleats = 1.0 + cut.get("pleat_depth", 0.0) * np.sin(cut.get("pleats", 0) * angles + pleat_phase)
+        sway = 1.0 + 0.3 * (waves[0] * np.sin(angles + waves[1]) + waves[2] * np.sin(2 * angles)) * min(depth / 0.4, 1.0)
+        offset = garment.thickness + (widen - garment.thickness) * pleats * np.clip(sway, 0.3, None)
+        radius = _polar_radius(hull_points, centre, directions, offset)
+        rings.append(np.concatenate([centre + radius[:, None] * directions, np.full((sides, 1), height)], axis=1))
+    return Solid(*_loft(np.stack(rings)), garment.layer, garment.material)
+
+
+def _polar_radius(hull: np.ndarray, centre: np.ndarray, directions: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """(D,) distance from ``centre`` along each direction to a convex polygon pushed out by ``offset`` (D,).
+
+    hull: (E, 2) polygon vertices in counter-clockwise order (centre inside).
+    """
+    edges = np.roll(hull, -1, axis=0) - hull
+    normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    support = np.einsum("ei,ei->e", normals, hull - centre)  # (E,) ≥ 0 when the centre is inside
+    facing = directions @ normals.T  # (D, E)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = (np.maximum(support, 0.0)[None, :] + offset[:, None]) / facing
+    distance = np.where(facing > 1e-6, distance, np.inf)
+    return distance.min(axis=1)
+
+
+def _loft(rings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Close a stack of rings (S, D, 3), top first, into an outward-facing tube with flat caps."""
+    count, sides = rings.shape[:2]
+    vertices = np.concatenate([rings.reshape(-1, 3), rings[0].mean(axis=0)[None], rings[-1].mean(axis=0)[None]])
+    ring = np.arange(sides)
+    following = (ring + 1) % sides
+    faces = []
+    for level in range(count - 1):
+        a, b = level * sides + ring, level * sides + following
+        c, d = (level + 1) * sides + ring, (level + 1) * sides + following
+        faces += [np.stack([a, c, b], axis=1), np.stack([b, c, d], axis=1)]
+    top, bottom = count * sides, count * sides + 1
+    faces.append(np.stack([np.full(sides, top), ring, following], axis=1))
+    faces.append(np.stack([np.full(sides, bottom), (count - 1) * sides + following, (count - 1) * sides + ring], axis=1))
+    faces = np.concatenate(faces)
+    return vertices, _outward(vertices, faces)
+
+
+def _outward(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Flip a closed mesh's faces if its signed volume is negative."""
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum()
+    return faces if volume > 0 else faces[:, ::-1].copy()
+
+
+def _hood(garment: Garment, regions: BodyRegions, posed: PosedBody, frame: int) -> Solid:
+    """A hood lying on the upper back, carried by the neck."""
+    import trimesh
+
+    j = regions.joints
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    centre = j["neck"] + np.array([0.0, 0.075, -0.01])
+    rest = sphere.vertices * np.array([0.12, 0.055, 0.09]) + centre
+    transform = posed.bone_transform(posed_bone_index(posed, regions, "neck"))[frame]
+    vertices = rest @ transform[:3, :3].T + transform[:3, 3]
+    return Solid(vertices, sphere.faces.astype(np.int64), garment.layer, garment.material)
+
+
+def posed_bone_index(posed: PosedBody, regions: BodyRegions, joint: str) -> int:
+    """Index of the bone whose rest head is the region landmark ``joint``."""
+    heads = posed.rest_bone_poses[:, :3, 3]
+    return int(np.argmin(np.linalg.norm(heads - regions.joints[joint], axis=1)))

@@ -1,0 +1,94 @@
+"""Hair volumes: a thick shell over the scalp, plus a hanging mass for long hair or a ponytail.
+
+The scalp shell is an offset of the head's surface inside a hairline (in rest-pose
+coordinates around the head's centre), so it follows the head in every frame; the
+long-hair mass and the ponytail are ellipsoids carried rigidly by the head bone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from humanvid.synth.groundtruth import Solid
+
+STYLES = ("short", "bob", "long", "ponytail", "bun")
+
+
+def sample_hair(rng: np.random.Generator, feminine: bool) -> dict | None:
+    """A hair style (the ``cut`` of a hair garment), or None for a shaved head."""
+    probabilities = [0.15, 0.2, 0.35, 0.2, 0.1] if feminine else [0.75, 0.08, 0.05, 0.04, 0.02]
+    if rng.random() < (0.02 if feminine else 0.1):
+        return None
+    style = str(rng.choice(STYLES, p=np.array(probabilities) / sum(probabilities)))
+    thickness = {"short": rng.uniform(0.006, 0.018), "bob": rng.uniform(0.015, 0.03),
+                 "long": rng.uniform(0.012, 0.025), "ponytail": rng.uniform(0.006, 0.012),
+                 "bun": rng.uniform(0.006, 0.012)}[style]
+    return {"style": style, "thickness": float(thickness), "seed": int(rng.integers(2**31)),
+            "length": float(rng.uniform(0.12, 0.3)), "volume": float(rng.uniform(0.8, 1.2)),
+            "fringe": bool(rng.random() < 0.3)}
+
+
+def head_centre(regions) -> np.ndarray:
+    """(3,) rest-pose centre of the skull."""
+    rest = regions.rest
+    skull = rest[(regions.head > 0.5) & (rest[:, 2] > regions.joints["head"][2])]
+    return 0.5 * (skull.min(axis=0) + skull.max(axis=0)) * np.array([0.0, 1.0, 1.0])
+
+
+def hair_thickness(garment, regions) -> np.ndarray:
+    """(V,) offset of the scalp shell: the style's thickness inside its hairline, −1.5 mm elsewhere."""
+    cut = garment.cut
+    style = cut["style"]
+    q = regions.rest - head_centre(regions)
+    horizontal = np.maximum(np.linalg.norm(q[:, :2], axis=1), 1e-6)
+    front = np.clip(-q[:, 1] / horizontal, 0.0, 1.0)  # 1 facing forward (−y), 0 sideways or back
+    back = np.clip(q[:, 1] / horizontal, 0.0, 1.0)
+    forehead = 0.03 if not cut.get("fringe") else -0.005
+    side, nape = {"short": (0.0, -0.07), "bob": (-0.085, -0.1), "long": (-0.09, -0.11),
+                  "ponytail": (0.0, -0.07), "bun": (0.0, -0.07)}[style]
+    frontness = _smoothstep(0.25, 0.6, front)
+    hairline = frontness * forehead + (1 - frontness) * (side * (1 - back) + nape * back)
+    margin = np.minimum(q[:, 2] - hairline, (regions.head - 0.5) * 0.05)
+    if style in ("bob", "long"):  # keep the face clear below the fringe
+        face = (front > 0.55) & (q[:, 2] < forehead)
+        margin = np.where(face, np.minimum(margin, -0.01), margin)
+    amount = np.clip(0.5 + margin / 0.01, 0.0, 1.0)
+    thickness = cut["thickness"] * (1.0 + 0.5 * np.clip(-q[:, 2] / 0.1, 0.0, 1.0) * (style in ("bob", "long")))
+    return np.where(amount > 0.05, amount * thickness, -0.0015)
+
+
+def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray) -> list[Solid]:
+    """The closed solids of a hair style on one posed frame."""
+    import trimesh
+
+    from humanvid.synth.clothing import offset_shell, posed_bone_index
+
+    vertices = posed.vertices[frame]
+    thickness = hair_thickness(garment, regions)
+    shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
+    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell[thickness > 0])]
+    cut = garment.cut
+    centre = head_centre(regions)
+    blobs = []  # (centre offset from the head centre, radii) in rest coordinates
+    if cut["style"] == "long":
+        length = cut["length"] * cut["volume"]
+        blobs.append((np.array([0.0, 0.045, -0.06 - 0.5 * length]), np.array([0.085, 0.04, 0.06 + 0.5 * length])))
+    elif cut["style"] == "ponytail":
+        length = cut["length"]
+        blobs.append((np.array([0.0, 0.1, -0.01]), np.array([0.03, 0.035, 0.035])))
+        blobs.append((np.array([0.0, 0.12, -0.02 - 0.5 * length]), np.array([0.03, 0.03, 0.5 * length + 0.02])))
+    elif cut["style"] == "bun":
+        blobs.append((np.array([0.0, 0.12, 0.03]), np.array([0.045, 0.04, 0.045]) * cut["volume"]))
+    if blobs:
+        transform = posed.bone_transform(posed_bone_index(posed, regions, "head"))[frame]
+        sphere = trimesh.creation.icosphere(subdivisions=3)
+        for offset, radii in blobs:
+            rest = sphere.vertices * radii + centre + offset
+            solids.append(Solid(rest @ transform[:3, :3].T + transform[:3, 3], sphere.faces.astype(np.int64),
+                                garment.layer, garment.material))
+    return solids
+
+
+def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
