@@ -1,0 +1,114 @@
+"""The occupancy network: pixel-aligned image features + keypoint encoding (+ body SDF) → MLP.
+
+Each feature can be switched off (NetworkConfig) for the ablations of
+benchmarks/accuracy.py: (b) image only, (c) image + keypoints, (d) + body SDF.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from humanvid.implicit.image_encoder import ImageEncoder
+from humanvid.implicit.keypoint_encoding import keypoint_encoding
+from humanvid.implicit.projection import project, to_grid_coordinates
+
+SDF_CLAMP = 0.1  # metres; the body SDF feature saturates beyond this
+# MediaPipe landmarks that carry the keypoint encoding: head, ears, and the limbs' joints and feet.
+ENCODED_LANDMARKS = (0, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 31, 32)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    image_features: bool = True
+    keypoint_encoding: bool = True
+    body_sdf: bool = False
+    feature_channels: int = 32
+    encoder_channels: int = 32
+    hidden: int = 128
+    encoded_landmarks: tuple[int, ...] = ENCODED_LANDMARKS  # of the 33 MediaPipe-ordered body keypoints
+    frequencies: int = 3
+    keypoint_sigma: float = 0.15  # metres
+    depth_scale: float = 0.5  # metres, unit of the relative depths
+    crop_size: int = 512
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def point_features(self) -> int:
+        size = 2  # depth relative to the body, and the mask at the projection
+        size += self.feature_channels if self.image_features else 0
+        size += len(self.encoded_landmarks) * 2 * self.frequencies if self.keypoint_encoding else 0
+        size += 1 if self.body_sdf else 0
+        return size
+
+
+class OccupancyMLP(nn.Module):
+    """(…, F) point features → (…,) occupancy logits; the input is fed again halfway."""
+
+    def __init__(self, features: int, hidden: int):
+        super().__init__()
+        self.first = nn.Sequential(nn.Linear(features, hidden), nn.LeakyReLU(0.1),
+                                   nn.Linear(hidden, hidden), nn.LeakyReLU(0.1))
+        self.second = nn.Sequential(nn.Linear(hidden + features, hidden), nn.LeakyReLU(0.1),
+                                    nn.Linear(hidden, hidden // 2), nn.LeakyReLU(0.1), nn.Linear(hidden // 2, 1))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.second(torch.cat([self.first(features), features], dim=-1)).squeeze(-1)
+
+
+@dataclass
+class EncodedImage:
+    """What the network keeps of a crop between queries."""
+
+    features: torch.Tensor | None  # (B, C, 128, 128), None without image features
+    mask: torch.Tensor  # (B, 1, 512, 512) in [0, 1]
+
+
+class OccupancyNetwork(nn.Module):
+    def __init__(self, config: NetworkConfig = NetworkConfig()):
+        super().__init__()
+        self.config = config
+        self.encoder = ImageEncoder(4, config.encoder_channels, config.feature_channels) \
+            if config.image_features else None
+        self.mlp = OccupancyMLP(config.point_features, config.hidden)
+
+    def encode(self, image: torch.Tensor, mask: torch.Tensor) -> EncodedImage:
+        """image: (B, 3, S, S) RGB in [0, 1]; mask: (B, 1, S, S) in [0, 1]. Background is removed here."""
+        features = None
+        if self.encoder is not None:
+            features = self.encoder(torch.cat([image * mask - 0.5 * mask, mask], dim=1))
+        return EncodedImage(features, mask)
+
+    def query(self, encoded: EncodedImage, points: torch.Tensor, camera: torch.Tensor, keypoints: torch.Tensor,
+              body_sdf: torch.Tensor | None = None) -> torch.Tensor:
+        """Occupancy logits (B, N) of camera-frame points (B, N, 3).
+
+        camera: (B, 3, 3) crop camera (projection.crop_camera); keypoints: (B, K, 3) fitted body
+        keypoints in the camera frame (NaN where missing); body_sdf: (B, N) signed distance to
+        the fitted body [m], negative inside (needed when the config uses it).
+        """
+        config = self.config
+        grid = to_grid_coordinates(project(points, camera), config.crop_size)[:, :, None, :]  # (B, N, 1, 2)
+        mask = nn.functional.grid_sample(encoded.mask, grid, align_corners=True).squeeze(-1).squeeze(1)
+        reference = torch.nanmean(keypoints[..., 2], dim=1, keepdim=True)  # (B, 1) depth of the body
+        parts = [((reference - points[..., 2]) / config.depth_scale)[..., None], mask[..., None]]
+        if encoded.features is not None:
+            sampled = nn.functional.grid_sample(encoded.features, grid, align_corners=True)  # (B, C, N, 1)
+            parts.append(sampled.squeeze(-1).transpose(1, 2))
+        if config.keypoint_encoding:
+            selected = keypoints[:, list(config.encoded_landmarks)]
+            parts.append(keypoint_encoding(points, selected, config.frequencies, config.keypoint_sigma,
+                                           config.depth_scale))
+        if config.body_sdf:
+            if body_sdf is None:
+                raise ValueError("this network needs the body SDF of each query point")
+            parts.append((body_sdf.clamp(-SDF_CLAMP, SDF_CLAMP) / SDF_CLAMP)[..., None])
+        return self.mlp(torch.cat(parts, dim=-1))
+
+    def forward(self, image, mask, points, camera, keypoints, body_sdf=None) -> torch.Tensor:
+        return self.query(self.encode(image, mask), points, camera, keypoints, body_sdf)
