@@ -88,7 +88,7 @@ class OccupancyNetwork(nn.Module):
               body_sdf: torch.Tensor | None = None) -> torch.Tensor:
         """Occupancy logits (B, N) of camera-frame points (B, N, 3).
 
-        camera: (B, 3, 3) crop camera (projection.crop_camera); keypoints: (B, K, 3) fitted body
+        camera: (B, 3, 3) crop camera (projection.crop_camera); keypoints: (B, 33, 3) fitted body
         keypoints in the camera frame (NaN where missing); body_sdf: (B, N) signed distance to
         the fitted body [m], negative inside (needed when the config uses it).
         """
