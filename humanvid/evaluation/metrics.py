@@ -22,7 +22,7 @@ surface* (not to its samples) are averaged.
   fraction of the image the person covers; ours do not depend on framing.
 
 Point-to-surface distances are exact point-to-triangle distances: a KD-tree
-over dense surface samples plus every face centre proposes the ``CANDIDATES``
+over dense surface samples (``DENSE_SAMPLES``) plus every face centre proposes the ``CANDIDATES``
 nearest faces, and the closest point on each candidate triangle is computed
 exactly (no rtree needed). The result never exceeds the distance to the
 nearest dense sample, and equals the true distance whenever the closest face
@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 
 CM, MM = 100.0, 1000.0
 CANDIDATES = 16
-DENSE_SAMPLES = 100_000
+DENSE_SAMPLES = 50_000
 
 
 @dataclass
@@ -160,7 +160,15 @@ def excess_surface_change(
         raise ValueError(f"{len(pred)} predicted frames but {len(gt)} ground-truth frames")
     if len(pred) < 2:
         return 0.0, np.zeros(0), np.zeros(0)
-    prepare = lambda m: m if isinstance(m, PreparedSurface) else prepare_surface(m, count, seed)  # noqa: E731
+    prepared: dict[int, PreparedSurface] = {}  # a mesh repeated in a sequence is prepared once
+
+    def prepare(mesh):
+        if isinstance(mesh, PreparedSurface):
+            return mesh
+        if id(mesh) not in prepared:
+            prepared[id(mesh)] = prepare_surface(mesh, count, seed)
+        return prepared[id(mesh)]
+
     pred_change = surface_changes([prepare(m) for m in pred])
     gt_change = surface_changes([prepare(m) for m in gt])
     return float(np.maximum(0.0, pred_change - gt_change).mean()), pred_change, gt_change
@@ -175,7 +183,7 @@ def normal_image_error(pred: trimesh.Trimesh, gt: trimesh.Trimesh, views: int = 
     ground truth at 90 % of the image.
     """
     from humanvid.synth.camera import Camera, look_at
-    from humanvid.synth.render import Appearance, render
+    from humanvid.synth.render import normal_map
 
     up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
     centre = 0.5 * (gt.bounds[0] + gt.bounds[1])
@@ -186,15 +194,14 @@ def normal_image_error(pred: trimesh.Trimesh, gt: trimesh.Trimesh, views: int = 
     side /= np.linalg.norm(side)
     front = np.cross(side, up)
     squared, covered = 0.0, 0
-    appearances = {id(m): Appearance(np.full((len(m.vertices), 3), 0.5)) for m in (pred, gt)}
     for k in range(views):
         angle = 2.0 * np.pi * k / views
         eye = centre + distance * (np.cos(angle) * front + np.sin(angle) * side)
         camera = Camera(focal, focal, (size - 1) / 2, (size - 1) / 2, size, size, look_at(eye, centre, up))
-        a = render(pred, camera, appearances[id(pred)])
-        b = render(gt, camera, appearances[id(gt)])
-        union = a.mask | b.mask
-        squared += float(np.square(a.normals[union] - b.normals[union]).sum())
+        pred_mask, pred_normals = normal_map(pred, camera)
+        gt_mask, gt_normals = normal_map(gt, camera)
+        union = pred_mask | gt_mask
+        squared += float(np.square(pred_normals[union] - gt_normals[union]).sum())
         covered += int(union.sum())
     return squared / max(covered, 1)
 

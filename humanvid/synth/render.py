@@ -139,22 +139,10 @@ def render(
     """
     hits = cast(mesh, camera)
     mask = hits.face >= 0
-    hit_faces = hits.face[mask]
     vertices = np.asarray(mesh.vertices)  # trimesh re-validates its caches on every access: read once
-    faces = np.asarray(mesh.faces)[hit_faces]  # (P, 3)
+    faces = np.asarray(mesh.faces)[hits.face[mask]]  # (P, 3)
     weights = hits.barycentric[mask]  # (P, 3)
-
-    normals_world = _interpolate(np.asarray(mesh.vertex_normals), faces, weights)
-    geometric = np.asarray(mesh.face_normals)[hit_faces]
-    rays = vertices[faces[:, 0]] - camera.position
-    facing = np.where(np.einsum("ij,ij->i", geometric, rays) > 0, -1.0, 1.0)  # flip back faces
-    normals_cam = (normals_world * facing[:, None]) @ camera.rotation.T
-    normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
-    view = -camera.pixel_rays(*np.nonzero(mask))
-    view /= np.linalg.norm(view, axis=1, keepdims=True)
-    backwards = np.einsum("ij,ij->i", normals_cam, view) < 0  # smooth normals can tilt past the silhouette
-    normals_cam[backwards] -= np.einsum("ij,ij->i", normals_cam, view)[backwards, None] * view[backwards]
-    normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
+    normals_world, normals_cam = _hit_normals(mesh, camera, hits, mask)
 
     colors = np.asarray(appearance.vertex_colors)
     colors = colors[:, :3] / 255.0 if colors.dtype == np.uint8 else colors[:, :3].astype(np.float64)
@@ -174,7 +162,7 @@ def render(
     lit = None
     if lighting.shadows and len(faces):
         points = _interpolate(vertices, faces, weights)
-        lit = _unshadowed(mesh, points, normals_world * facing[:, None], lighting, camera)
+        lit = _unshadowed(mesh, points, normals_world, lighting, camera)
     shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
         background = np.full((camera.height, camera.width, 3), 128, dtype=np.uint8)
@@ -191,6 +179,35 @@ def render(
         labels=labels,
         camera=camera,
     )
+
+
+def normal_map(mesh: trimesh.Trimesh, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Only the geometry of a render: mask (H, W) bool and normals (H, W, 3) float32 in the camera frame."""
+    hits = cast(mesh, camera)
+    mask = hits.face >= 0
+    normals = np.zeros((camera.height, camera.width, 3), dtype=np.float32)
+    normals[mask] = _hit_normals(mesh, camera, hits, mask)[1]
+    return mask, normals
+
+
+def _hit_normals(mesh: trimesh.Trimesh, camera: Camera, hits: RayHits, mask: np.ndarray):
+    """Smooth normals at the hits, turned towards the camera: world (P, 3) and camera frame (P, 3)."""
+    hit_faces = hits.face[mask]
+    faces = np.asarray(mesh.faces)[hit_faces]
+    normals_world = _interpolate(np.asarray(mesh.vertex_normals), faces, hits.barycentric[mask])
+    geometric = np.asarray(mesh.face_normals)[hit_faces]
+    rays = np.asarray(mesh.vertices)[faces[:, 0]] - camera.position
+    facing = np.where(np.einsum("ij,ij->i", geometric, rays) > 0, -1.0, 1.0)  # flip back faces
+    normals_world *= facing[:, None]
+    normals_cam = normals_world @ camera.rotation.T
+    normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
+    view = -camera.pixel_rays(*np.nonzero(mask))
+    view /= np.linalg.norm(view, axis=1, keepdims=True)
+    along = np.einsum("ij,ij->i", normals_cam, view)
+    backwards = along < 0  # smooth normals can tilt past the silhouette: make them perpendicular to the ray
+    normals_cam[backwards] -= along[backwards, None] * view[backwards]
+    normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
+    return normals_world, normals_cam
 
 
 def shade(albedo: np.ndarray, normals: np.ndarray, lighting: Lighting, lit: np.ndarray | None = None) -> np.ndarray:
