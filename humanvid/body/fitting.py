@@ -1,0 +1,281 @@
+"""Fit one body shape and per-frame poses to a video's MediaPipe landmarks.
+
+Stages (each an L-BFGS run in torch, batched over frames):
+0. per-frame initialisation (initialization.py), frames without a person copied from the
+   nearest frame with one;
+1. shape: ONE shape for the video, fitted together with the poses of up to
+   `shape_frames` frames spread over the video;
+2. per chunk of consecutive frames (overlapping, blended in the overlap), shape fixed:
+   global orientation + translation, then pose + orientation + translation with all terms.
+
+Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
+by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
+directions with MediaPipe's 3D world landmarks; pose prior and joint limits; shape prior
+and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
+person have no data term and are carried by their neighbours through the smoothness term.
+
+Not here yet: the silhouette term against the person masks (see issue 5).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import torch
+
+from humanvid.body.fitting_losses import (
+    acceleration_loss,
+    crop_sides_from_landmarks,
+    direction_loss,
+    project_points,
+    reprojection_error_px,
+    reprojection_loss,
+    CROP_SIZE,
+)
+from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes, solve_translation
+from humanvid.body.model import BodyModel, BodyParams
+from humanvid.errors import HumanvidError
+
+
+@dataclasses.dataclass
+class KeypointObservations:
+    """What preprocessing tells about each of T frames.
+
+    Attributes:
+        pixels: (T, 33, 2) landmark positions in full-frame pixels (NaN without a person).
+        visibility: (T, 33) MediaPipe visibility in [0, 1] (NaN or 0 without a person).
+        world_landmarks: (T, 33, 3) MediaPipe world landmarks, MediaPipe axes (y down).
+        fx, fy, cx, cy: full-frame intrinsics of the OpenGL camera.
+        crop_sides: optional (T,) side of each frame's crop in full-frame pixels; estimated
+            from the landmarks when None.
+    """
+
+    pixels: torch.Tensor
+    visibility: torch.Tensor
+    world_landmarks: torch.Tensor
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    crop_sides: torch.Tensor | None = None
+
+    @property
+    def observed(self) -> torch.Tensor:
+        """(T,) frames with a person."""
+        seen = torch.isfinite(self.pixels).all(dim=-1) & (torch.nan_to_num(self.visibility) > 0)
+        return seen.sum(dim=1) >= 4
+
+
+@dataclasses.dataclass
+class FitSettings:
+    chunk_size: int = 48
+    chunk_overlap: int = 8
+    shape_frames: int = 24
+    fit_shape: bool = True
+    shape_iterations: int = 40
+    global_iterations: int = 10
+    pose_iterations: int = 40
+    robust_sigma: float = 30.0  # crop pixels
+    reprojection_weight: float = 1.0
+    direction_weight: float = 0.5
+    pose_prior_weight: float = 2e-3
+    limit_weight: float = 100.0
+    shape_prior_weight: float = 0.05
+    acceleration_weight: float = 2000.0
+    init_smoothing_radius: int = 2
+
+
+@dataclasses.dataclass
+class BodyFit:
+    """Result for T frames.
+
+    Attributes:
+        params: BodyParams of the T frames (detached), shape (1, S) shared.
+        observed: (T,) frames that had a person (others are interpolated).
+        reprojection_crop_px: (T,) weighted mean keypoint reprojection error in crop pixels
+            (NaN for frames without a person).
+        seconds: wall time of the fit.
+    """
+
+    params: BodyParams
+    observed: torch.Tensor
+    reprojection_crop_px: torch.Tensor
+    seconds: float
+
+
+@dataclasses.dataclass
+class _FrameData:
+    pixels: torch.Tensor
+    weights: torch.Tensor
+    visibility: torch.Tensor
+    world: torch.Tensor
+    crop_sides: torch.Tensor
+
+    def index(self, frames) -> "_FrameData":
+        return _FrameData(*(value[frames] for value in dataclasses.astuple(self)))
+
+
+def fit_body_sequence(
+    body: BodyModel,
+    observations: KeypointObservations,
+    settings: FitSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BodyFit:
+    """Fit `body` to a whole video's landmarks (see module docstring).
+
+    Args:
+        progress: called as progress(frames_done, frames_total) after each chunk.
+    Raises:
+        HumanvidError: no frame has a person.
+    """
+    settings = settings or FitSettings()
+    started = time.perf_counter()
+    dtype = body.dtype
+    observed = observations.observed
+    if not bool(observed.any()):
+        raise HumanvidError("no person found in any frame: nothing to fit a body to")
+    total = observed.shape[0]
+    visibility = torch.nan_to_num(observations.visibility.to(dtype)) * observed[:, None]
+    pixels = observations.pixels.to(dtype)
+    crop_sides = observations.crop_sides
+    if crop_sides is None:
+        crop_sides = crop_sides_from_landmarks(pixels, visibility)
+    data = _FrameData(
+        pixels=pixels,
+        weights=visibility * body.keypoint_weights,
+        visibility=visibility,
+        world=mediapipe_world_to_output_axes(observations.world_landmarks.to(dtype)),
+        crop_sides=crop_sides.to(dtype),
+    )
+    camera = (observations.fx, observations.fy, observations.cx, observations.cy)
+
+    params = _initial_params(body, observations, observed, dtype)
+    if settings.fit_shape:
+        params.shape = _fit_shape(body, params, data, observed, camera, settings)
+        # The body's size changed: place every frame's body again for it.
+        with torch.no_grad():
+            keypoints = body(BodyParams(params.global_orient, torch.zeros_like(params.translation), params.pose, params.shape)).keypoints
+            solved = solve_translation(keypoints, torch.nan_to_num(data.pixels), data.weights, *camera)
+        params.translation = torch.where(observed[:, None], solved, params.translation)
+        params = _fill_unobserved(params, observed)
+    params = _smoothed(params, settings.init_smoothing_radius)
+
+    step = max(1, settings.chunk_size - settings.chunk_overlap)
+    starts = list(range(0, max(1, total - settings.chunk_overlap), step)) if total > settings.chunk_size else [0]
+    previous_end = 0
+    for start in starts:
+        frames = slice(start, min(start + settings.chunk_size, total))
+        chunk = params.index(frames).clone()
+        chunk_data = data.index(frames)
+        _optimise(body, chunk, chunk_data, camera, settings, ("global_orient", "translation"), settings.global_iterations, temporal=True)
+        _optimise(body, chunk, chunk_data, camera, settings, ("global_orient", "translation", "pose"), settings.pose_iterations, temporal=True)
+        _write_back(params, chunk, frames, overlap=max(0, previous_end - start))
+        previous_end = frames.stop
+        if progress is not None:
+            progress(frames.stop, total)
+
+    with torch.no_grad():
+        keypoints = body(params).keypoints
+        projected = project_points(keypoints, *camera)
+        scale = (CROP_SIZE / data.crop_sides)[:, None, None]
+        error = reprojection_error_px(projected * scale, torch.nan_to_num(data.pixels) * scale, data.weights)
+    return BodyFit(params.detach(), observed, error, time.perf_counter() - started)
+
+
+def _initial_params(body: BodyModel, observations: KeypointObservations, observed: torch.Tensor, dtype) -> BodyParams:
+    """Per-frame initialisation; frames without a person take the nearest observed frame's."""
+    init = initialize_from_landmarks(
+        body,
+        observations.pixels.to(dtype),
+        torch.nan_to_num(observations.visibility.to(dtype)),
+        observations.world_landmarks.to(dtype),
+        observations.fx, observations.fy, observations.cx, observations.cy,
+    )  # fmt: skip
+    return _fill_unobserved(init, observed)
+
+
+def _smoothed(params: BodyParams, radius: int) -> BodyParams:
+    """Moving average over 2 radius + 1 frames (edges replicated) of the per-frame values:
+    the independent per-frame initialisations jitter, which the optimiser would spend its
+    iterations on. Axis-angles are averaged directly (neighbouring frames are close)."""
+    if radius <= 0 or params.batch_size < 3:
+        return params
+    kernel = torch.ones(1, 1, 2 * radius + 1, dtype=params.pose.dtype) / (2 * radius + 1)
+
+    def smooth(values: torch.Tensor) -> torch.Tensor:
+        flat = values.reshape(values.shape[0], -1).T[:, None, :]  # (C, 1, T)
+        padded = torch.nn.functional.pad(flat, (radius, radius), mode="replicate")
+        return torch.nn.functional.conv1d(padded, kernel)[:, 0].T.contiguous().reshape(values.shape)
+
+    return BodyParams(smooth(params.global_orient), smooth(params.translation), smooth(params.pose), params.shape)
+
+
+def _fill_unobserved(params: BodyParams, observed: torch.Tensor) -> BodyParams:
+    """Frames without a person take the parameters of the nearest frame with one."""
+    seen = torch.nonzero(observed)[:, 0]
+    nearest = seen[(torch.arange(observed.shape[0])[:, None] - seen[None]).abs().argmin(dim=1)]
+    return BodyParams(params.global_orient[nearest], params.translation[nearest], params.pose[nearest], params.shape)
+
+
+def _fit_shape(body, params, data, observed, camera, settings) -> torch.Tensor:
+    """One shape for the video, from frames spread over it (poses refined with it)."""
+    seen = torch.nonzero(observed)[:, 0]
+    count = min(settings.shape_frames, len(seen))
+    picks = seen[torch.linspace(0, len(seen) - 1, count).round().long().unique()]
+    subset = params.index(picks).clone()
+    subset_data = data.index(picks)
+    _optimise(body, subset, subset_data, camera, settings, ("global_orient", "translation"), settings.global_iterations, temporal=False)
+    _optimise(body, subset, subset_data, camera, settings, ("global_orient", "translation", "pose", "shape"), settings.shape_iterations, temporal=False)
+    return subset.shape.detach()
+
+
+def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool) -> torch.Tensor:
+    output = body(params)
+    projected = project_points(output.keypoints, *camera)
+    priors = body.prior_energies(params)
+    loss = settings.reprojection_weight * reprojection_loss(projected, data.pixels, data.weights, data.crop_sides, settings.robust_sigma).sum()
+    loss = loss + settings.direction_weight * direction_loss(output.keypoints, data.world, data.visibility).sum()
+    loss = loss + settings.pose_prior_weight * priors["pose_gaussian"].sum()
+    loss = loss + settings.limit_weight * (priors["pose_limits"].sum() + priors["shape_limits"].sum())
+    loss = loss + settings.shape_prior_weight * priors["shape_gaussian"].sum()
+    if temporal:
+        loss = loss + settings.acceleration_weight * acceleration_loss(output.keypoints)
+    return loss
+
+
+def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, names: tuple[str, ...], iterations: int, temporal: bool) -> None:
+    """L-BFGS on the named fields of `params`, in place."""
+    if iterations <= 0:
+        return
+    variables = []
+    for name in names:
+        value = getattr(params, name).detach().clone().requires_grad_(True)
+        setattr(params, name, value)
+        variables.append(value)
+    optimiser = torch.optim.LBFGS(variables, lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe", history_size=20)
+
+    def closure():
+        optimiser.zero_grad()
+        loss = _objective(body, params, data, camera, settings, temporal)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    for name in names:
+        setattr(params, name, getattr(params, name).detach())
+
+
+def _write_back(params: BodyParams, chunk: BodyParams, frames: slice, overlap: int) -> None:
+    """Copy a chunk's result into the sequence, blending linearly over the first `overlap`
+    frames with what the previous chunk left there."""
+    length = frames.stop - frames.start
+    blend = torch.ones(length, dtype=chunk.pose.dtype)
+    if overlap > 0:
+        blend[:overlap] = torch.linspace(0.0, 1.0, overlap + 2, dtype=chunk.pose.dtype)[1:-1]
+    for name in ("global_orient", "translation", "pose"):
+        old = getattr(params, name)[frames]
+        new = getattr(chunk, name)
+        weight = blend.reshape(-1, *([1] * (new.dim() - 1)))
+        getattr(params, name)[frames] = (1.0 - weight) * old + weight * new

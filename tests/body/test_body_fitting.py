@@ -1,0 +1,95 @@
+"""Staged fit of a short synthetic clip posed by Anny itself (truth known)."""
+
+import pytest
+import torch
+
+from humanvid.body.fitting import FitSettings, KeypointObservations, fit_body_sequence
+from humanvid.body.fitting_losses import acceleration_loss, geman_mcclure, project_points
+from humanvid.errors import HumanvidError
+
+CAMERA = (1000.0, 1000.0, 480.0, 360.0)
+BODY_LANDMARKS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32]
+
+
+def _procrustes_error(found, truth):
+    """Mean joint error after the best similarity transform, per frame."""
+    errors = []
+    for x, y in zip(found, truth):
+        x0, y0 = x - x.mean(0), y - y.mean(0)
+        u, s, vt = torch.linalg.svd(x0.T @ y0)
+        d = torch.sign(torch.det(u @ vt))
+        sign = torch.tensor([1.0, 1.0, float(d)])
+        rotation = u @ torch.diag(sign) @ vt
+        scale = (s * sign).sum() / x0.square().sum()
+        errors.append((scale * x0 @ rotation - y0).norm(dim=-1).mean())
+    return torch.stack(errors)
+
+
+@pytest.fixture(scope="module")
+def clip(anny_body):
+    generator = torch.Generator().manual_seed(2)
+    frames = 8
+    start, end = anny_body.pose_prior.sample(2, generator, scale=0.4)
+    s = torch.linspace(0, 1, frames)[:, None, None]
+    truth = anny_body.neutral_params(frames)
+    truth.pose = (1 - s) * start + s * end
+    truth.shape = torch.tensor([[0.3, 0.62, 0.6, 0.4, 0.5, 0.5]])
+    truth.global_orient = torch.stack([torch.zeros(frames), torch.linspace(0.3, 0.8, frames), torch.zeros(frames)], 1)
+    truth.translation = torch.stack([torch.linspace(-0.2, 0.2, frames), torch.full((frames,), 0.1), torch.full((frames,), -4.0)], 1)
+    with torch.no_grad():
+        keypoints = anny_body(truth).keypoints
+    pixels = project_points(keypoints, *CAMERA) + 0.5 * torch.randn(frames, 33, 2, generator=generator)
+    hips = 0.5 * (keypoints[:, 23] + keypoints[:, 24])
+    world = (keypoints - hips[:, None]) * torch.tensor([1.0, -1.0, -1.0])
+    visibility = torch.ones(frames, 33)
+    pixels[4], world[4], visibility[4] = float("nan"), float("nan"), 0.0  # no person in frame 4
+    return truth, keypoints, KeypointObservations(pixels, visibility, world, *CAMERA)
+
+
+def test_staged_fit_of_a_short_clip(anny_body, clip):
+    truth, keypoints, observations = clip
+    settings = FitSettings(shape_iterations=15, global_iterations=4, pose_iterations=20)
+    done = []
+    fit = fit_body_sequence(anny_body, observations, settings, progress=lambda d, t: done.append((d, t)))
+    assert done[-1] == (8, 8)
+    assert fit.observed.tolist() == [True] * 4 + [False] + [True] * 3
+    assert fit.params.shape.shape == (1, 6)
+    with torch.no_grad():
+        found = anny_body(fit.params).keypoints
+    observed = fit.observed
+    assert torch.nanmean(fit.reprojection_crop_px) < 4.0 and torch.isnan(fit.reprojection_crop_px[4])
+    # Pose up to scale (monocular: the body's size is only known through the shape prior).
+    assert _procrustes_error(found[:, BODY_LANDMARKS], keypoints[:, BODY_LANDMARKS])[observed].mean() < 0.03
+    # The frame without a person is carried by its neighbours.
+    assert _procrustes_error(found[4:5, BODY_LANDMARKS], keypoints[4:5, BODY_LANDMARKS]).item() < 0.04
+    acceleration = (found[2:] - 2 * found[1:-1] + found[:-2])[:, BODY_LANDMARKS].norm(dim=-1).mean()
+    assert acceleration < 0.008
+    assert anny_body.pose_prior.limit_violation(fit.params.pose).max() < 1e-3
+
+
+def test_fitting_without_any_person_is_a_clear_error(anny_body):
+    nothing = torch.full((3, 33, 2), float("nan"))
+    observations = KeypointObservations(nothing, torch.zeros(3, 33), torch.full((3, 33, 3), float("nan")), *CAMERA)
+    with pytest.raises(HumanvidError, match="no person"):
+        fit_body_sequence(anny_body, observations)
+
+
+def test_loss_helpers():
+    assert geman_mcclure(torch.tensor([0.0, 1e6]), 10.0).tolist() == pytest.approx([0.0, 1.0], abs=1e-3)
+    points = torch.tensor([[0.0, 0.0, -2.0], [1.0, -1.0, -4.0]])
+    assert project_points(points, 100.0, 100.0, 50.0, 40.0).tolist() == [[50.0, 40.0], [75.0, 65.0]]
+    still = torch.zeros(5, 33, 3)
+    assert acceleration_loss(still).item() == 0.0
+    moving = still.clone()
+    moving[2] += 0.01
+    assert acceleration_loss(moving).item() > 0.0
+
+
+def test_chunks_overlap_and_cover_the_clip(anny_body, clip):
+    truth, keypoints, observations = clip
+    settings = FitSettings(chunk_size=4, chunk_overlap=2, fit_shape=False, global_iterations=2, pose_iterations=5)
+    done = []
+    fit = fit_body_sequence(anny_body, observations, settings, progress=lambda d, t: done.append(d))
+    assert done == [4, 6, 8]
+    assert torch.isfinite(fit.params.pose).all() and torch.isfinite(fit.params.translation).all()
+    assert torch.nanmean(fit.reprojection_crop_px) < 10.0
