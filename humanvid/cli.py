@@ -189,8 +189,10 @@ def _summary_table(results) -> Table:
 
 def _register_subcommands() -> None:
     from humanvid.evaluation.cli import evaluate_command
+    from humanvid.implicit.train_cli import train_command
 
     main.add_command(evaluate_command)
+    main.add_command(train_command)
 
 
 _register_subcommands()
