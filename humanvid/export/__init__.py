@@ -1,0 +1,1 @@
+"""What humanvid writes for people to use: OBJ sequences, previews."""
