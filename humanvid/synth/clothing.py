@@ -36,6 +36,7 @@ SINK = 0.0015  # uncovered shell vertices sit this far under the skin [m]
 # (lips, eyelids, finger tips) stay inside the meshed surface.
 BODY_MARGIN = 0.0015
 TAPER = 0.008  # a garment's edge thins out over this distance [m]
+MAX_FLARE = 0.2  # a hem stands at most this far further out than the hips [m]
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,16 @@ def garment_pattern(rng: np.random.Generator, kind: str | None = None) -> dict:
     }
 
 
-def sample_outfit(rng: np.random.Generator, body: BodySpec) -> Outfit:
-    """A random outfit for ``body``: bottom, top (or a dress), maybe an outer layer, shoes and hair."""
+# Motions with the legs far apart: long skirts, dresses and coats are kept above the knee.
+WIDE_MOTIONS = ("lunge", "sit", "squat", "squats", "skate", "run", "jumping_jack", "jumping_jacks", "tennis")
+
+
+def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None = None) -> Outfit:
+    """A random outfit for ``body``: bottom, top (or a dress), maybe an outer layer, shoes and hair.
+
+    motion: the pose or clip kind; wide-legged motions get skirts no longer than the knee.
+    """
+    longest = 1.0 if motion in WIDE_MOTIONS else 1.9
     from humanvid.synth.hair import sample_hair
 
     feminine = body.phenotype[0] < 0.5  # Anny gender: 0 female, 1 male
@@ -134,8 +143,8 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec) -> Outfit:
         loose = rng.uniform(0.0, 1.0)
         add("dress", 0.004 + 0.012 * loose, looseness=0.3 + 0.5 * loose, folds=0.4, fold_scale=rng.uniform(0.06, 0.15),
             cut={"sleeve": float(rng.choice([-0.2, 0.3, 0.6, 2.0], p=[0.35, 0.3, 0.2, 0.15])),
-                 "neck": float(rng.uniform(0.0, 0.08)), "length": float(rng.uniform(0.5, 1.9)),
-                 "flare": float(rng.uniform(0.05, 0.45)), "pleats": int(rng.integers(0, 14)),
+                 "neck": float(rng.uniform(0.0, 0.08)), "length": float(rng.uniform(0.5, longest)),
+                 "flare": float(rng.uniform(0.05, 0.4)), "pleats": int(rng.integers(0, 14)),
                  "pleat_depth": float(rng.uniform(0.0, 0.4))})
     else:
         bottom = str(rng.choice(["trousers", "jeans", "shorts", "skirt", "leggings"],
@@ -153,8 +162,8 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec) -> Outfit:
                 cut={"leg": float(rng.uniform(0.25, 0.95)), "waist": float(rng.uniform(0.04, 0.14))})
         elif bottom == "skirt":
             add("skirt", rng.uniform(0.004, 0.012),
-                cut={"length": float(rng.uniform(0.35, 1.9)), "waist": float(rng.uniform(0.04, 0.16)),
-                     "flare": float(rng.uniform(0.03, 0.5)), "pleats": int(rng.integers(0, 16)),
+                cut={"length": float(rng.uniform(0.35, longest)), "waist": float(rng.uniform(0.04, 0.16)),
+                     "flare": float(rng.uniform(0.03, 0.45)), "pleats": int(rng.integers(0, 16)),
                      "pleat_depth": float(rng.uniform(0.0, 0.5))})
         else:
             add("leggings", rng.uniform(0.002, 0.004), cut={"leg": float(rng.uniform(1.5, 2.0)), "waist": 0.12})
@@ -188,7 +197,8 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec) -> Outfit:
         add("coat", rng.uniform(0.015, 0.03), looseness=rng.uniform(0.5, 0.9), folds=0.35,
             fold_scale=rng.uniform(0.08, 0.16),
             cut={"sleeve": float(rng.uniform(1.9, 2.02)), "neck": float(rng.uniform(-0.03, 0.02)),
-                 "length": float(rng.uniform(0.9, 1.6)), "flare": float(rng.uniform(0.05, 0.25)),
+                 "length": float(rng.uniform(0.8, min(longest, 1.6))),
+                 "flare": float(rng.uniform(0.05, 0.25)),
                  "pleats": 0, "pleat_depth": 0.0})
     if rng.random() < 0.93:
         boots = rng.random() < 0.2
@@ -218,20 +228,34 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
     raw_normals = vertex_normals(vertices, faces)
     normals = _smooth_normals(raw_normals, regions)
     solids = [Solid(vertices + BODY_MARGIN * raw_normals, faces, 0, 0)]
-    for garment in outfit.garments:
+    under = np.zeros(len(vertices))  # thickest shell so far, per vertex
+    for garment in sorted(outfit.garments, key=lambda g: g.layer):
         if garment.kind == "hair":
-            solids += hair_solids(garment, regions, posed, frame, normals)
+            solids += hair_solids(garment, regions, posed, frame, normals, under)
             continue
         if garment.kind in ("skirt", "dress", "coat"):
             solids.append(_skirt_solid(garment, regions, vertices))
             if garment.kind == "skirt":
                 continue
-        thickness = garment_thickness(garment, regions)
+        thickness = stack_thickness(garment_thickness(garment, regions), under)
+        under = np.maximum(under, thickness)
         shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
-        solids.append(Solid(shell, faces, garment.layer, garment.material, surface=shell[thickness > 0]))
+        solids.append(Solid(shell, faces, garment.layer, garment.material, surface=shell_surface(shell, faces, thickness)))
         if garment.kind == "hoodie" and garment.cut.get("hood"):
             solids.append(_hood(garment, regions, posed, frame))
     return solids
+
+
+def stack_thickness(thickness: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """(V,) a shell's thickness made to clear the shells under it (``under``, (V,)) by a margin."""
+    return np.where(thickness > 0, np.maximum(thickness, under + 0.003 + 0.3 * thickness), thickness)
+
+
+def shell_surface(shell: np.ndarray, faces: np.ndarray, thickness: np.ndarray) -> np.ndarray:
+    """(P, 3) label points of a shell: its covered vertices and the centres of its covered faces."""
+    covered = thickness > 0
+    inner = faces[covered[faces].all(axis=1)]
+    return np.concatenate([shell[covered], shell[inner].mean(axis=1)])
 
 
 def garment_thickness(garment: Garment, regions: BodyRegions) -> np.ndarray:
@@ -256,7 +280,7 @@ def coverage(garment: Garment, regions: BodyRegions) -> np.ndarray:
     no_head = (0.5 - r.head) * 0.05
     no_feet = (0.5 - r.foot) * 0.05
     if kind in ("tight_top", "tshirt", "shirt", "hoodie", "jacket", "coat", "dress"):
-        hem = j["hip"][2] + (cut.get("hem", 0.12) if kind not in ("dress", "coat") else 0.1)
+        hem = j["hip"][2] + (cut.get("hem", 0.12) if kind not in ("dress", "coat") else -0.02)
         front = np.clip(-(r.rest[:, 1] - j["neck"][1]) / 0.06, 0.0, 1.0)
         neckline = j["neck"][2] - cut.get("neck", 0.0) * front - 0.01
         torso = np.minimum(z - hem, neckline - z)
@@ -327,8 +351,21 @@ def skirt_cover(garment: Garment, regions: BodyRegions) -> np.ndarray:
     r, j = regions, regions.joints
     waist = j["hip"][2] + garment.cut.get("waist", 0.1)
     hips = (r.leg < 0.5) & (r.arm < 0.5) & (r.head < 0.5) & (r.rest[:, 2] <= waist) & (r.rest[:, 2] > j["knee"][2])
-    legs = (r.leg >= 0.5) & (r.leg_coord <= garment.cut.get("length", 1.0))
+    # Below the knee the cloth hangs free (see _skirt_solid): only the thighs shape the tube.
+    legs = (r.leg >= 0.5) & (r.leg_coord <= min(garment.cut.get("length", 1.0), 0.95))
     return hips | legs
+
+
+def skirt_drop(garment: Garment, regions: BodyRegions) -> float:
+    """Rest-pose height [m] from the waistband down to the hem."""
+    j = regions.joints
+    length = garment.cut.get("length", 1.0)
+    waist = j["hip"][2] + garment.cut.get("waist", 0.1)
+    if length <= 1.0:
+        hem = j["hip"][2] + length * (j["knee"][2] - j["hip"][2])
+    else:
+        hem = j["knee"][2] + (length - 1.0) * (j["ankle"][2] - j["knee"][2])
+    return float(waist - hem)
 
 
 def _skirt_solid(garment: Garment, regions: BodyRegions, vertices: np.ndarray, step: float = 0.008,
@@ -339,8 +376,9 @@ def _skirt_solid(garment: Garment, regions: BodyRegions, vertices: np.ndarray, s
     cut = garment.cut
     points = vertices[skirt_cover(garment, regions)]
     top, bottom = points[:, 2].max(), points[:, 2].min()
-    drop = 0.02 + 0.05 * cut.get("flare", 0.1)  # the hem hangs a little below the covered body
-    heights = np.arange(top, bottom - drop - step, -step)
+    slack = 0.02 + 0.05 * cut.get("flare", 0.1)  # the hem hangs a little below the covered body
+    hem = min(bottom - slack, top - skirt_drop(garment, regions))
+    heights = np.arange(top, hem - step, -step)
     band = points[points[:, 2] >= top - 0.03, :2]
     centre = band.mean(axis=0)
     angles = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
@@ -349,20 +387,32 @@ def _skirt_solid(garment: Garment, regions: BodyRegions, vertices: np.ndarray, s
     pleat_phase = rng.uniform(0, 2 * np.pi)
     waves = rng.normal(size=(3,)) * 0.5
     hull_points = band
-    rings = []
+    radii = []
     for index, height in enumerate(heights):
         new = points[(points[:, 2] < height + 0.5 * step) & (points[:, 2] >= height - 0.5 * step), :2]
         if len(new) or index == 0:
             hull_points = np.concatenate([hull_points, new])
             hull_points = hull_points[ConvexHull(hull_points).vertices]
         depth = top - height
-        widen = garment.thickness + cut.get("flare", 0.1) * depth
+        widen = min(cut.get("flare", 0.1) * depth, MAX_FLARE)
         pleats = 1.0 + cut.get("pleat_depth", 0.0) * np.sin(cut.get("pleats", 0) * angles + pleat_phase)
         sway = 1.0 + 0.3 * (waves[0] * np.sin(angles + waves[1]) + waves[2] * np.sin(2 * angles)) * min(depth / 0.4, 1.0)
-        offset = garment.thickness + (widen - garment.thickness) * pleats * np.clip(sway, 0.3, None)
-        radius = _polar_radius(hull_points, centre, directions, offset)
-        rings.append(np.concatenate([centre + radius[:, None] * directions, np.full((sides, 1), height)], axis=1))
-    return Solid(*_loft(np.stack(rings)), garment.layer, garment.material)
+        offset = garment.thickness + widen * pleats * np.clip(sway, 0.3, None)
+        radii.append(_polar_radius(hull_points, centre, directions, offset))
+    radii = np.stack(radii)  # (S, D)
+    # Smooth the profile along the height (the hull grows in steps), never inwards.
+    kernel = np.ones(5) / 5.0
+    padded = np.pad(radii, ((2, 2), (0, 0)), mode="edge")
+    smoothed = sum(kernel[i] * padded[i:i + len(radii)] for i in range(5))
+    radii = np.maximum(radii, smoothed)
+    rings = np.concatenate([centre + radii[..., None] * directions,
+                            np.broadcast_to(heights[:, None, None], radii.shape + (1,))], axis=2)
+    vertices, faces = _loft(rings)
+    # Label points on the waistband (the top cap's rim) as well as on the rings.
+    inner = centre + (radii[0] - garment.thickness)[:, None] * directions
+    band = np.concatenate([inner, np.full((sides, 1), heights[0])], axis=1)
+    surface = np.concatenate([rings.reshape(-1, 3), band, 0.5 * (band + rings[0])])
+    return Solid(vertices, faces, garment.layer, garment.material, surface=surface)
 
 
 def _polar_radius(hull: np.ndarray, centre: np.ndarray, directions: np.ndarray, offset: np.ndarray) -> np.ndarray:

@@ -215,42 +215,60 @@ def smooth_occupancy(inside: np.ndarray, passes: int = 2) -> np.ndarray:
     return field.astype(np.float32) * np.float32(0.25 ** (3 * passes))
 
 
+def _smooth_valid(windows: np.ndarray, passes: int) -> np.ndarray:
+    """(n, S, S, S) bool → (n, S − 2·passes, …) float32: ``passes`` [1, 2, 1]/4 filters per axis, valid part only."""
+    field = windows.astype(np.uint16)
+    for axis in (1, 2, 3):
+        for _ in range(passes):
+            length = field.shape[axis]
+            low, mid, high = ([slice(None)] * 4 for _ in range(3))
+            low[axis], mid[axis], high[axis] = slice(0, length - 2), slice(1, length - 1), slice(2, length)
+            field = field[tuple(low)] + field[tuple(high)] + (field[tuple(mid)] << 1)
+    return field.astype(np.float32) * np.float32(0.25 ** (3 * passes))
+
+
 def sparse_marching_cubes(inside: np.ndarray, level: float, passes: int = 2, block: int = 16
                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Mesh the ``level`` set of ``smooth_occupancy(inside)``.
+    """Mesh the ``level`` set of ``smooth_occupancy(inside)``, block by block.
 
-    PyMCubes scans every cell, which dominates on a dense 4 mm grid, so only blocks of
-    ``block``³ voxels near the inside/outside boundary are meshed; the seam vertices of
-    neighbouring blocks are merged. Returns vertices (N, 3) in voxel units and faces (M, 3) int64.
+    PyMCubes scans every cell and a dense 4 mm grid is large, so only the blocks of
+    ``block``³ cells whose smoothing window holds both inside and outside voxels are
+    smoothed (all at once) and meshed; the seam vertices of neighbouring blocks are
+    merged. Returns vertices (N, 3) in voxel units of ``inside`` and faces (M, 3) int64.
     """
     import mcubes
 
-    counts = -(-(np.array(inside.shape) + 2 * passes) // block)
-    padded = np.zeros(tuple(counts * block + 1), dtype=bool)  # inside[i] at padded[i + passes]
-    padded[passes:passes + inside.shape[0], passes:passes + inside.shape[1], passes:passes + inside.shape[2]] = inside
-    field = smooth_occupancy(padded, passes)
-    above = field[:-1, :-1, :-1] > level
-    blocks = above.reshape(counts[0], block, counts[1], block, counts[2], block)
-    # A block's cells reach one sample into its +x/+y/+z neighbours: look at 2×2×2 blocks.
-    any_above = np.pad(blocks.any(axis=(1, 3, 5)), (0, 1))
-    all_above = np.pad(blocks.all(axis=(1, 3, 5)), (0, 1))
+    r = passes  # the smoothing reaches r voxels; field sample g sits at inside[g - r]
+    counts = -(-(np.array(inside.shape) + 2 * r) // block)
+    size = block + 1 + 2 * r  # inside voxels feeding one block's (block + 1)³ field samples
+    padded = np.zeros(tuple(counts * block + 1 + 2 * r), dtype=bool)  # padded[q] = inside[q - 2r]
+    padded[2 * r:2 * r + inside.shape[0], 2 * r:2 * r + inside.shape[1], 2 * r:2 * r + inside.shape[2]] = inside
+    core = padded[:counts[0] * block, :counts[1] * block, :counts[2] * block]
+    cells = core.reshape(counts[0], block, counts[1], block, counts[2], block)
+    # A block's window reaches 1 + 2r ≤ block voxels into its +x/+y/+z neighbours: look at 2×2×2 blocks.
+    any_inside = np.pad(cells.any(axis=(1, 3, 5)), (0, 1))
+    all_inside = np.pad(cells.all(axis=(1, 3, 5)), (0, 1))
     any_near = np.zeros(tuple(counts), dtype=bool)
     all_near = np.ones(tuple(counts), dtype=bool)
     for dx in (0, 1):
         for dy in (0, 1):
             for dz in (0, 1):
                 window = (slice(dx, dx + counts[0]), slice(dy, dy + counts[1]), slice(dz, dz + counts[2]))
-                any_near |= any_above[window]
-                all_near &= all_above[window]
-    active = any_near & ~all_near
+                any_near |= any_inside[window]
+                all_near &= all_inside[window]
+    starts = np.argwhere(any_near & ~all_near) * block  # (n, 3) first field sample of each active block
+    offsets = np.arange(size)
+    windows = padded[(starts[:, 0, None] + offsets)[:, :, None, None],
+                     (starts[:, 1, None] + offsets)[:, None, :, None],
+                     (starts[:, 2, None] + offsets)[:, None, None, :]]
+    fields = _smooth_valid(windows, passes)  # (n, block + 1, block + 1, block + 1)
+    threshold = np.float32(level)
     vertex_parts, face_parts, offset = [], [], 0
-    for bi, bj, bk in np.argwhere(active):
-        x0, y0, z0 = bi * block, bj * block, bk * block
-        sub = np.ascontiguousarray(field[x0:x0 + block + 1, y0:y0 + block + 1, z0:z0 + block + 1])
-        vertices, faces = mcubes.marching_cubes(sub, level)
+    for start, field in zip(starts, fields):
+        vertices, faces = mcubes.marching_cubes(field, threshold)
         if len(faces) == 0:
             continue
-        vertex_parts.append(vertices + (x0 - passes, y0 - passes, z0 - passes))
+        vertex_parts.append(vertices + (start - r))
         face_parts.append(faces.astype(np.int64) + offset)
         offset += len(vertices)
     if not vertex_parts:
@@ -310,22 +328,26 @@ def build_clothed_mesh(
     return mesh, VoxelGrid(origin=origin, voxel=voxel, inside=inside, level=level)
 
 
-def surface_labels(solids: list[Solid], points: np.ndarray, window: float = 0.003, neighbours: int = 8) -> np.ndarray:
+def surface_labels(solids: list[Solid], points: np.ndarray, window: float = 0.004, reach: float = 0.03) -> np.ndarray:
     """(N,) material of the solid that makes the surface at each point.
 
-    Among the solids' label points near a surface point (within ``window`` of the
-    nearest), the outermost layer wins: a thin garment beats the skin just under it,
-    while bare skin next to a garment's edge stays skin.
+    Among the solids whose label points come within ``window`` of the nearest one, the
+    outermost layer wins: a thin garment beats the skin just under it, while bare skin
+    next to a garment's edge stays skin.
     """
     from scipy.spatial import cKDTree
 
-    candidates = np.concatenate([s.label_points for s in solids])
-    layer = np.concatenate([np.full(len(s.label_points), s.layer) for s in solids])
-    material = np.concatenate([np.full(len(s.label_points), s.material) for s in solids])
-    distance, index = cKDTree(candidates).query(points, k=neighbours)
-    near = distance <= distance[:, :1] + window
-    score = np.where(near, layer[index] * 10.0 - distance, -np.inf)
-    return material[index[np.arange(len(points)), score.argmax(axis=1)]]
+    distances = np.full((len(solids), len(points)), np.inf)
+    for index, solid in enumerate(solids):
+        candidates = solid.label_points
+        lo, hi = candidates.min(axis=0) - reach, candidates.max(axis=0) + reach
+        near = np.all((points >= lo) & (points <= hi), axis=1)
+        distances[index, near] = cKDTree(candidates).query(points[near], distance_upper_bound=reach)[0]
+    layers = np.array([s.layer for s in solids], dtype=np.float64)
+    materials = np.array([s.material for s in solids])
+    close = distances <= distances.min(axis=0) + window
+    score = np.where(close, layers[:, None] * 10.0 - np.minimum(distances, 1.0), -np.inf)
+    return materials[score.argmax(axis=0)]
 
 
 def vertex_albedo(materials: list[Material], labels: np.ndarray, texcoords: np.ndarray) -> np.ndarray:

@@ -57,16 +57,19 @@ def hair_thickness(garment, regions) -> np.ndarray:
     return np.where(amount > 0.05, amount * thickness, -0.0015)
 
 
-def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray) -> list[Solid]:
-    """The closed solids of a hair style on one posed frame."""
+def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under: np.ndarray | None = None
+                ) -> list[Solid]:
+    """The closed solids of a hair style on one posed frame (``under``: (V,) thickness of the clothes below)."""
     import trimesh
 
-    from humanvid.synth.clothing import offset_shell, posed_bone_index
+    from humanvid.synth.clothing import offset_shell, posed_bone_index, shell_surface, stack_thickness
 
     vertices = posed.vertices[frame]
     thickness = hair_thickness(garment, regions)
+    if under is not None:
+        thickness = stack_thickness(thickness, under)
     shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
-    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell[thickness > 0])]
+    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell_surface(shell, posed.faces, thickness))]
     cut = garment.cut
     centre = head_centre(regions)
     blobs = []  # (centre offset from the head centre, radii) in rest coordinates
