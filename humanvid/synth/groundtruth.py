@@ -121,7 +121,10 @@ class VoxelGrid:
             iy = np.clip(base[:, 1, None] + offsets, 0, grid.shape[1] - 1)
             iz = np.clip(base[:, 2, None] + offsets, 0, grid.shape[2] - 1)
             block = grid[ix[:, :, None, None], iy[:, None, :, None], iz[:, None, None, :]]
-            values[start:start + chunk] = np.einsum("nijk,ni,nj,nk->n", block, window[:, 0], window[:, 1], window[:, 2])
+            block = block.astype(np.float32).reshape(len(coords), size * size, size)
+            along_z = np.matmul(block, window[:, 2, :, None].astype(np.float32)).reshape(len(coords), size, size)
+            along_y = np.matmul(along_z, window[:, 1, :, None].astype(np.float32))[..., 0]
+            values[start:start + chunk] = (along_y * window[:, 0]).sum(axis=1)
         return values
 
     def contains(self, points: np.ndarray) -> np.ndarray:
