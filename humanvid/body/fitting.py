@@ -14,7 +14,8 @@ directions with MediaPipe's 3D world landmarks; pose prior and joint limits; sha
 and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
 person have no data term and are carried by their neighbours through the smoothness term.
 
-Not here yet: the silhouette term against the person masks (see issue 5).
+With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
+the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from humanvid.body.fitting_losses import (
 )
 from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes, solve_translation
 from humanvid.body.model import BodyModel, BodyParams
+from humanvid.body.silhouette import SilhouetteObservations, silhouette_losses
 from humanvid.errors import HumanvidError
 
 
@@ -85,6 +87,10 @@ class FitSettings:
     shape_prior_weight: float = 0.05
     acceleration_weight: float = 2000.0
     init_smoothing_radius: int = 2
+    silhouette_weight: float = 2.0  # body inside the mask (with silhouettes)
+    coverage_weight: float = 0.5  # mask outline reached by the body
+    silhouette_sigma: float = 20.0  # mask pixels
+    silhouette_vertex_stride: int = 8  # every n-th vertex is projected
 
 
 @dataclasses.dataclass
@@ -112,9 +118,13 @@ class _FrameData:
     visibility: torch.Tensor
     world: torch.Tensor
     crop_sides: torch.Tensor
+    silhouettes: SilhouetteObservations | None = None
 
     def index(self, frames) -> "_FrameData":
-        return _FrameData(*(value[frames] for value in dataclasses.astuple(self)))
+        return _FrameData(
+            self.pixels[frames], self.weights[frames], self.visibility[frames], self.world[frames],
+            self.crop_sides[frames], None if self.silhouettes is None else self.silhouettes.index(frames),
+        )  # fmt: skip
 
 
 def fit_body_sequence(
@@ -122,11 +132,13 @@ def fit_body_sequence(
     observations: KeypointObservations,
     settings: FitSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    silhouettes: SilhouetteObservations | None = None,
 ) -> BodyFit:
     """Fit `body` to a whole video's landmarks (see module docstring).
 
     Args:
         progress: called as progress(frames_done, frames_total) after each chunk.
+        silhouettes: optional person-mask targets of the same T frames (silhouette.py).
     Raises:
         HumanvidError: no frame has a person.
     """
@@ -148,6 +160,7 @@ def fit_body_sequence(
         visibility=visibility,
         world=mediapipe_world_to_output_axes(observations.world_landmarks.to(dtype)),
         crop_sides=crop_sides.to(dtype),
+        silhouettes=silhouettes,
     )
     camera = (observations.fx, observations.fy, observations.cx, observations.cy)
 
@@ -242,6 +255,10 @@ def _objective(body, params: BodyParams, data: _FrameData, camera, settings: Fit
     loss = loss + settings.shape_prior_weight * priors["shape_gaussian"].sum()
     if temporal:
         loss = loss + settings.acceleration_weight * acceleration_loss(output.keypoints)
+    if data.silhouettes is not None:
+        points = project_points(output.vertices[:, :: settings.silhouette_vertex_stride], *camera)
+        inside, coverage = silhouette_losses(points, data.silhouettes, settings.silhouette_sigma)
+        loss = loss + settings.silhouette_weight * inside.sum() + settings.coverage_weight * coverage.sum()
     return loss
 
 

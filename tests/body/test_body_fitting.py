@@ -1,5 +1,6 @@
 """Staged fit of a short synthetic clip posed by Anny itself (truth known)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -93,3 +94,47 @@ def test_chunks_overlap_and_cover_the_clip(anny_body, clip):
     assert done == [4, 6, 8]
     assert torch.isfinite(fit.params.pose).all() and torch.isfinite(fit.params.translation).all()
     assert torch.nanmean(fit.reprojection_crop_px) < 10.0
+
+
+def _rasterize(points, faces, size):
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(image)
+    for triangle in points[faces].tolist():
+        draw.polygon([tuple(p) for p in triangle], fill=255)
+    return np.array(image) > 0
+
+
+def test_fit_with_silhouettes(anny_body, clip):
+    from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets, to_mask_pixels
+
+    truth, keypoints, observations = clip
+    frames = [0, 1, 2]
+    size = 96
+    with torch.no_grad():
+        vertices = anny_body(truth.index(frames)).vertices
+    # A square "crop" around each person: full-frame pixels -> size x size mask pixels.
+    projected = project_points(vertices, *CAMERA)
+    centre = 0.5 * (projected.amin(dim=1) + projected.amax(dim=1))
+    side = 1.25 * (projected.amax(dim=1) - projected.amin(dim=1)).amax(dim=-1)
+    scale = size / side
+    affines = torch.zeros(3, 2, 3)
+    affines[:, 0, 0] = affines[:, 1, 1] = scale
+    affines[:, :, 2] = size / 2 - centre * scale[:, None]
+    faces = anny_body.faces.numpy()
+    masks = [_rasterize(to_mask_pixels(projected[i : i + 1], affines[i : i + 1])[0].numpy(), faces, size) for i in range(3)]
+    distance, outline = zip(*[silhouette_targets(mask, 128) for mask in masks])
+    silhouettes = SilhouetteObservations(
+        torch.tensor(np.stack(distance)), torch.tensor(np.stack(outline)), affines, torch.ones(3, dtype=torch.bool)
+    )
+    subset = KeypointObservations(
+        observations.pixels[frames], observations.visibility[frames], observations.world_landmarks[frames], *CAMERA
+    )
+    settings = FitSettings(shape_iterations=8, global_iterations=3, pose_iterations=10)
+    fit = fit_body_sequence(anny_body, subset, settings, silhouettes=silhouettes)
+    with torch.no_grad():
+        found = project_points(anny_body(fit.params).vertices, *CAMERA)
+    for i in range(3):
+        rendered = _rasterize(to_mask_pixels(found[i : i + 1], affines[i : i + 1])[0].numpy(), faces, size)
+        assert (rendered & masks[i]).sum() / (rendered | masks[i]).sum() > 0.8
