@@ -31,7 +31,7 @@ from humanvid.body.frames import anny_to_upright_matrix
 from humanvid.body.keypoint_map import ANNY_SPEC, build_mapping, map_to_mediapipe
 from humanvid.body.model import BodyModel, BodyOutput, BodyParams
 from humanvid.body.priors import PosePrior, ShapePrior
-from humanvid.body.rotations import axis_angle_to_matrix, invert_rigid, rigid_matrix, transform_points
+from humanvid.body.rotations import axis_angle_to_matrix, invert_rigid, rigid_matrix, transform_point_sets
 from humanvid.errors import HumanvidError
 
 if TYPE_CHECKING:
@@ -167,8 +167,8 @@ class AnnyBody(BodyModel):
         anny_transforms = out["bone_poses"] @ invert_rigid(out["rest_bone_poses"])
         bone_transforms = to_output[:, None] @ anny_transforms @ from_rest_upright
 
-        vertices = transform_points(to_output[:, None], out["vertices"])
-        joints = transform_points(to_output[:, None], out["bone_poses"][..., :3, 3])
+        vertices = transform_point_sets(to_output, out["vertices"])
+        joints = transform_point_sets(to_output, out["bone_poses"][..., :3, 3])
         native = self.keypoints(vertices, joints)
         return BodyOutput(
             vertices=vertices,
