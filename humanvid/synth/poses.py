@@ -96,6 +96,11 @@ class Clip:
     offsets: np.ndarray
 
 
+def _soft_positive(x, softness: float = 0.25):
+    """A smooth max(0, x) for x in [−1, 1] (no kink, so joint trajectories stay smooth)."""
+    return 0.5 * (x + np.sqrt(x * x + softness * softness)) - 0.5 * softness
+
+
 def _both(bone: str, bend: float = 0.0, side: float = 0.0, twist: float = 0.0) -> Angles:
     return {f"{bone}.L": (bend, side, twist), f"{bone}.R": (bend, side, twist)}
 
@@ -129,7 +134,7 @@ def walk(phase: float, stride: float = 1.0, arm_swing: float = 1.0) -> Angles:
     """A walk cycle: left heel strike at phase 0."""
     s = np.sin(2 * np.pi * phase)
     c = np.cos(2 * np.pi * phase)
-    knee = lambda p: 5 + 55 * max(0.0, np.sin(2 * np.pi * p - 0.3)) ** 2 + 10 * max(0.0, -np.sin(2 * np.pi * p))
+    knee = lambda p: 5 + 55 * _soft_positive(np.sin(2 * np.pi * p - 0.3)) ** 2 + 10 * _soft_positive(-np.sin(2 * np.pi * p))
     return _merge(
         {"upperleg01.L": (-25 * stride * c, 2, 0), "upperleg01.R": (25 * stride * c, 2, 0)},
         {"lowerleg01.L": (stride * knee(phase + 0.5), 0, 0), "lowerleg01.R": (stride * knee(phase), 0, 0)},
@@ -142,7 +147,7 @@ def walk(phase: float, stride: float = 1.0, arm_swing: float = 1.0) -> Angles:
 def run(phase: float, effort: float = 1.0) -> Angles:
     """A running cycle: knees high, elbows at ~90°, trunk leaning forward."""
     c = np.cos(2 * np.pi * phase)
-    knee = lambda p: 20 + 90 * effort * max(0.0, np.sin(2 * np.pi * p - 0.6))
+    knee = lambda p: 20 + 90 * effort * _soft_positive(np.sin(2 * np.pi * p - 0.6))
     return _merge(
         {"upperleg01.L": (-45 * effort * c - 18, 3, 0), "upperleg01.R": (45 * effort * c - 18, 3, 0)},
         {"lowerleg01.L": (knee(phase + 0.5), 0, 0), "lowerleg01.R": (knee(phase), 0, 0)},
@@ -196,7 +201,7 @@ def tennis_swing(phase: float) -> Angles:
 def skate(phase: float) -> Angles:
     """Speed-skating strides: crouched, pushing one leg out sideways at a time."""
     s = np.sin(2 * np.pi * phase)
-    push_l, push_r = max(0.0, s), max(0.0, -s)
+    push_l, push_r = _soft_positive(s), _soft_positive(-s)
     return _merge(
         {"root": (30, 0, 0)}, _spine(20), {"neck01": (-30, 0, 0)},
         {"upperleg01.L": (-75 + 30 * push_l, 5 + 30 * push_l, 0), "lowerleg01.L": (70 - 50 * push_l, 0, 0),
@@ -300,12 +305,12 @@ def sample_clip(rng: np.random.Generator, space: PoseSpace, frames: int = 48, ki
         period = rng.uniform(0.6, 0.75)
         effort = rng.uniform(0.7, 1.0)
         angles = [run(x / period, effort) for x in t]
-        offsets[:, 2] = 0.06 * np.abs(np.sin(2 * np.pi * t / period))
+        offsets[:, 2] = 0.06 * _soft_positive(np.sin(2 * np.pi * t / period * 2.0))
         offsets[:, 1] = -2.5 * t
     elif kind == "jumping_jacks":
         period = rng.uniform(0.8, 1.1)
         angles = [jumping_jack(x / period) for x in t]
-        offsets[:, 2] = 0.1 * np.clip(np.sin(2 * np.pi * t / period * 2.0), 0.0, None)
+        offsets[:, 2] = 0.1 * _soft_positive(np.sin(2 * np.pi * t / period * 2.0))
     elif kind == "squats":
         period = rng.uniform(1.6, 2.2)
         deep = rng.uniform(0.6, 1.0)
