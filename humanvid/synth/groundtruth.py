@@ -249,8 +249,8 @@ def sparse_marching_cubes(inside: np.ndarray, level: float, passes: int = 2, blo
     core = padded[:counts[0] * block, :counts[1] * block, :counts[2] * block]
     cells = core.reshape(counts[0], block, counts[1], block, counts[2], block)
     # A block's window reaches 1 + 2r ≤ block voxels into its +x/+y/+z neighbours: look at 2×2×2 blocks.
-    any_inside = np.pad(cells.any(axis=(1, 3, 5)), (0, 1))
-    all_inside = np.pad(cells.all(axis=(1, 3, 5)), (0, 1))
+    any_inside = np.pad(cells.any(axis=5).any(axis=3).any(axis=1), (0, 1))  # innermost axis first: fast
+    all_inside = np.pad(cells.all(axis=5).all(axis=3).all(axis=1), (0, 1))
     any_near = np.zeros(tuple(counts), dtype=bool)
     all_near = np.ones(tuple(counts), dtype=bool)
     for dx in (0, 1):
@@ -259,11 +259,13 @@ def sparse_marching_cubes(inside: np.ndarray, level: float, passes: int = 2, blo
                 window = (slice(dx, dx + counts[0]), slice(dy, dy + counts[1]), slice(dz, dz + counts[2]))
                 any_near |= any_inside[window]
                 all_near &= all_inside[window]
-    starts = np.argwhere(any_near & ~all_near) * block  # (n, 3) first field sample of each active block
-    offsets = np.arange(size)
-    windows = padded[(starts[:, 0, None] + offsets)[:, :, None, None],
-                     (starts[:, 1, None] + offsets)[:, None, :, None],
-                     (starts[:, 2, None] + offsets)[:, None, None, :]]
+    active = np.argwhere(any_near & ~all_near)
+    starts = active * block  # (n, 3) first field sample of each active block
+    # Overlapping block windows as a strided view, gathered with one index per block.
+    strides = np.array(padded.strides)
+    tiles = np.lib.stride_tricks.as_strided(padded, shape=tuple(counts) + (size,) * 3,
+                                            strides=tuple(strides * block) + tuple(strides), writeable=False)
+    windows = tiles[active[:, 0], active[:, 1], active[:, 2]]
     fields = _smooth_valid(windows, passes)  # (n, block + 1, block + 1, block + 1)
     threshold = np.float32(level)
     vertex_parts, face_parts, offset = [], [], 0
