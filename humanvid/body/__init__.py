@@ -1,8 +1,15 @@
-"""Body models: one interface (model.py), Anny by default, SMPL / SMPL-X from user files.
+"""Body models: one interface (model.py), Anny by default, SMPL / SMPL-X from user files,
+and fitting them to a video's MediaPipe landmarks.
 
 >>> from humanvid.body import create_body_model
 >>> body = create_body_model("anny")
 >>> output = body(body.neutral_params(batch_size=2))   # BodyOutput, output frame, metres
+
+Modules: model.py (BodyParams, BodyOutput, BodyModel), anny_model.py / anny_pose.py /
+anny_keypoints.py (Anny), smpl_model.py / smpl_pose.py / model_files.py (SMPL, SMPL-X),
+keypoint_map.py (MediaPipe's 33 landmarks), priors.py, rotations.py, skinning.py,
+frames.py, initialization.py, fitting.py / fitting_losses.py / silhouette.py (fitting),
+params_io.py (body/params.npz).
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ import os
 
 import torch
 
+from humanvid.body.fitting import BodyFit, FitSettings, KeypointObservations, fit_body_sequence
 from humanvid.body.keypoint_map import MEDIAPIPE_LANDMARKS
 from humanvid.body.model import BodyModel, BodyOutput, BodyParams
+from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets
 from humanvid.errors import HumanvidError
 
 BODY_MODEL_NAMES = ("anny", "smpl", "smplx")
@@ -20,10 +29,16 @@ BODY_MODEL_NAMES = ("anny", "smpl", "smplx")
 __all__ = [
     "BODY_MODEL_NAMES",
     "MEDIAPIPE_LANDMARKS",
+    "BodyFit",
     "BodyModel",
     "BodyOutput",
     "BodyParams",
+    "FitSettings",
+    "KeypointObservations",
+    "SilhouetteObservations",
     "create_body_model",
+    "fit_body_sequence",
+    "silhouette_targets",
 ]
 
 

@@ -27,13 +27,13 @@ from typing import Callable
 import torch
 
 from humanvid.body.fitting_losses import (
+    CROP_SIZE,
     acceleration_loss,
     crop_sides_from_landmarks,
     direction_loss,
     project_points,
     reprojection_error_px,
     reprojection_loss,
-    CROP_SIZE,
 )
 from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes, solve_translation
 from humanvid.body.model import BodyModel, BodyParams
