@@ -37,6 +37,7 @@ from humanvid.body.fitting_losses import (
 )
 from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes, solve_translation
 from humanvid.body.model import BodyModel, BodyParams
+from humanvid.body.rotations import unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, silhouette_losses
 from humanvid.errors import HumanvidError
 
@@ -229,7 +230,13 @@ def _fill_unobserved(params: BodyParams, observed: torch.Tensor) -> BodyParams:
     """Frames without a person take the parameters of the nearest frame with one."""
     seen = torch.nonzero(observed)[:, 0]
     nearest = seen[(torch.arange(observed.shape[0])[:, None] - seen[None]).abs().argmin(dim=1)]
-    return BodyParams(params.global_orient[nearest], params.translation[nearest], params.pose[nearest], params.shape)
+    # Continuous rotation vectors over time, so that smoothing and blending average rotations.
+    return BodyParams(
+        unwrap_axis_angles(params.global_orient[nearest]),
+        params.translation[nearest],
+        unwrap_axis_angles(params.pose[nearest]),
+        params.shape,
+    )
 
 
 def _fit_shape(body, params, data, observed, camera, settings) -> torch.Tensor:

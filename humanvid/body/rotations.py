@@ -63,6 +63,24 @@ def matrix_to_axis_angle(matrix: torch.Tensor) -> torch.Tensor:
     return xyz * scale
 
 
+def unwrap_axis_angles(axis_angles: torch.Tensor) -> torch.Tensor:
+    """Make a (T, ..., 3) sequence of rotation vectors continuous over T.
+
+    A rotation by angle a about u is also the rotation by a - 2 pi about u; near 180 degrees
+    :func:`matrix_to_axis_angle` jumps between the two (e.g. a person with their back to the
+    camera), which averaging or optimising over time must not see. Each frame takes the
+    representation nearer to the previous frame's.
+    """
+    out = axis_angles.clone()
+    for t in range(1, out.shape[0]):
+        current = out[t]
+        angle = current.norm(dim=-1, keepdim=True)
+        other = current - 2.0 * torch.pi * current / angle.clamp_min(1e-12)
+        nearer = (other - out[t - 1]).norm(dim=-1, keepdim=True) < (current - out[t - 1]).norm(dim=-1, keepdim=True)
+        out[t] = torch.where(nearer & (angle > 1e-6), other, current)
+    return out
+
+
 def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) rotation matrices -> (..., 4) unit quaternions (w, x, y, z) with w >= 0."""
     m = matrix

@@ -35,7 +35,7 @@ def clip(anny_body):
     truth = anny_body.neutral_params(frames)
     truth.pose = (1 - s) * start + s * end
     truth.shape = torch.tensor([[0.3, 0.62, 0.6, 0.4, 0.5, 0.5]])
-    truth.global_orient = torch.stack([torch.zeros(frames), torch.linspace(0.3, 0.8, frames), torch.zeros(frames)], 1)
+    truth.global_orient = torch.stack([torch.zeros(frames), torch.linspace(2.9, 3.4, frames), torch.zeros(frames)], 1)  # back to the camera, through 180 degrees
     truth.translation = torch.stack([torch.linspace(-0.2, 0.2, frames), torch.full((frames,), 0.1), torch.full((frames,), -4.0)], 1)
     with torch.no_grad():
         keypoints = anny_body(truth).keypoints

@@ -7,7 +7,9 @@ from humanvid.body.rotations import (
     invert_rigid,
     matrix_to_axis_angle,
     rigid_matrix,
+    transform_point_sets,
     transform_points,
+    unwrap_axis_angles,
 )
 
 
@@ -40,3 +42,20 @@ def test_rigid_inverse_and_point_transform():
     points = torch.randn(5, 3)
     back = transform_points(invert_rigid(transform), transform_points(transform, points))
     assert torch.allclose(back, points, atol=1e-5)
+
+
+def test_transform_point_sets_matches_transform_points():
+    torch.manual_seed(2)
+    transform = rigid_matrix(axis_angle_to_matrix(torch.randn(3, 3)), torch.randn(3, 3))
+    points = torch.randn(3, 4, 4)[..., :3]  # a strided view
+    assert torch.allclose(transform_point_sets(transform, points), transform_points(transform[:, None], points), atol=1e-6)
+
+
+def test_unwrap_makes_rotation_vectors_continuous_through_180_degrees():
+    angles = torch.linspace(2.8, 3.5, 8)  # about +y, through pi
+    rotations = axis_angle_to_matrix(torch.stack([torch.zeros(8), angles, torch.zeros(8)], dim=1)[:, None])
+    wrapped = matrix_to_axis_angle(rotations)
+    assert (wrapped[1:] - wrapped[:-1]).norm(dim=-1).max() > 5.0  # the jump at pi
+    unwrapped = unwrap_axis_angles(wrapped)
+    assert (unwrapped[1:] - unwrapped[:-1]).norm(dim=-1).max() < 0.2
+    assert torch.allclose(axis_angle_to_matrix(unwrapped), rotations, atol=1e-5)
