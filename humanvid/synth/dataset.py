@@ -1,0 +1,207 @@
+"""One synthetic sample end to end, written to a folder: person → ground truth → render → crop → occupancy.
+
+A sample is a pure function of its integer seed (the person draws from
+``default_rng(seed)``, the view and the occupancy points from their own
+``default_rng([seed, k])`` streams), so a split defined by seeds is identical on
+every machine. Folder contents:
+
+    render.png, render_mask.png, render_depth.png, render_normals.png, render_labels.png,
+    render_camera.json           the full frame and its buffers (humanvid.synth.rendering_io)
+    crop.png, mask.png, sample.npz   the network's training sample (humanvid.implicit.samples),
+                                 cut by the real preprocessing (MediaPipe → crop), when it finds the person
+    occupancy.npz                occupancy points (float16, camera frame) and labels, always
+    body.npz                     phenotype, Anny pose, keypoints (33, 3) camera frame, world → camera
+    mesh.npz                     the ground-truth clothed surface in the camera frame (optional)
+    sample.json                  seed, motion, garments, checks and timings
+
+All 3D data on disk are in the OpenGL camera frame of DESIGN.md; the generator works in
+Anny's world frame (z up) and converts with the view's world → camera transform.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from humanvid import atomic
+from humanvid.synth.bodies import AnnyRig, load_anny
+from humanvid.synth.groundtruth import ClothedMesh, body_outside_fraction, directions_to_camera_frame, to_camera_frame
+from humanvid.synth.occupancy import OccupancyRecipe, sample_occupancy_camera, save_occupancy
+from humanvid.synth.person import Person, clothed_mesh, make_person
+from humanvid.synth.poses import PoseSpace
+from humanvid.synth.regions import vertex_normals
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    voxel: float = 0.004  # ground-truth grid [m]
+    occupancy: OccupancyRecipe = field(default_factory=OccupancyRecipe)
+    save_mesh: bool = True
+    crop: bool = True  # run the real preprocessing (MediaPipe) on the render
+
+
+@dataclass
+class Generator:
+    """What generating samples needs, loaded once per process: Anny, keypoints, backgrounds, MediaPipe."""
+
+    rig: AnnyRig
+    space: PoseSpace
+    keypoints: "AnnyMediapipeKeypoints"
+    images: object  # humanvid.synth.backgrounds.BackgroundImages
+    detector: object | None = None  # preprocessing.person.PersonDetector (still images)
+
+    @classmethod
+    def load(cls, crop: bool = True) -> "Generator":
+        from humanvid.synth.backgrounds import load_bundled_images
+
+        rig = load_anny()
+        detector = None
+        if crop:
+            from preprocessing.person import PersonDetector
+
+            detector = PersonDetector(video_mode=False)
+        return cls(rig, PoseSpace.from_rig(rig), AnnyMediapipeKeypoints.from_rig(rig), load_bundled_images(), detector)
+
+    def close(self) -> None:
+        if self.detector is not None:
+            self.detector.close()
+
+
+@dataclass
+class AnnyMediapipeKeypoints:
+    """MediaPipe's 33 landmarks from posed Anny vertices and bones (humanvid.body's mapping)."""
+
+    native: object  # humanvid.body.anny_keypoints.AnnyKeypoints
+    matrix: np.ndarray  # (33, K)
+    weights: np.ndarray  # (33,) 0 where Anny has no such landmark
+
+    @classmethod
+    def from_rig(cls, rig: AnnyRig) -> "AnnyMediapipeKeypoints":
+        import anny
+        import torch
+
+        from humanvid.body.anny_keypoints import ANNY_KEYPOINT_NAMES, AnnyKeypoints
+        from humanvid.body.keypoint_map import ANNY_SPEC, build_mapping
+
+        coco = anny.KeypointsRegressor.coco(rig.model)
+        native = AnnyKeypoints(coco.regression_weights.to(torch.float64), list(coco.labels), list(rig.bone_labels))
+        mapping = build_mapping(ANNY_SPEC, ANNY_KEYPOINT_NAMES, torch.float64)
+        return cls(native, mapping.matrix.numpy(), mapping.weights.numpy())
+
+    def __call__(self, vertices: np.ndarray, bone_poses: np.ndarray) -> np.ndarray:
+        """(V, 3) posed vertices, (J, 4, 4) bone poses → (33, 3) landmarks, NaN where missing."""
+        import torch
+
+        with torch.no_grad():
+            native = self.native(torch.from_numpy(vertices[None]), torch.from_numpy(bone_poses[None, :, :3, 3]))
+        landmarks = self.matrix @ native[0].numpy()
+        landmarks[self.weights <= 0] = np.nan
+        return landmarks
+
+
+def generate_sample(generator: Generator, seed: int, folder: str | Path,
+                    settings: SampleSettings = SampleSettings()) -> dict:
+    """Make sample ``seed`` and write it into ``folder``; returns its summary (also in sample.json)."""
+    import trimesh
+
+    from humanvid.synth.render import appearance_from_materials, render_view, sample_view
+    from humanvid.synth.rendering_io import write_rendering
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    person = make_person(generator.rig, generator.space, seed)
+    mesh, grid = clothed_mesh(person, 0, settings.voxel)
+    lap("ground_truth")
+
+    view = sample_view(np.random.default_rng([seed, 1]), mesh.vertices, generator.images)
+    camera = view.camera
+    surface = trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_normals=mesh.normals, process=False)
+    rendering = render_view(surface, appearance_from_materials(mesh.labels, mesh.texcoords, mesh.materials), view)
+    write_rendering(rendering, folder, "render")
+    lap("render")
+
+    world_to_camera = camera.world_to_camera
+    points, inside = sample_occupancy_camera(mesh, grid, np.random.default_rng([seed, 2]), world_to_camera,
+                                             settings.occupancy)
+    save_occupancy(folder / "occupancy.npz", points, inside)
+    lap("occupancy")
+
+    keypoints_world = generator.keypoints(person.posed.vertices[0], person.posed.bone_poses[0])
+    keypoints = to_camera_frame(keypoints_world, world_to_camera)
+    _write_body(folder / "body.npz", person, keypoints, world_to_camera)
+    if settings.save_mesh:
+        write_mesh(folder / "mesh.npz", mesh, world_to_camera)
+    lap("write")
+
+    detected = None
+    if settings.crop and generator.detector is not None:
+        detected = _write_training_sample(generator, folder, rendering.rgb, camera, keypoints, points, inside)
+        lap("crop")
+
+    vertices, faces = person.posed.vertices[0], person.posed.faces
+    used = np.unique(faces)
+    summary = {
+        "seed": int(seed),
+        "motion": person.motion,
+        "garments": [g.kind if g.kind != "hair" else f"hair:{g.cut['style']}" for g in person.outfit.garments],
+        "phenotype": [round(float(v), 4) for v in person.body.phenotype],
+        "vertices": int(len(mesh.vertices)),
+        "watertight": bool(surface.is_watertight),
+        "body_outside": round(body_outside_fraction(grid, vertices[used], vertex_normals(vertices, faces)[used]), 5),
+        "person_detected": detected,
+        "timings": timings,
+    }
+    atomic.write_json(folder / "sample.json", summary)
+    return summary
+
+
+def write_mesh(path: str | Path, mesh: ClothedMesh, world_to_camera: np.ndarray) -> None:
+    """The ground-truth surface in the camera frame: vertices, faces, normals, colours, labels (compressed npz)."""
+    with atomic.atomic_path(path, suffix=".npz") as temporary:
+        np.savez_compressed(
+            temporary,
+            vertices=to_camera_frame(mesh.vertices, world_to_camera).astype(np.float32),
+            faces=mesh.faces.astype(np.int32),
+            normals=directions_to_camera_frame(mesh.normals, world_to_camera).astype(np.float16),
+            colors=np.round(mesh.colors * 255).astype(np.uint8),
+            labels=mesh.labels.astype(np.uint8),
+            materials=np.array([m.name for m in mesh.materials]),
+        )
+
+
+def _write_body(path: Path, person: Person, keypoints: np.ndarray, world_to_camera: np.ndarray) -> None:
+    atomic.write_npz(
+        path,
+        body_model=np.array("anny"),
+        phenotype=np.asarray(person.body.phenotype, dtype=np.float64),
+        pose=person.rotations.astype(np.float32),  # (T, J, 3) Anny local-ref axis-angles
+        vertices=to_camera_frame(person.posed.vertices[0], world_to_camera).astype(np.float32),
+        keypoints=keypoints.astype(np.float32),  # (33, 3) MediaPipe order, camera frame, NaN where missing
+        world_to_camera=np.asarray(world_to_camera, dtype=np.float64),
+    )
+
+
+def _write_training_sample(generator: Generator, folder: Path, rgb: np.ndarray, camera, keypoints: np.ndarray,
+                           points: np.ndarray, inside: np.ndarray) -> bool:
+    """Crop the render with the real preprocessing and write the network's sample; False if nobody is found."""
+    from humanvid.implicit.samples import TrainingSample, write_sample
+    from preprocessing.still import crop_still
+
+    crop = crop_still(generator.detector, rgb)
+    if crop is None:
+        return False
+    intrinsics = np.array([camera.fx, camera.fy, camera.cx, camera.cy])
+    write_sample(folder, TrainingSample(crop.crop, crop.mask, intrinsics, crop.affine, keypoints, points, inside))
+    return True
