@@ -7,7 +7,6 @@ import hashlib
 
 import numpy as np
 import pytest
-import trimesh
 
 from humanvid.synth.bodies import load_anny
 from humanvid.synth.clothing import Garment, Outfit, dress

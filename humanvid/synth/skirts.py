@@ -1,0 +1,134 @@
+"""Skirts, and the skirts of dresses and long coats: closed tubes hanging from the hips.
+
+Per horizontal slice of the posed body, the convex hull of the covered part (hips and
+thighs) accumulated from the waistband downwards (so the tube never narrows and
+bridges the legs), widened by the cloth's thickness plus a flare that grows with the
+drop (with optional pleats and a slow sway), then lofted into a closed tube with flat
+caps. Below the thighs the cloth hangs straight on to the hem, whose rest-pose height
+comes from the garment's length. Everything is computed from the posed vertices of one
+frame, so the tube follows the body through a clip.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from humanvid.synth.groundtruth import Solid
+from humanvid.synth.regions import BodyRegions
+
+if TYPE_CHECKING:  # clothing imports this module
+    from humanvid.synth.clothing import Garment
+
+MAX_FLARE = 0.2  # a hem stands at most this far further out than the hips [m]
+
+
+def skirt_cover(garment: "Garment", regions: BodyRegions) -> np.ndarray:
+    """(V,) bool: body vertices the hanging part of a skirt, dress or coat goes around."""
+    r, j = regions, regions.joints
+    waist = j["hip"][2] + garment.cut.get("waist", 0.1)
+    hips = (r.leg < 0.5) & (r.arm < 0.5) & (r.head < 0.5) & (r.rest[:, 2] <= waist) & (r.rest[:, 2] > j["knee"][2])
+    # Below the knee the cloth hangs free (see _skirt_solid): only the thighs shape the tube.
+    legs = (r.leg >= 0.5) & (r.leg_coord <= min(garment.cut.get("length", 1.0), 0.95))
+    return hips | legs
+
+
+def skirt_drop(garment: "Garment", regions: BodyRegions) -> float:
+    """Rest-pose height [m] from the waistband down to the hem."""
+    j = regions.joints
+    length = garment.cut.get("length", 1.0)
+    waist = j["hip"][2] + garment.cut.get("waist", 0.1)
+    if length <= 1.0:
+        hem = j["hip"][2] + length * (j["knee"][2] - j["hip"][2])
+    else:
+        hem = j["knee"][2] + (length - 1.0) * (j["ankle"][2] - j["knee"][2])
+    return float(waist - hem)
+
+
+def skirt_solid(garment: "Garment", regions: BodyRegions, vertices: np.ndarray, step: float = 0.008,
+                 sides: int = 160) -> Solid:
+    """The hanging tube of a skirt (or of a dress or coat) around one posed frame."""
+    from scipy.spatial import ConvexHull
+
+    cut = garment.cut
+    points = vertices[skirt_cover(garment, regions)]
+    top, bottom = points[:, 2].max(), points[:, 2].min()
+    slack = 0.02 + 0.05 * cut.get("flare", 0.1)  # the hem hangs a little below the covered body
+    hem = min(bottom - slack, top - skirt_drop(garment, regions))
+    heights = np.arange(top, hem - step, -step)
+    band = points[points[:, 2] >= top - 0.03, :2]
+    centre = band.mean(axis=0)
+    angles = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
+    directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    rng = np.random.default_rng(garment.seed)
+    pleat_phase = rng.uniform(0, 2 * np.pi)
+    waves = rng.normal(size=(3,)) * 0.5
+    hull_points = band
+    radii = []
+    for index, height in enumerate(heights):
+        new = points[(points[:, 2] < height + 0.5 * step) & (points[:, 2] >= height - 0.5 * step), :2]
+        if len(new) or index == 0:
+            hull_points = np.concatenate([hull_points, new])
+            hull_points = hull_points[ConvexHull(hull_points).vertices]
+        depth = top - height
+        widen = min(cut.get("flare", 0.1) * depth, MAX_FLARE)
+        pleats = 1.0 + cut.get("pleat_depth", 0.0) * np.sin(cut.get("pleats", 0) * angles + pleat_phase)
+        sway = 1.0 + 0.3 * (waves[0] * np.sin(angles + waves[1]) + waves[2] * np.sin(2 * angles)) * min(depth / 0.4, 1.0)
+        offset = garment.thickness + widen * pleats * np.clip(sway, 0.3, None)
+        radii.append(_polar_radius(hull_points, centre, directions, offset))
+    radii = np.stack(radii)  # (S, D)
+    # Smooth the profile along the height (the hull grows in steps), never inwards.
+    kernel = np.ones(5) / 5.0
+    padded = np.pad(radii, ((2, 2), (0, 0)), mode="edge")
+    smoothed = sum(kernel[i] * padded[i:i + len(radii)] for i in range(5))
+    radii = np.maximum(radii, smoothed)
+    rings = np.concatenate([centre + radii[..., None] * directions,
+                            np.broadcast_to(heights[:, None, None], radii.shape + (1,))], axis=2)
+    vertices, faces = _loft(rings)
+    # Label points on the waistband (the top cap's rim) as well as on the rings.
+    inner = centre + (radii[0] - garment.thickness)[:, None] * directions
+    band = np.concatenate([inner, np.full((sides, 1), heights[0])], axis=1)
+    surface = np.concatenate([rings.reshape(-1, 3), band, 0.5 * (band + rings[0])])
+    return Solid(vertices, faces, garment.layer, garment.material, surface=surface)
+
+
+def _polar_radius(hull: np.ndarray, centre: np.ndarray, directions: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """(D,) distance from ``centre`` along each direction to a convex polygon pushed out by ``offset`` (D,).
+
+    hull: (E, 2) polygon vertices in counter-clockwise order (centre inside).
+    """
+    edges = np.roll(hull, -1, axis=0) - hull
+    normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    support = np.einsum("ei,ei->e", normals, hull - centre)  # (E,) ≥ 0 when the centre is inside
+    facing = directions @ normals.T  # (D, E)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = (np.maximum(support, 0.0)[None, :] + offset[:, None]) / facing
+    distance = np.where(facing > 1e-6, distance, np.inf)
+    return distance.min(axis=1)
+
+
+def _loft(rings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Close a stack of rings (S, D, 3), top first, into an outward-facing tube with flat caps."""
+    count, sides = rings.shape[:2]
+    vertices = np.concatenate([rings.reshape(-1, 3), rings[0].mean(axis=0)[None], rings[-1].mean(axis=0)[None]])
+    ring = np.arange(sides)
+    following = (ring + 1) % sides
+    faces = []
+    for level in range(count - 1):
+        a, b = level * sides + ring, level * sides + following
+        c, d = (level + 1) * sides + ring, (level + 1) * sides + following
+        faces += [np.stack([a, c, b], axis=1), np.stack([b, c, d], axis=1)]
+    top, bottom = count * sides, count * sides + 1
+    faces.append(np.stack([np.full(sides, top), ring, following], axis=1))
+    faces.append(np.stack([np.full(sides, bottom), (count - 1) * sides + following, (count - 1) * sides + ring], axis=1))
+    faces = np.concatenate(faces)
+    return vertices, _outward(vertices, faces)
+
+
+def _outward(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Flip a closed mesh's faces if its signed volume is negative."""
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum()
+    return faces if volume > 0 else faces[:, ::-1].copy()
