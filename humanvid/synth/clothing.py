@@ -33,7 +33,7 @@ SINK = 0.0015  # uncovered shell vertices sit this far under the skin [m]
 # The body solid is the skin pushed out by this much, so details finer than the 4 mm grid
 # (lips, eyelids, finger tips) stay inside the meshed surface.
 BODY_MARGIN = 0.0015
-TAPER = 0.008  # a garment's edge thins out over this distance [m]
+TAPER = 0.016  # a garment's edge thins out over this distance [m]
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,8 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
         thickness = stack_thickness(garment_thickness(garment, regions), under)
         under = np.maximum(under, thickness)
         shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
-        solids.append(Solid(shell, faces, garment.layer, garment.material, surface=shell_surface(shell, faces, thickness)))
+        solids.append(Solid(shell, faces, garment.layer, garment.material, surface=shell_surface(shell, faces, thickness),
+                            coverage=coverage(garment, regions)))
         if garment.kind == "hoodie" and garment.cut.get("hood"):
             solids.append(_hood(garment, regions, posed, frame))
     return solids

@@ -28,7 +28,9 @@ class Solid:
     vertices: (N, 3) world [m]; faces: (M, 3) int; layer: larger = further out;
     material: index into the sample's material list; surface: (P, 3) points, ~1 cm apart or
     closer, on the part of the boundary that can show (default: all vertices) — a shell's
-    uncovered part, sunk under the skin, is left out.
+    uncovered part, sunk under the skin, is left out; coverage: for a shell over the body,
+    (V,) margin [m] of each body vertex inside the garment's cut (> 0: covered), which
+    decides the garment's edges more finely than its vertices can.
     """
 
     vertices: np.ndarray
@@ -36,6 +38,7 @@ class Solid:
     layer: int
     material: int
     surface: np.ndarray | None = None
+    coverage: np.ndarray | None = None
 
     @property
     def label_points(self) -> np.ndarray:
@@ -152,13 +155,16 @@ def build_clothed_mesh(
     vertices, faces = sparse_marching_cubes(inside, level)
     vertices, faces = _largest_component(vertices, faces)
     vertices = origin + vertices * voxel
-    normals = _vertex_normals(vertices, faces)
-    labels = surface_labels(solids, vertices)
+    normals = _smooth_normals(vertices, faces)
 
-    # Texture coordinates: carry each vertex back to the rest pose with its nearest body vertex.
-    nearest = cKDTree(body_vertices).query(vertices, workers=1)[1]
-    used, nearest = np.unique(nearest, return_inverse=True)
-    inverse = np.linalg.inv(body_transforms[used])[nearest]
+    # The body vertices under each surface point: texture coordinates (the point carried back
+    # to the rest pose by its nearest body vertex) and garment edges (interpolated coverage).
+    distance, nearest = cKDTree(body_vertices).query(vertices, k=4, workers=1)
+    weights = 1.0 / np.maximum(distance, 1e-4)
+    weights /= weights.sum(axis=1, keepdims=True)
+    labels = surface_labels(solids, vertices, nearest, weights)
+    used, closest = np.unique(nearest[:, 0], return_inverse=True)
+    inverse = np.linalg.inv(body_transforms[used])[closest]
     texcoords = np.einsum("nij,nj->ni", inverse[:, :3, :3], vertices) + inverse[:, :3, 3]
 
     colors = vertex_albedo(materials, labels, texcoords)
@@ -174,25 +180,34 @@ def build_clothed_mesh(
     return mesh, VoxelGrid(origin=origin, voxel=voxel, inside=inside, level=level)
 
 
-def surface_labels(solids: list[Solid], points: np.ndarray, window: float = 0.004, reach: float = 0.03) -> np.ndarray:
-    """(N,) material of the solid that makes the surface at each point.
+def surface_labels(solids: list[Solid], points: np.ndarray, nearest: np.ndarray, weights: np.ndarray,
+                   window: float = 0.004, reach: float = 0.03) -> np.ndarray:
+    """(N,) material of the solid that makes the surface at each point (N, 3).
 
-    Among the solids whose label points come within ``window`` of the nearest one, the
-    outermost layer wins: a thin garment beats the skin just under it, while bare skin
-    next to a garment's edge stays skin.
+    The outermost layer among the candidates wins: shells whose cut covers the body
+    under the point (their coverage interpolated from the point's body vertices
+    ``nearest`` (N, K) with ``weights`` (N, K)), and other solids whose label points come
+    within ``window`` of the nearest label point — so a thin garment beats the skin just
+    under it, while bare skin next to a garment's edge stays skin.
     """
     from scipy.spatial import cKDTree
 
+    candidate = np.zeros((len(solids), len(points)), dtype=bool)
     distances = np.full((len(solids), len(points)), np.inf)
     for index, solid in enumerate(solids):
-        candidates = solid.label_points
-        lo, hi = candidates.min(axis=0) - reach, candidates.max(axis=0) + reach
+        if solid.coverage is not None:
+            candidate[index] = np.einsum("nk,nk->n", solid.coverage[nearest], weights) > 0.0
+            continue
+        labelled = solid.label_points
+        lo, hi = labelled.min(axis=0) - reach, labelled.max(axis=0) + reach
         near = np.all((points >= lo) & (points <= hi), axis=1)
-        distances[index, near] = cKDTree(candidates).query(points[near], distance_upper_bound=reach)[0]
+        distances[index, near] = cKDTree(labelled).query(points[near], distance_upper_bound=reach)[0]
+    by_distance = np.isfinite(distances)
+    candidate |= by_distance & (distances <= distances.min(axis=0) + window)
     layers = np.array([s.layer for s in solids], dtype=np.float64)
     materials = np.array([s.material for s in solids])
-    close = distances <= distances.min(axis=0) + window
-    score = np.where(close, layers[:, None] * 10.0 - np.minimum(distances, 1.0), -np.inf)
+    score = np.where(candidate, layers[:, None] * 10.0 - np.where(by_distance, np.minimum(distances, 1.0), 0.0),
+                     -np.inf)
     return materials[score.argmax(axis=0)]
 
 
@@ -224,6 +239,21 @@ def _largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndar
     remap = np.full(count, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return vertices[used], remap[faces]
+
+
+def _smooth_normals(vertices: np.ndarray, faces: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """(N, 3) unit vertex normals averaged over their neighbours: hides the grid's sub-voxel terraces in shading."""
+    from scipy.sparse import coo_matrix
+
+    normals = _vertex_normals(vertices, faces)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    adjacency = coo_matrix((np.ones(len(edges), dtype=np.float32), (edges[:, 0], edges[:, 1])),
+                           shape=(len(vertices), len(vertices))).tocsr()
+    adjacency = adjacency + adjacency.T  # each edge of a closed mesh appears once per direction: weights 2
+    for _ in range(iterations):
+        normals = normals + adjacency @ normals
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    return normals
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -38,6 +38,16 @@ def head_centre(regions) -> np.ndarray:
 def hair_thickness(garment, regions) -> np.ndarray:
     """(V,) offset of the scalp shell: the style's thickness inside its hairline, −1.5 mm elsewhere."""
     cut = garment.cut
+    margin = hair_coverage(garment, regions)
+    q = regions.rest - head_centre(regions)
+    amount = np.clip(0.5 + margin / 0.01, 0.0, 1.0)
+    thickness = cut["thickness"] * (1.0 + 0.5 * np.clip(-q[:, 2] / 0.1, 0.0, 1.0) * (cut["style"] in ("bob", "long")))
+    return np.where(amount > 0.05, amount * thickness, -0.0015)
+
+
+def hair_coverage(garment, regions) -> np.ndarray:
+    """(V,) margin [m] of each vertex inside the style's hairline (> 0: under hair)."""
+    cut = garment.cut
     style = cut["style"]
     q = regions.rest - head_centre(regions)
     horizontal = np.maximum(np.linalg.norm(q[:, :2], axis=1), 1e-6)
@@ -52,9 +62,7 @@ def hair_thickness(garment, regions) -> np.ndarray:
     if style in ("bob", "long"):  # keep the face clear below the fringe
         face = (front > 0.55) & (q[:, 2] < forehead)
         margin = np.where(face, np.minimum(margin, -0.01), margin)
-    amount = np.clip(0.5 + margin / 0.01, 0.0, 1.0)
-    thickness = cut["thickness"] * (1.0 + 0.5 * np.clip(-q[:, 2] / 0.1, 0.0, 1.0) * (style in ("bob", "long")))
-    return np.where(amount > 0.05, amount * thickness, -0.0015)
+    return margin
 
 
 def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under: np.ndarray | None = None
@@ -69,7 +77,8 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
     if under is not None:
         thickness = stack_thickness(thickness, under)
     shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
-    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell_surface(shell, posed.faces, thickness))]
+    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell_surface(shell, posed.faces, thickness),
+                    coverage=hair_coverage(garment, regions))]
     cut = garment.cut
     centre = head_centre(regions)
     blobs = []  # (centre offset from the head centre, radii) in rest coordinates
