@@ -86,7 +86,7 @@ class FitSettings:
     pose_prior_weight: float = 2e-3
     limit_weight: float = 100.0
     shape_prior_weight: float = 0.05
-    acceleration_weight: float = 2000.0
+    acceleration_weight: float = 500.0
     init_smoothing_radius: int = 2
     silhouette_weight: float = 2.0  # body inside the mask (with silhouettes)
     coverage_weight: float = 0.5  # mask outline reached by the body
