@@ -33,6 +33,7 @@ SINK = 0.0015  # uncovered shell vertices sit this far under the skin [m]
 # The body solid is the skin pushed out by this much, so details finer than the 4 mm grid
 # (lips, eyelids, finger tips) stay inside the meshed surface.
 BODY_MARGIN = 0.0015
+HAND_MARGIN = 0.001
 TAPER = 0.016  # a garment's edge thins out over this distance [m]
 
 
@@ -224,7 +225,8 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
     faces = posed.faces
     raw_normals = vertex_normals(vertices, faces)
     normals = _smooth_normals(raw_normals, regions)
-    solids = [Solid(vertices + BODY_MARGIN * raw_normals, faces, 0, 0)]
+    margin = BODY_MARGIN + HAND_MARGIN * regions.hand  # fingers are thinnest: a little more
+    solids = [Solid(vertices + margin[:, None] * raw_normals, faces, 0, 0)]
     under = np.zeros(len(vertices))  # thickest shell so far, per vertex
     for garment in sorted(outfit.garments, key=lambda g: g.layer):
         if garment.kind == "hair":
