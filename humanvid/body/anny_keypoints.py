@@ -13,27 +13,30 @@ Native keypoints (in :data:`ANNY_KEYPOINT_NAMES` order):
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 import torch
 
 # Vertex indices in Anny's default topology (13,718 vertices).
-FACE_VERTICES: dict[str, int] = {
+FACE_VERTICES: Mapping[str, int] = MappingProxyType({
     "left_eye_inner": 7883,
     "left_eye_outer": 11467,
     "right_eye_inner": 1207,
     "right_eye_outer": 4865,
     "mouth_left": 7256,
     "mouth_right": 527,
-}
+})
 ANNY_VERTEX_COUNT = 13718
 
-KNUCKLE_BONES: dict[str, str] = {
+KNUCKLE_BONES: Mapping[str, str] = MappingProxyType({
     "left_index_knuckle": "finger2-1.L",
     "left_pinky_knuckle": "finger5-1.L",
     "left_thumb_knuckle": "finger1-3.L",
     "right_index_knuckle": "finger2-1.R",
     "right_pinky_knuckle": "finger5-1.R",
     "right_thumb_knuckle": "finger1-3.R",
-}
+})
 
 COCO_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import torch
@@ -84,7 +85,7 @@ class AnnyBody(BodyModel):
     pose_joint_names = COMPACT_BONES
     shape_names = PHENOTYPE_NAMES
     keypoint_native_names = ANNY_KEYPOINT_NAMES
-    initialization_joints = {
+    initialization_joints = MappingProxyType({
         "spine": "spine02",
         "neck": "neck01",
         **{
@@ -95,7 +96,7 @@ class AnnyBody(BodyModel):
                 ("thigh", "upperleg01"), ("shin", "lowerleg01"), ("foot", "foot"),
             )
         },
-    }  # fmt: skip
+    })  # fmt: skip
 
     def __init__(self, anny_model: "anny.Anny", coco_weights: torch.Tensor, coco_labels: list[str]) -> None:
         super().__init__()

@@ -36,6 +36,7 @@ are the left ones mirrored accordingly.
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import Mapping
 
 import torch
@@ -76,7 +77,7 @@ _FRAME_SPECS: dict[str, tuple[str | None, str]] = {
 # Joint limits in degrees: (bend, side, twist) ranges, for the left and central bones.
 # Ranges are relative to Anny's rest pose (so the elbow, already bent ~45 degrees at rest,
 # can straighten by -45 and bend a further 100).
-JOINT_LIMITS_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
+JOINT_LIMITS_DEG: Mapping[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = MappingProxyType({
     "spine04": ((-25.0, 40.0), (-20.0, 20.0), (-20.0, 20.0)),
     "spine02": ((-20.0, 35.0), (-20.0, 20.0), (-25.0, 25.0)),
     "spine01": ((-20.0, 30.0), (-15.0, 15.0), (-20.0, 20.0)),
@@ -89,7 +90,7 @@ JOINT_LIMITS_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tupl
     "upperleg01.L": ((-125.0, 30.0), (-30.0, 50.0), (-40.0, 40.0)),
     "lowerleg01.L": ((-2.0, 150.0), (-5.0, 5.0), (-25.0, 25.0)),
     "foot.L": ((-25.0, 50.0), (-25.0, 25.0), (-20.0, 20.0)),
-}
+})
 
 # Standard deviations (degrees) of the weak Gaussian pose prior around the rest pose, per
 # (bend, side, twist) component. Taken as a quarter of each limit range at least 5 degrees.

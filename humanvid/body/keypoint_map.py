@@ -12,6 +12,7 @@ The combination is a (33, K) matrix, so mapping is one differentiable matrix pro
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 from typing import Mapping, Sequence
 
 import torch
@@ -35,7 +36,7 @@ MEDIAPIPE_LANDMARKS: tuple[str, ...] = (
     "left_foot_index", "right_foot_index",
 )  # fmt: skip
 
-MEDIAPIPE_INDEX: dict[str, int] = {name: index for index, name in enumerate(MEDIAPIPE_LANDMARKS)}
+MEDIAPIPE_INDEX: Mapping[str, int] = MappingProxyType({name: index for index, name in enumerate(MEDIAPIPE_LANDMARKS)})
 
 # Weight classes shared by the model specs.
 JOINT_WEIGHT = 1.0
@@ -129,7 +130,7 @@ def _mirror_native(name: str) -> str:
 
 
 # Anny: its COCO-23 regressor, finger bone heads and a few probed vertices (anny_keypoints.py).
-ANNY_SPEC: MappingSpec = _symmetric(
+ANNY_SPEC: MappingSpec = MappingProxyType(_symmetric(
     {
         "nose": ({"nose": 1.0}, HEAD_WEIGHT),
         "left_eye_inner": ({"left_eye_inner": 1.0}, FACE_DETAIL_WEIGHT),
@@ -151,7 +152,7 @@ ANNY_SPEC: MappingSpec = _symmetric(
         # MediaPipe's foot index is near the tip of the second toe.
         "left_foot_index": ({"left_big_toe": 0.7, "left_small_toe": 0.3}, FOOT_WEIGHT),
     }
-)
+))
 
 # SMPL / SMPL-H / SMPL-X: skeleton joints plus smplx's vertex keypoints (official topologies
 # only; see smpl_model.py). Finger knuckles sit about half-way from the wrist to the tip.
@@ -172,20 +173,20 @@ _SMPL_COMMON: dict[str, tuple[dict[str, float], float]] = {
     "left_foot_index": ({"left_big_toe": 0.7, "left_small_toe": 0.3}, FOOT_WEIGHT),
 }
 
-SMPL_SPEC: MappingSpec = _symmetric(
+SMPL_SPEC: MappingSpec = MappingProxyType(_symmetric(
     {
         **_SMPL_COMMON,
         "left_pinky": ({"left_wrist": 0.5, "left_pinky_tip": 0.5}, 0.15),
         "left_index": ({"left_wrist": 0.5, "left_index_tip": 0.5}, 0.15),
         "left_thumb": ({"left_wrist": 0.3, "left_thumb_tip": 0.7}, 0.15),
     }
-)
+))
 
-SMPLX_SPEC: MappingSpec = _symmetric(
+SMPLX_SPEC: MappingSpec = MappingProxyType(_symmetric(
     {
         **_SMPL_COMMON,
         "left_pinky": ({"left_pinky1": 1.0}, HAND_WEIGHT),
         "left_index": ({"left_index1": 1.0}, HAND_WEIGHT),
         "left_thumb": ({"left_thumb3": 1.0}, HAND_WEIGHT),
     }
-)
+))

@@ -14,7 +14,7 @@ well the model's point matches MediaPipe's definition (0 where it cannot express
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 
@@ -129,7 +129,7 @@ class BodyModel(torch.nn.Module):
     faces: torch.Tensor
     pose_prior: PosePrior
     shape_prior: ShapePrior
-    initialization_joints: dict[str, str]
+    initialization_joints: Mapping[str, str]
 
     @property
     def dtype(self) -> torch.dtype:
