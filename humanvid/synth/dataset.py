@@ -167,18 +167,80 @@ def generate_sample(generator: Generator, seed: int, folder: str | Path,
     return summary
 
 
+def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: int = 48, motion: str | None = None,
+                  settings: SampleSettings = SampleSettings()) -> dict:
+    """Make clip ``seed`` (one person, one static camera, ``frames`` frames) and write it into ``folder``.
+
+    Per frame NNNNNN: ``frames/NNNNNN.png`` (+ the other render buffers, humanvid.synth.rendering_io),
+    ``meshes/NNNNNN.npz`` (ground truth, camera frame, if ``settings.save_mesh``) and
+    ``occupancy/NNNNNN.npz``; ``body.npz`` holds the whole clip's pose and keypoints (T, 33, 3).
+    """
+    import trimesh
+
+    from humanvid.synth.render import appearance_from_materials, render_view, sample_view
+    from humanvid.synth.rendering_io import write_rendering
+
+    folder = Path(folder)
+    started = time.perf_counter()
+    person = make_person(generator.rig, generator.space, seed, frames=frames, motion=motion)
+    everywhere = person.posed.vertices[:, ::8].reshape(-1, 3)
+    view = sample_view(np.random.default_rng([seed, 1]), everywhere, generator.images)
+    world_to_camera = view.camera.world_to_camera
+    occupancy_rng = np.random.default_rng([seed, 2])
+    watertight, outside, keypoints = [], [], []
+    for frame in range(frames):
+        name = f"{frame:06d}"
+        mesh, grid = clothed_mesh(person, frame, settings.voxel)
+        surface = trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_normals=mesh.normals, process=False)
+        appearance = appearance_from_materials(mesh.labels, mesh.texcoords, mesh.materials)
+        write_rendering(render_view(surface, appearance, view), folder / "frames", name)
+        points, inside = sample_occupancy_camera(mesh, grid, occupancy_rng, world_to_camera, settings.occupancy)
+        save_occupancy(folder / "occupancy" / f"{name}.npz", points, inside)
+        if settings.save_mesh:
+            write_mesh(folder / "meshes" / f"{name}.npz", mesh, world_to_camera)
+        vertices, faces = person.posed.vertices[frame], person.posed.faces
+        used = np.unique(faces)
+        watertight.append(bool(surface.is_watertight))
+        outside.append(body_outside_fraction(grid, vertices[used], vertex_normals(vertices, faces)[used]))
+        keypoints.append(to_camera_frame(generator.keypoints(vertices, person.posed.bone_poses[frame]),
+                                         world_to_camera))
+    _write_body(folder / "body.npz", person, np.stack(keypoints), world_to_camera)
+    summary = {
+        "seed": int(seed),
+        "motion": person.motion,
+        "frames": int(frames),
+        "garments": [g.kind if g.kind != "hair" else f"hair:{g.cut['style']}" for g in person.outfit.garments],
+        "phenotype": [round(float(v), 4) for v in person.body.phenotype],
+        "watertight": all(watertight),
+        "body_outside_max": round(float(max(outside)), 5),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    atomic.write_json(folder / "clip.json", summary)
+    return summary
+
+
 def write_mesh(path: str | Path, mesh: ClothedMesh, world_to_camera: np.ndarray) -> None:
     """The ground-truth surface in the camera frame: vertices, faces, normals, colours, labels (compressed npz)."""
+    write_npz_compressed(
+        path,
+        vertices=to_camera_frame(mesh.vertices, world_to_camera).astype(np.float32),
+        faces=mesh.faces.astype(np.int32),
+        normals=directions_to_camera_frame(mesh.normals, world_to_camera).astype(np.float16),
+        colors=np.round(mesh.colors * 255).astype(np.uint8),
+        labels=mesh.labels.astype(np.uint8),
+        materials=np.array([m.name for m in mesh.materials]),
+    )
+
+
+def write_npz_compressed(path: str | Path, **arrays: np.ndarray) -> None:
+    """An npz file (readable by ``np.load``) with fast deflate compression, written atomically."""
+    import zipfile
+
     with atomic.atomic_path(path, suffix=".npz") as temporary:
-        np.savez_compressed(
-            temporary,
-            vertices=to_camera_frame(mesh.vertices, world_to_camera).astype(np.float32),
-            faces=mesh.faces.astype(np.int32),
-            normals=directions_to_camera_frame(mesh.normals, world_to_camera).astype(np.float16),
-            colors=np.round(mesh.colors * 255).astype(np.uint8),
-            labels=mesh.labels.astype(np.uint8),
-            materials=np.array([m.name for m in mesh.materials]),
-        )
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for name, array in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def _write_body(path: Path, person: Person, keypoints: np.ndarray, world_to_camera: np.ndarray) -> None:
@@ -187,8 +249,10 @@ def _write_body(path: Path, person: Person, keypoints: np.ndarray, world_to_came
         body_model=np.array("anny"),
         phenotype=np.asarray(person.body.phenotype, dtype=np.float64),
         pose=person.rotations.astype(np.float32),  # (T, J, 3) Anny local-ref axis-angles
-        vertices=to_camera_frame(person.posed.vertices[0], world_to_camera).astype(np.float32),
-        keypoints=keypoints.astype(np.float32),  # (33, 3) MediaPipe order, camera frame, NaN where missing
+        vertices=to_camera_frame(person.posed.vertices.reshape(-1, 3), world_to_camera)
+        .reshape(person.posed.vertices.shape).astype(np.float32),  # (T, V, 3) body surface, camera frame
+        faces=person.posed.faces.astype(np.int32),
+        keypoints=keypoints.astype(np.float32),  # (33, 3) or (T, 33, 3) MediaPipe order, camera frame, NaN: missing
         world_to_camera=np.asarray(world_to_camera, dtype=np.float64),
     )
 

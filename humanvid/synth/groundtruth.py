@@ -164,7 +164,7 @@ def build_clothed_mesh(
     weights /= weights.sum(axis=1, keepdims=True)
     labels = surface_labels(solids, vertices, nearest, weights)
     used, closest = np.unique(nearest[:, 0], return_inverse=True)
-    inverse = np.linalg.inv(body_transforms[used])[closest]
+    inverse = affine_inverse(body_transforms[used])[closest]
     texcoords = np.einsum("nij,nj->ni", inverse[:, :3, :3], vertices) + inverse[:, :3, 3]
 
     colors = vertex_albedo(materials, labels, texcoords)
@@ -263,6 +263,19 @@ def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
         np.bincount(faces.ravel(), weights=np.repeat(cross[:, axis], 3), minlength=len(vertices)) for axis in range(3)
     ], axis=1)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+def affine_inverse(transforms: np.ndarray) -> np.ndarray:
+    """(N, 4, 4) inverses of affine transforms (a blend of rigid skinning transforms is affine)."""
+    a = transforms[:, :3, :3]
+    cofactor = np.stack([np.cross(a[:, 1], a[:, 2]), np.cross(a[:, 2], a[:, 0]), np.cross(a[:, 0], a[:, 1])], axis=1)
+    determinant = np.einsum("ni,ni->n", a[:, 0], cofactor[:, 0])
+    linear = np.transpose(cofactor, (0, 2, 1)) / determinant[:, None, None]
+    inverse = np.zeros_like(transforms)
+    inverse[:, :3, :3] = linear
+    inverse[:, :3, 3] = -np.einsum("nij,nj->ni", linear, transforms[:, :3, 3])
+    inverse[:, 3, 3] = 1.0
+    return inverse
 
 
 def to_camera_frame(points: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:
