@@ -174,8 +174,9 @@ def pose_body(rig: AnnyRig, body: BodySpec, rotations: np.ndarray, chunk: int = 
     bone_poses = np.concatenate(bone_poses)
     skinning = bone_poses @ np.linalg.inv(rest_bone_poses)[None]  # (T, J, 4, 4)
     vertex_transforms = np.einsum("vk,tvkij->tvij", rig.bone_weights, skinning[:, rig.bone_indices])
+    # Rounded to 0.1 µm so that last-bit differences of float maths between machines vanish.
     return PosedBody(
-        vertices=np.concatenate(vertices),
+        vertices=np.round(np.concatenate(vertices), 7),
         faces=rig.faces,
         rest_vertices=rest,
         vertex_transforms=vertex_transforms,

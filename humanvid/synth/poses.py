@@ -300,13 +300,13 @@ def sample_clip(rng: np.random.Generator, space: PoseSpace, frames: int = 48, ki
         period = rng.uniform(0.9, 1.2)
         stride, swing = rng.uniform(0.7, 1.1), rng.uniform(0.5, 1.2)
         angles = [walk(x / period + 0.1, stride, swing) for x in t]
-        offsets[:, 1] = -1.2 * stride * t  # walking towards −y (the body's front)
+        offsets[:, 1] = -0.7 * stride * t  # walking towards −y (the body's front), slowly: a static camera films it
     elif kind == "run":
         period = rng.uniform(0.6, 0.75)
         effort = rng.uniform(0.7, 1.0)
         angles = [run(x / period, effort) for x in t]
         offsets[:, 2] = 0.06 * _soft_positive(np.sin(2 * np.pi * t / period * 2.0))
-        offsets[:, 1] = -2.5 * t
+        offsets[:, 1] = -1.0 * t
     elif kind == "jumping_jacks":
         period = rng.uniform(0.8, 1.1)
         angles = [jumping_jack(x / period) for x in t]
@@ -329,7 +329,7 @@ def sample_clip(rng: np.random.Generator, space: PoseSpace, frames: int = 48, ki
     elif kind == "skate":
         period = rng.uniform(1.0, 1.4)
         angles = [skate(x / period) for x in t]
-        offsets[:, 1] = -3.0 * t
+        offsets[:, 1] = -1.0 * t
     elif kind == "bend":
         angles = [bend(0.5 - 0.5 * np.cos(2 * np.pi * x / 2.0)) for x in t]
     else:  # "turn": standing, turning around on the spot

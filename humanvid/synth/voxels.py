@@ -24,8 +24,8 @@ def voxelize(solids: list["Solid"], voxel: float = 0.004, pad: int = 3) -> tuple
     Returns origin (3,) and inside (X, Y, Z) bool, voxel centres at ``origin + voxel * index``.
     Each solid counts by the non-zero winding rule, so self-overlaps are fine.
     """
-    lo = np.min([s.vertices.min(axis=0) for s in solids], axis=0)
-    hi = np.max([s.vertices.max(axis=0) for s in solids], axis=0)
+    lo = np.round(np.min([s.vertices.min(axis=0) for s in solids], axis=0), 4)
+    hi = np.round(np.max([s.vertices.max(axis=0) for s in solids], axis=0), 4)
     # Offset the lattice by a fraction of a voxel so grid columns never pass exactly through vertices.
     origin = lo - (pad + 0.371) * voxel
     shape = tuple(int(n) for n in np.ceil((hi - origin) / voxel) + pad + 1)
@@ -33,7 +33,10 @@ def voxelize(solids: list["Solid"], voxel: float = 0.004, pad: int = 3) -> tuple
     steps = np.zeros((shape[0], shape[1], shape[2] + 1), dtype=np.int16)
     flat = steps.reshape(-1)
     for solid in solids:
-        starts, ends = _inside_intervals(solid.vertices[solid.faces], origin, voxel, shape)
+        # Round to 0.1 µm first: last-bit differences between machines' float maths then almost
+        # never reach the grid, so the same seed gives the same voxels everywhere.
+        vertices = np.round(solid.vertices, 7)
+        starts, ends = _inside_intervals(vertices[solid.faces], origin, voxel, shape)
         np.add.at(flat, starts, 1)
         np.add.at(flat, ends, -1)
     return origin, np.cumsum(steps, axis=2, dtype=np.int16)[:, :, :-1] > 0
