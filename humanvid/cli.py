@@ -94,10 +94,16 @@ def main() -> None:
 @click.option("--focal", type=click.FloatRange(min=1.0), default=None,
               help="Focal length in pixels of the full frame (default: from a 55° vertical field of view).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for the network stages: cpu or cuda.")
+@click.option("--body-model", type=click.Choice(["anny", "smpl", "smplx"]), default="anny", show_default=True,
+              help="Body model to fit. SMPL / SMPL-X need --model-path (files from their websites).")
+@click.option("--model-path", type=click.Path(path_type=Path), default=None,
+              help="SMPL / SMPL-X model file or folder (e.g. SMPL_NEUTRAL.pkl, models/smplx/).")
+@click.option("--preview", is_flag=True, help="Also write preview.mp4: the fitted body drawn over the frames.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, overwrite, verbose, quiet):
+def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, preview,
+                overwrite, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -105,8 +111,9 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     A rerun with the same settings resumes and skips finished frames.
 
     \b
-    Stages: preprocess (person landmarks, masks, 512×512 crops) → fit (body
-    model) → mesh (clothed meshes). This version has the preprocess stage only.
+    Stages: preprocess (person landmarks, masks, 512×512 crops) → fit (one
+    body model over the whole video) → mesh (clothed meshes). This version
+    runs preprocess and fit; meshing is not part of it yet.
     """
     from humanvid.inputs import resolve_inputs
     from humanvid.pipeline import AVAILABLE_STAGES, Settings
@@ -117,6 +124,13 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     if until not in AVAILABLE_STAGES:
         raise click.UsageError(f"--until {until}: that stage is not built yet in humanvid {__version__}; "
                                f"available: {', '.join(AVAILABLE_STAGES)}")
+    if body_model != "anny" and model_path is None:
+        raise click.UsageError(f"--body-model {body_model} needs --model-path: the {body_model.upper()} model "
+                               "file or folder, downloaded after registering on its website")
+    if model_path is not None and not model_path.exists():
+        raise click.UsageError(f"--model-path {model_path}: no such file or folder")
+    if preview and until == "preprocess":
+        raise click.UsageError("--preview draws the fitted body: it needs --until fit")
     if end is not None and end <= start:
         raise click.UsageError(f"--end {end} must be greater than --start {start}")
     _check_device(device)
@@ -125,14 +139,17 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     except HumanvidError as err:
         raise click.UsageError(str(err)) from None
 
-    settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite)
+    settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite,
+                        body_model, model_path, preview)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
     if not quiet:
         console.print(_summary_table(results))
         if until == "preprocess":
-            console.print("Stopped after preprocessing: body fitting and meshing are not part of this version yet.",
+            console.print("Stopped after preprocessing (--until preprocess).", soft_wrap=True)
+        elif until == "fit":
+            console.print("Stopped after body fitting: clothed meshing is not part of this version yet.",
                           soft_wrap=True)
     sys.exit(0 if all(r.succeeded for r in results) else 1)
 

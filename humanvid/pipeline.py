@@ -1,7 +1,7 @@
 """Run the stages for one input into OUT/<name>/, resumably, and keep run.json true.
 
-Stages that exist: preprocess. Body fitting (`fit`) and meshing (`mesh`) are
-not built yet; asking for them is an error, not a silent no-op.
+Stages that exist: preprocess and fit. Meshing (`mesh`) is not built yet;
+asking for it is an error, not a silent no-op.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from humanvid import __version__, atomic
 from humanvid.errors import HumanvidError
 from humanvid.inputs import Job
@@ -24,9 +26,10 @@ from preprocessing.stage import clear_work, run_preprocess
 from preprocessing.video import FrameSelection, MediaInfo, probe
 
 STAGES = ("preprocess", "fit", "mesh")
-AVAILABLE_STAGES = ("preprocess",)
+AVAILABLE_STAGES = ("preprocess", "fit")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
-GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work")
+FIT_FORMAT = 1  # bump when fitting output changes for the same settings
+GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")
 
 
 @dataclass(frozen=True)
@@ -35,15 +38,23 @@ class Settings:
 
     selection: FrameSelection = FrameSelection()
     focal: float | None = None
-    until: str = "preprocess"
+    until: str = "fit"
     device: str = "cpu"
     overwrite: bool = False
+    body_model: str = "anny"
+    model_path: Path | None = None
+    preview: bool = False
 
     def as_dict(self) -> dict:
         return {
             "start": self.selection.start, "end": self.selection.end, "every": self.selection.every,
             "max_frames": self.selection.max_frames, "focal": self.focal, "until": self.until, "device": self.device,
+            "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
+            "preview": self.preview,
         }
+
+    def runs(self, stage: str) -> bool:
+        return STAGES.index(stage) <= STAGES.index(self.until)
 
 
 @dataclass
@@ -124,21 +135,32 @@ def run_job(job: Job, out_root: Path, settings: Settings, progress: Progress = S
         _run(job, out_dir, settings, progress, quiet, result)
     except HumanvidError as err:
         result.error = str(err)
-        _discard_failed_run(out_dir, existed)
+        _discard_failed_run(out_dir, existed, str(err))
     finally:
         result.seconds = time.perf_counter() - started
     return result
 
 
-def _discard_failed_run(out_dir: Path, existed: bool) -> None:
-    """After a failed input, leave the output folder as it was before (nothing half-made)."""
-    if not existed:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        return
-    clear_work(out_dir)
+def _discard_failed_run(out_dir: Path, existed: bool, reason: str) -> None:
+    """After a failed input, keep finished stages and leave nothing half-made.
+
+    A folder this run created and that holds no finished stage is removed; a
+    stage that was running is marked failed in run.json.
+    """
     manifest = read_manifest(out_dir)
-    if manifest is not None and manifest.get("stages", {}).get("preprocess", {}).get("status") == "running":
-        (out_dir / "run.json").unlink(missing_ok=True)
+    stages = manifest.get("stages", {}) if manifest else {}
+    if stages.get("preprocess", {}).get("status") != "complete":
+        if not existed:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            return
+        clear_work(out_dir)
+        if manifest is not None:
+            (out_dir / "run.json").unlink(missing_ok=True)
+        return
+    for name, stage in stages.items():
+        if stage.get("status") == "running":
+            manifest["stages"][name] = {"status": f"failed: {reason}"}
+    atomic.write_json(out_dir / "run.json", manifest)
 
 
 def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet: bool, result: JobResult) -> None:
@@ -160,15 +182,22 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
         remove_outputs(out_dir)
         previous = None
 
-    camera = Camera.for_frame(info.width, info.height, settings.focal)
     done = (previous is not None and previous.get("stages", {}).get("preprocess", {}).get("status") == "complete"
             and _outputs_complete(out_dir, previous))
-    if done:
-        result.resumed = True
-        result.frames_total = previous["summary"]["frames_total"]
-        result.frames_ok = previous["summary"]["frames_ok"]
-        return
+    manifest = previous if done else _preprocess(info, out_dir, settings, fingerprint, progress, quiet)
+    result.frames_total = manifest["summary"]["frames_total"]
+    result.frames_ok = manifest["summary"]["frames_ok"]
+    resumed = done
+    if settings.runs("fit"):
+        resumed = _fit(out_dir, manifest, settings, fingerprint, progress) and resumed
+    if settings.preview and settings.runs("fit"):
+        _preview(info, out_dir, manifest, settings, progress)
+    result.resumed = resumed
 
+
+def _preprocess(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint: str, progress: Progress,
+                quiet: bool) -> dict:
+    camera = Camera.for_frame(info.width, info.height, settings.focal)
     manifest = {
         "humanvid_version": __version__,
         "fingerprint": fingerprint,
@@ -180,23 +209,83 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
     atomic.write_json(out_dir / "run.json", manifest)
     stage = run_preprocess(info, settings.selection, out_dir, camera, fingerprint, progress, quiet)
     status = stage.detections.status
-    result.frames_total = len(status)
-    result.frames_ok = sum(s == "ok" for s in status)
     manifest["input"]["frames_decoded"] = stage.detections.decoded
     manifest["stages"]["preprocess"] = {
         "status": "complete",
         **{k: round(v, 3) for k, v in stage.timings.items()},
-        "frames_per_s": round(result.frames_total / max(sum(stage.timings.values()), 1e-9), 2),
+        "frames_per_s": round(len(status) / max(sum(stage.timings.values()), 1e-9), 2),
     }
-    manifest["stages"]["fit"] = {"status": "not available in this version"}
+    manifest["stages"]["fit"] = {"status": "not run"}
     manifest["stages"]["mesh"] = {"status": "not available in this version"}
     manifest["quality"] = {"crop_center_jitter_px": round(stage.jitter_px, 3)}
     manifest["summary"] = {
-        "frames_total": result.frames_total,
-        "frames_ok": result.frames_ok,
+        "frames_total": len(status),
+        "frames_ok": sum(s == "ok" for s in status),
         "no_person": sum(s == "no_person" for s in status),
         "failed": sum(s.startswith("failed") for s in status),
     }
     manifest["frames"] = [{"frame": int(i), "status": s} for i, s in zip(stage.detections.indices, status)]
     atomic.write_json(out_dir / "run.json", manifest)
     clear_work(out_dir)
+    return manifest
+
+
+def fit_fingerprint(preprocess: str, settings: Settings) -> str:
+    key = {"preprocess": preprocess, "format": FIT_FORMAT, "body_model": settings.body_model,
+           "model_path": None if settings.model_path is None else str(Path(settings.model_path).resolve())}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, progress: Progress) -> bool:
+    """Run (or skip, if done with these settings) the fit stage; True when it was already done."""
+    from humanvid.stages.fit import run_fit
+
+    fingerprint = fit_fingerprint(preprocess, settings)
+    stage = manifest["stages"].get("fit", {})
+    frames = [f["frame"] for f in manifest["frames"]]
+    if stage.get("status") == "complete":
+        if stage.get("fingerprint") != fingerprint and not settings.overwrite:
+            raise HumanvidError(f"{out_dir} holds bodies fitted with another body model; "
+                                "use --overwrite to replace them, or choose another output folder")
+        if stage.get("fingerprint") == fingerprint and (out_dir / "body" / "params.npz").exists() and all(
+                (out_dir / "body" / f"{frame_name(i)}.obj").exists() for i in frames):
+            return True
+    total = len(frames)
+    done = [0]
+
+    def on_progress(frames_done: int, frames_total: int) -> None:
+        progress.advance(frames_done - done[0])
+        done[0] = frames_done
+
+    def on_status(message: str) -> None:
+        done[0] = 0
+        progress.start(f"fit · {message}", total)
+
+    manifest["stages"]["fit"] = {"status": "running", "fingerprint": fingerprint}
+    atomic.write_json(out_dir / "run.json", manifest)
+    fit = run_fit(out_dir, settings.body_model, settings.model_path, settings.device, on_status, on_progress)
+    for entry, observed, error, iou in zip(manifest["frames"], fit.observed, fit.reprojection_px, fit.mask_iou):
+        entry["body"] = "fitted" if observed else "interpolated"
+        if observed:
+            entry["reprojection_px"] = round(float(error), 3)
+            entry["mask_iou"] = round(float(iou), 4)
+    observed = fit.observed.astype(bool)
+    manifest["stages"]["fit"] = {
+        "status": "complete", "fingerprint": fingerprint, "body_model": settings.body_model,
+        "seconds": round(fit.seconds, 3), "seconds_per_frame": round(fit.seconds / max(total, 1), 4),
+    }
+    manifest["quality"]["reprojection_px_mean"] = round(float(np.nanmean(fit.reprojection_px[observed])), 3) \
+        if observed.any() else None
+    manifest["quality"]["mask_iou_mean"] = round(float(np.nanmean(fit.mask_iou[observed])), 4) \
+        if observed.any() else None
+    atomic.write_json(out_dir / "run.json", manifest)
+    return False
+
+
+def _preview(info: MediaInfo, out_dir: Path, manifest: dict, settings: Settings, progress: Progress) -> None:
+    """preview.mp4: the fitted body drawn over every selected frame."""
+    from humanvid.export.preview import body_preview_frames, write_video
+
+    progress.start("preview", len(manifest["frames"]))
+    frames = body_preview_frames(info, settings.selection, out_dir, progress.advance)
+    write_video(out_dir / "preview.mp4", frames, (info.fps or 30.0) / settings.selection.every)

@@ -51,6 +51,22 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
     yield from rest
 
 
+def body_preview_frames(info, selection, out_dir: Path, on_frame=lambda: None) -> Iterator[np.ndarray]:
+    """The selected frames of the input with body/NNNNNN.obj drawn over each (streamed)."""
+    import json
+
+    from preprocessing.video import iter_frames
+
+    camera = camera_from_json(json.loads((Path(out_dir) / "camera.json").read_text()))
+    for frame in iter_frames(info, selection):
+        if frame.image is None:
+            continue
+        path = Path(out_dir) / "body" / f"{frame.index:06d}.obj"
+        drawn = overlay(frame.image, trimesh.load(path, process=False), camera) if path.exists() else frame.image
+        on_frame()
+        yield drawn
+
+
 def camera_from_json(intrinsics: dict) -> Camera:
     """The full-frame camera of camera.json, at the origin of the exported meshes' frame."""
     return Camera(intrinsics["fx"], intrinsics["fy"], intrinsics["cx"], intrinsics["cy"],

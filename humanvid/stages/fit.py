@@ -1,0 +1,159 @@
+"""The fit stage: preprocessing outputs → one body per frame (body/params.npz, body/NNNNNN.obj).
+
+Reads what preprocessing wrote (keypoints.json, camera.json, masks/), fits the body
+model over the whole video (humanvid.body.fitting), and measures how well the body
+explains each frame: keypoint reprojection error in crop pixels and the IoU of the
+body's silhouette with the person mask.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+
+from humanvid.errors import HumanvidError
+from humanvid.evaluation.silhouette import crop_intrinsics, mask_iou, rasterize_silhouette
+from humanvid.export.obj import write_obj
+
+SILHOUETTE_SIZE = 128  # mask resolution used by fitting and for the IoU (crop pixels / 4)
+
+
+@dataclass
+class Observations:
+    """Everything fitting needs from preprocessing, for the T selected frames."""
+
+    frames: np.ndarray  # (T,) source frame indices
+    found: np.ndarray  # (T,) bool, a person was detected
+    pixels: np.ndarray  # (T, 33, 2) landmarks [full-frame px], NaN without a person
+    visibility: np.ndarray  # (T, 33)
+    world: np.ndarray  # (T, 33, 3) MediaPipe world landmarks [m], NaN without a person
+    affines: np.ndarray  # (T, 2, 3) full frame → 512 crop
+    intrinsics: np.ndarray  # (4,) fx, fy, cx, cy
+    masks: np.ndarray  # (T, S, S) bool person masks at SILHOUETTE_SIZE, empty without a person
+
+
+def load_observations(out_dir: Path) -> Observations:
+    try:
+        keypoints = json.loads((out_dir / "keypoints.json").read_text())
+        camera = json.loads((out_dir / "camera.json").read_text())
+    except (OSError, ValueError) as err:
+        raise HumanvidError(f"{out_dir}: preprocessing outputs are missing or damaged ({err})") from None
+    entries = keypoints["frames"]
+    count = len(entries)
+    pixels, visibility = np.full((count, 33, 2), np.nan), np.zeros((count, 33))
+    world, affines = np.full((count, 33, 3), np.nan), np.zeros((count, 2, 3))
+    masks = np.zeros((count, SILHOUETTE_SIZE, SILHOUETTE_SIZE), bool)
+    found = np.array([e["status"] == "ok" for e in entries])
+    for row, entry in enumerate(entries):
+        if not found[row]:
+            continue
+        landmarks = np.array(entry["landmarks"])
+        pixels[row], visibility[row] = landmarks[:, :2], landmarks[:, 3]
+        world[row] = np.array(entry["world_landmarks"])
+        affines[row] = np.array(entry["crop_affine"])
+        mask = cv2.imread(str(out_dir / "masks" / f"{entry['frame']:06d}.png"), cv2.IMREAD_GRAYSCALE)
+        if mask is None:
+            raise HumanvidError(f"{out_dir}: mask of frame {entry['frame']} is missing; rerun with --overwrite")
+        masks[row] = cv2.resize(mask, (SILHOUETTE_SIZE, SILHOUETTE_SIZE), interpolation=cv2.INTER_AREA) > 127
+    # Frames without a person borrow the nearest crop affine (only used to place their silhouettes).
+    if found.any():
+        nearest = np.flatnonzero(found)[np.abs(np.arange(count)[:, None] - np.flatnonzero(found)).argmin(axis=1)]
+        affines = affines[nearest]
+    intrinsics = np.array([camera["fx"], camera["fy"], camera["cx"], camera["cy"]])
+    return Observations(np.array([e["frame"] for e in entries]), found, pixels, visibility, world, affines,
+                        intrinsics, masks)
+
+
+def mask_affines(affines: np.ndarray) -> np.ndarray:
+    """(T, 2, 3) full frame → silhouette-mask pixels, from the crop affines (pixel centres at integers)."""
+    from preprocessing.crop import CROP_SIZE
+
+    scale = SILHOUETTE_SIZE / CROP_SIZE
+    scaled = np.asarray(affines, np.float64) * scale
+    scaled[:, :, 2] += 0.5 * scale - 0.5
+    return scaled
+
+
+@dataclass
+class FitResult:
+    observed: np.ndarray  # (T,) frames with a person (the others are interpolated bodies)
+    reprojection_px: np.ndarray  # (T,) crop pixels, NaN where not observed
+    mask_iou: np.ndarray  # (T,) NaN where not observed
+    seconds: float
+
+
+def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = None, device: str = "cpu",
+            on_status: Callable[[str], None] = lambda _: None,
+            on_progress: Callable[[int, int], None] = lambda *_: None) -> FitResult:
+    """Fit the body to the preprocessed frames in `out_dir` and write body/ (params.npz, OBJs)."""
+    from humanvid.body import create_body_model
+    from humanvid.body.fitting import KeypointObservations, fit_body_sequence
+    from humanvid.body.params_io import save_body_params
+    from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets
+
+    started = time.perf_counter()
+    observations = load_observations(out_dir)
+    if body_model == "anny":
+        from humanvid.body.anny_model import anny_cache_is_built
+
+        if not anny_cache_is_built():
+            on_status("building the Anny body model cache (once, about a minute)")
+    _quiet_warp()
+    body = create_body_model(body_model, model_path).to(device)
+    fx, fy, cx, cy = (float(v) for v in observations.intrinsics)
+    keypoints = KeypointObservations(
+        pixels=torch.tensor(observations.pixels, dtype=torch.float32),
+        visibility=torch.tensor(observations.visibility, dtype=torch.float32),
+        world_landmarks=torch.tensor(observations.world, dtype=torch.float32),
+        fx=fx, fy=fy, cx=cx, cy=cy,
+        crop_sides=torch.tensor(512.0 / observations.affines[:, 0, 0], dtype=torch.float32),
+    )
+    targets = [silhouette_targets(mask) for mask in observations.masks]
+    silhouettes = SilhouetteObservations(
+        outside_distance=torch.tensor(np.stack([t[0] for t in targets])),
+        boundary=torch.tensor(np.stack([t[1] for t in targets])),
+        affines=torch.tensor(mask_affines(observations.affines), dtype=torch.float32),
+        available=torch.tensor(observations.found),
+    )
+    on_status("fitting the body")
+    fit = fit_body_sequence(body, keypoints, progress=on_progress, silhouettes=silhouettes)
+    save_body_params(out_dir / "body" / "params.npz", body, fit.params, observations.frames,
+                     fit.observed.cpu().numpy())
+    on_status("writing body meshes")
+    ious = write_bodies(out_dir, body, fit.params, observations)
+    return FitResult(fit.observed.cpu().numpy(), fit.reprojection_crop_px.cpu().numpy(), ious,
+                     time.perf_counter() - started)
+
+
+def _quiet_warp() -> None:
+    """Anny computes with NVIDIA Warp, which prints a banner on stdout when it starts."""
+    try:
+        import warp
+
+        warp.config.quiet = True
+    except ImportError:
+        pass
+
+
+@torch.no_grad()
+def write_bodies(out_dir: Path, body, params, observations: Observations, batch: int = 16) -> np.ndarray:
+    """Write body/NNNNNN.obj for every frame; returns the (T,) silhouette IoU (NaN without a mask)."""
+    faces = body.faces.cpu().numpy()
+    ious = np.full(len(observations.frames), np.nan)
+    for start in range(0, len(observations.frames), batch):
+        rows = list(range(start, min(start + batch, len(observations.frames))))
+        vertices = body(params.index(rows)).vertices.cpu().numpy()
+        for row, verts in zip(rows, vertices):
+            write_obj(out_dir / "body" / f"{observations.frames[row]:06d}.obj", verts, faces)
+            if observations.found[row]:
+                camera = crop_intrinsics(observations.intrinsics, mask_affines(observations.affines[row:row + 1])[0])
+                silhouette = rasterize_silhouette(verts, faces, camera, SILHOUETTE_SIZE)
+                ious[row] = mask_iou(silhouette, observations.masks[row])
+    return ious

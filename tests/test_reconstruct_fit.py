@@ -1,0 +1,49 @@
+"""`humanvid reconstruct --until fit`: bodies per frame, quality in run.json, preview, resume."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import trimesh
+
+from helpers import real_media, run_cli
+
+
+def test_fit_writes_bodies_quality_and_preview(tmp_path):
+    result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", tmp_path, "--start", "40", "--max-frames", "6",
+                     "--every", "2", "--until", "fit", "--preview")
+    assert result.returncode == 0, result.stderr
+    assert "Warp" not in result.stdout  # library banners stay hidden
+    out_dir = tmp_path / "tennis"
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["stages"]["fit"]["status"] == "complete"
+    frames = [f["frame"] for f in run["frames"]]
+    assert frames == [40, 42, 44, 46, 48, 50]
+    with np.load(out_dir / "body" / "params.npz") as params:
+        assert str(params["model"]) == "anny" and params["pose"].shape[0] == 6 and params["shape"].shape[0] == 1
+    for frame in frames:
+        body = trimesh.load(out_dir / "body" / f"{frame:06d}.obj", process=False)
+        assert body.is_watertight or len(body.faces) > 20000
+        height = body.vertices[:, 1].max() - body.vertices[:, 1].min()
+        assert 1.4 < height < 2.1  # an upright adult, y up, metres
+        assert body.vertices[:, 2].max() < 0  # in front of the camera (looking down −z)
+    quality = run["quality"]
+    assert quality["reprojection_px_mean"] < 15 and quality["mask_iou_mean"] > 0.6
+    assert all(0.4 < f["mask_iou"] <= 1 for f in run["frames"])
+    capture = cv2.VideoCapture(str(out_dir / "preview.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+
+    again = run_cli("reconstruct", real_media("tennis.mp4"), "-o", tmp_path, "--start", "40", "--max-frames", "6",
+                    "--every", "2", "--until", "fit")
+    assert again.returncode == 0 and "already done" in again.stdout
+
+
+def test_smpl_without_files_is_a_usage_error(tmp_path):
+    result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--body-model", "smpl")
+    assert result.returncode == 2 and "--model-path" in result.stderr
+    missing = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--body-model", "smplx",
+                      "--model-path", tmp_path / "nothing_here")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert not list(tmp_path.iterdir())
