@@ -40,3 +40,20 @@ def test_sample_files_are_deterministic(generator, tmp_path):
         camera_from_world = body["world_to_camera"]
     assert keypoints.shape == (33, 3) and np.isfinite(keypoints[[0, 11, 12, 23, 24, 27, 28]]).all()
     assert np.allclose(camera_from_world[3], [0, 0, 0, 1])
+
+
+def test_clip_files(generator, tmp_path):
+    from humanvid.synth.dataset import generate_clip
+    from humanvid.synth.occupancy import OccupancyRecipe
+
+    settings = SampleSettings(crop=False, save_mesh=True, occupancy=OccupancyRecipe(count=1000))
+    summary = generate_clip(generator, 9, tmp_path, frames=2, motion="turn", settings=settings)
+    assert summary["frames"] == 2 and summary["watertight"] and summary["body_outside_max"] <= 0.01
+    cameras = [json.loads((tmp_path / "frames" / f"{i:06d}_camera.json").read_text()) for i in range(2)]
+    assert cameras[0] == cameras[1]  # one static camera for the clip
+    with np.load(tmp_path / "body.npz") as body:
+        assert body["keypoints"].shape == (2, 33, 3) and body["vertices"].shape[0] == 2
+    for i in range(2):
+        with np.load(tmp_path / "meshes" / f"{i:06d}.npz") as mesh:
+            assert mesh["faces"].max() < len(mesh["vertices"])
+        assert load_occupancy(tmp_path / "occupancy" / f"{i:06d}.npz")[1].mean() == 0.5
