@@ -7,7 +7,8 @@ Two constructions, both defined relative to the body so a clip's clothes move wi
   (:mod:`humanvid.synth.regions` coordinates) move out along the posed normals by a
   per-vertex thickness — base thickness × smooth fold noise of the REST position —
   and whose other vertices sink 1.5 mm under the skin. Loose garments are
-  Laplacian-smoothed so they bridge the body's hollows.
+  Laplacian-smoothed so they bridge the body's hollows; outer shells are kept thicker
+  than the ones under them; jackets may be open at the front.
 - **Hanging tubes** (skirts, the skirt of dresses and long coats), see
   :mod:`humanvid.synth.skirts`: they bridge the legs like cloth hanging from the hips.
 
@@ -190,7 +191,8 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
         add("jacket", rng.uniform(0.012, 0.03), looseness=rng.uniform(0.4, 0.9), folds=0.4,
             fold_scale=rng.uniform(0.07, 0.15),
             cut={"sleeve": float(rng.uniform(1.9, 2.02)), "hem": float(rng.uniform(-0.1, 0.05)),
-                 "neck": float(rng.uniform(-0.03, 0.02))})
+                 "neck": float(rng.uniform(-0.03, 0.02)),
+                 "open": float(rng.uniform(0.02, 0.08)) if rng.random() < 0.5 else 0.0})
     elif outer < 0.24:
         add("coat", rng.uniform(0.015, 0.03), looseness=rng.uniform(0.5, 0.9), folds=0.35,
             fold_scale=rng.uniform(0.08, 0.16),
@@ -288,6 +290,10 @@ def coverage(garment: Garment, regions: BodyRegions) -> np.ndarray:
         arm = (cut.get("sleeve", 0.5) - r.arm_coord) * upper_arm
         margin = (1.0 - r.arm) * torso + r.arm * np.minimum(arm, torso + 0.3)
         margin = np.minimum(margin, (0.5 - r.leg) * 0.05)
+        if cut.get("open", 0.0) > 0:  # an open front, widening into lapels towards the neck
+            frontal = np.clip((-r.rest_normals[:, 1] - 0.2) / 0.3, 0.0, 1.0) * (1.0 - r.arm)
+            lapels = 0.07 * np.clip((z - j["chest"][2]) / 0.15, 0.0, 1.0)
+            margin = np.minimum(margin, np.abs(r.rest[:, 0]) - cut["open"] - lapels + (1.0 - frontal))
         return np.minimum.reduce([margin, no_hands, no_head])
     if kind in ("trousers", "shorts", "leggings"):
         waist = j["hip"][2] + cut.get("waist", 0.1)
