@@ -124,7 +124,7 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
     longest = 1.0 if motion in WIDE_MOTIONS else 1.9
     from humanvid.synth.hair import sample_hair
 
-    feminine = body.phenotype[0] < 0.5  # Anny gender: 0 female, 1 male
+    feminine = body.phenotype[0] > 0.5  # Anny gender: 0 male, 1 female
     materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
                                                              "contrast": 0.5})]
     garments: list[Garment] = []
