@@ -83,36 +83,36 @@ def test_bad_input_fails_cleanly(tmp_path, case):
     make, fragment = BAD_INPUTS[case]
     source = make(tmp_path)
     out = tmp_path / "out"
-    result = run_cli("reconstruct", source, "-o", out, "-q")
+    result = run_cli("reconstruct", "--until", "preprocess", source, "-o", out, "-q")
     assert result.returncode == 1
     assert_one_clean_error(result, fragment)
     assert not (out / source.stem).exists(), "a failed input left a half-made output folder"
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
-    result = run_cli("reconstruct", tmp_path / "nowhere.mp4", "-o", tmp_path / "out")
+    result = run_cli("reconstruct", "--until", "preprocess", tmp_path / "nowhere.mp4", "-o", tmp_path / "out")
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--until", "fit"], "not built yet"),
     (["--until", "mesh"], "not built yet"),
+    (["--preview"], "needs --until fit"),
     (["--start", "5", "--end", "3"], "must be greater"),
     (["--device", "tpu"], "use cpu or cuda"),
     # There is no GPU on this machine or in CI: asking for one must say so, not crash later.
     (["--device", "cuda"], "no CUDA GPU"),
 ])
 def test_bad_options_are_usage_errors(tmp_path, args, fragment):
-    result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path / "out", *args)
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("soccer_5frames.mp4"), "-o", tmp_path / "out", *args)
     assert result.returncode == 2
     assert fragment in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_start_past_the_end(tmp_path):
-    result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path / "out", "--start", "50", "-q")
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("soccer_5frames.mp4"), "-o", tmp_path / "out", "--start", "50", "-q")
     assert result.returncode == 1
     assert_one_clean_error(result, "past the last frame")
     assert not (tmp_path / "out" / "soccer_5frames").exists()
@@ -121,7 +121,7 @@ def test_start_past_the_end(tmp_path):
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", blocker / "out", "-q")
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("soccer_5frames.mp4"), "-o", blocker / "out", "-q")
     assert result.returncode == 1
     assert_one_clean_error(result, "cannot write to output folder")
 
@@ -131,7 +131,7 @@ def test_truncated_video_keeps_the_frames_that_decode(tmp_path):
     write_avi(whole, tennis_frames(30))
     cut = tmp_path / "cut.avi"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    result = run_cli("reconstruct", cut, "-o", tmp_path / "out")
+    result = run_cli("reconstruct", "--until", "preprocess", cut, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert "truncated" in result.stdout and "of 30 frames" in result.stdout
     crops = list((tmp_path / "out" / "cut" / "crops").glob("*.png"))
@@ -144,7 +144,7 @@ def test_batch_goes_on_after_a_failing_input(tmp_path):
     make_text_mp4(folder)
     shutil.copy(real_media("soccer_5frames.mp4"), folder / "soccer.mp4")
     out = tmp_path / "out"
-    result = run_cli("reconstruct", folder, "-o", out)
+    result = run_cli("reconstruct", "--until", "preprocess", folder, "-o", out)
     assert result.returncode == 1
     assert_one_clean_error(result, "notes.mp4: not a readable video")
     assert len(list((out / "soccer" / "crops").glob("*.png"))) == 5

@@ -29,7 +29,7 @@ def test_image_folder_is_one_sequence_in_natural_order(tmp_path):
         cv2.imwrite(str(folder / f"img{i * 5}.png"), capture.read()[1])  # img0, img5, img10 … sorts naturally
     capture.release()
     (folder / "img12.png").write_bytes(b"broken")  # sorts between img10 and img15
-    result = run_cli("reconstruct", folder, "-o", tmp_path / "out", "--focal", "900")
+    result = run_cli("reconstruct", "--until", "preprocess", folder, "-o", tmp_path / "out", "--focal", "900")
     assert result.returncode == 0, result.stderr
     out_dir = tmp_path / "out" / "shots"
     run = json.loads((out_dir / "run.json").read_text())
@@ -42,7 +42,7 @@ def test_image_folder_is_one_sequence_in_natural_order(tmp_path):
 
 
 def test_every_keeps_original_frame_numbers(tmp_path):
-    result = run_cli("reconstruct", real_media("street_5frames.mp4"), "-o", tmp_path, "--every", "2", "-q")
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("street_5frames.mp4"), "-o", tmp_path, "--every", "2", "-q")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # --quiet prints nothing when all went well
     names = sorted(p.name for p in (tmp_path / "street_5frames" / "crops").iterdir())

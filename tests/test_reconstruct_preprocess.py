@@ -85,7 +85,7 @@ def test_keypoints_and_camera_follow_the_contract(tennis_run):
 def test_rerun_resumes_without_redoing_work(tennis_run):
     out_dir, _ = tennis_run
     before = {p: p.stat().st_mtime_ns for p in (out_dir / "crops").iterdir()}
-    result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", out_dir.parent)
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("tennis.mp4"), "-o", out_dir.parent)
     assert result.returncode == 0, result.stderr
     assert "already done" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in (out_dir / "crops").iterdir()} == before
@@ -93,7 +93,7 @@ def test_rerun_resumes_without_redoing_work(tennis_run):
 
 def test_other_settings_need_overwrite(tennis_run, tmp_path):
     out_dir, _ = tennis_run
-    result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", out_dir.parent, "--every", "2", "-q")
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("tennis.mp4"), "-o", out_dir.parent, "--every", "2", "-q")
     assert result.returncode == 1
     assert "--overwrite" in result.stderr and "Traceback" not in result.stderr
     assert len(list((out_dir / "crops").iterdir())) >= 296  # nothing was lost
@@ -112,7 +112,7 @@ def follow_track(out_dir):
 
 
 def test_one_person_followed_in_crowded_clips(tmp_path):
-    result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), real_media("street_5frames.mp4"),
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("soccer_5frames.mp4"), real_media("street_5frames.mp4"),
                      "-o", tmp_path)
     assert result.returncode == 0, result.stderr
     for name in ("soccer_5frames", "street_5frames"):
@@ -124,7 +124,7 @@ def test_one_person_followed_in_crowded_clips(tmp_path):
 
 
 def test_large_photo_gives_a_correct_crop(tmp_path):
-    result = run_cli("reconstruct", real_media("lunge_6016x4016.jpg"), "-o", tmp_path)
+    result = run_cli("reconstruct", "--until", "preprocess", real_media("lunge_6016x4016.jpg"), "-o", tmp_path)
     assert result.returncode == 0, result.stderr
     out_dir = tmp_path / "lunge_6016x4016"
     run = load(out_dir, "run.json")

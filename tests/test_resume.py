@@ -12,7 +12,7 @@ import time
 
 from helpers import REPO, real_media, run_cli
 
-ARGS = ["--max-frames", "60", "--start", "100"]
+ARGS = ["--max-frames", "60", "--start", "100", "--until", "preprocess"]
 
 
 def digest_tree(out_dir):

@@ -93,6 +93,7 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
             on_status: Callable[[str], None] = lambda _: None,
             on_progress: Callable[[int, int], None] = lambda *_: None) -> FitResult:
     """Fit the body to the preprocessed frames in `out_dir` and write body/ (params.npz, OBJs)."""
+    _quiet_warp()  # before anything imports anny
     from humanvid.body import create_body_model
     from humanvid.body.fitting import KeypointObservations, fit_body_sequence
     from humanvid.body.params_io import save_body_params
@@ -105,7 +106,6 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
 
         if not anny_cache_is_built():
             on_status("building the Anny body model cache (once, about a minute)")
-    _quiet_warp()
     body = create_body_model(body_model, model_path).to(device)
     fx, fy, cx, cy = (float(v) for v in observations.intrinsics)
     keypoints = KeypointObservations(
@@ -137,7 +137,8 @@ def _quiet_warp() -> None:
     try:
         import warp
 
-        warp.config.quiet = True
+        warp.config.log_level = warp.LOG_ERROR if hasattr(warp, "LOG_ERROR") else 40
+        warp.config.quiet = True  # older Warp releases
     except ImportError:
         pass
 
