@@ -29,7 +29,7 @@ from humanvid.synth.skirts import skirt_solid
 
 # Stacking order: larger layers cover smaller ones where they overlap.
 LAYERS = {"shoes": 1, "leggings": 2, "tight_top": 2, "trousers": 3, "shorts": 3, "skirt": 4,
-          "tshirt": 5, "shirt": 5, "hoodie": 5, "dress": 5, "jacket": 6, "coat": 6, "hair": 7}
+          "tshirt": 5, "shirt": 5, "hoodie": 5, "dress": 5, "jacket": 6, "coat": 6, "hair": 7, "cap": 8}
 SINK = 0.0015  # uncovered shell vertices sit this far under the skin [m]
 # The body solid is the skin pushed out by this much, so details finer than the 4 mm grid
 # (lips, eyelids, finger tips) stay inside the meshed surface.
@@ -213,6 +213,9 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
                                    "seed": int(rng.integers(2**31))}))
         garments.append(Garment("hair", len(materials) - 1, hair["thickness"], looseness=0.6, seed=hair["seed"],
                                 cut=hair))
+    if rng.random() < 0.1:
+        add("cap", rng.uniform(0.004, 0.008), cut={"brim": float(rng.uniform(0.05, 0.08)),
+                                                   "backwards": bool(rng.random() < 0.2)})
     return Outfit(tuple(materials), tuple(garments))
 
 
@@ -221,7 +224,7 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
 
 def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0) -> list[Solid]:
     """The closed solids (body first) of one posed frame of a dressed person."""
-    from humanvid.synth.hair import hair_solids
+    from humanvid.synth.hair import cap_solids, hair_solids, hair_thickness
 
     vertices = posed.vertices[frame]
     faces = posed.faces
@@ -233,6 +236,10 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
     for garment in sorted(outfit.garments, key=lambda g: g.layer):
         if garment.kind == "hair":
             solids += hair_solids(garment, regions, posed, frame, normals, under)
+            under = np.maximum(under, stack_thickness(hair_thickness(garment, regions), under))
+            continue
+        if garment.kind == "cap":
+            solids += cap_solids(garment, regions, posed, frame, normals, under)
             continue
         if garment.kind in ("skirt", "dress", "coat"):
             solids.append(skirt_solid(garment, regions, vertices))

@@ -1,8 +1,8 @@
-"""Hair volumes: a thick shell over the scalp, plus a hanging mass for long hair or a ponytail.
+"""Hair volumes and caps: a thick shell over the scalp, plus a hanging mass for long hair or a ponytail.
 
 The scalp shell is an offset of the head's surface inside a hairline (in rest-pose
 coordinates around the head's centre), so it follows the head in every frame; the
-long-hair mass and the ponytail are ellipsoids carried rigidly by the head bone.
+long-hair mass, the ponytail and a cap's brim are ellipsoids carried rigidly by the head bone.
 """
 
 from __future__ import annotations
@@ -98,6 +98,34 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
             rest = sphere.vertices * radii + centre + offset
             solids.append(Solid(rest @ transform[:3, :3].T + transform[:3, 3], sphere.faces.astype(np.int64),
                                 garment.layer, garment.material))
+    return solids
+
+
+def cap_solids(garment, regions, posed, frame: int, normals: np.ndarray, under: np.ndarray) -> list[Solid]:
+    """A baseball cap: a shell over the top of the head (clearing the hair under it) and a brim."""
+    import trimesh
+
+    from humanvid.synth.clothing import offset_shell, posed_bone_index, shell_surface, stack_thickness
+
+    centre = head_centre(regions)
+    q = regions.rest - centre
+    margin = np.minimum(q[:, 2] - 0.025, (regions.head - 0.5) * 0.05)
+    amount = np.clip(0.5 + margin / 0.01, 0.0, 1.0)
+    thickness = stack_thickness(np.where(amount > 0.05, amount * garment.thickness, -0.0015), under)
+    vertices = posed.vertices[frame]
+    shell = offset_shell(vertices, normals, thickness, regions, 0.3)
+    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell_surface(shell, posed.faces, thickness),
+                    coverage=margin)]
+    skull = regions.rest[(regions.head > 0.5) & (q[:, 2] > 0.0)]
+    side = -1.0 if not garment.cut.get("backwards") else 1.0
+    reach = skull[:, 1].min() - centre[1] if side < 0 else skull[:, 1].max() - centre[1]
+    brim = garment.cut["brim"]
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    rest = sphere.vertices * np.array([0.08, 0.5 * brim + 0.02, 0.007]) + centre + np.array(
+        [0.0, reach + side * 0.5 * brim, 0.03 + 0.5 * under[margin > 0].max(initial=0.0)])
+    transform = posed.bone_transform(posed_bone_index(posed, regions, "head"))[frame]
+    solids.append(Solid(rest @ transform[:3, :3].T + transform[:3, 3], sphere.faces.astype(np.int64),
+                        garment.layer, garment.material))
     return solids
 
 
