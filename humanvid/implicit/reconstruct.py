@@ -1,0 +1,95 @@
+"""One frame's clothed mesh from the network: the occupancy field inside the visual hull → surface.
+
+The query box is the fitted body's bounding box grown by a margin (loose
+clothes and hair reach beyond the body); points whose projection falls outside
+the dilated person mask are empty without asking the network (visual hull).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import trimesh
+
+from humanvid.implicit.meshing import KeepFn, OccupancyFn, evaluate_coarse_to_fine, extract_surface, grid_around
+from humanvid.implicit.network import EncodedImage, OccupancyNetwork
+from humanvid.implicit.projection import crop_camera, project
+
+BOX_MARGIN = 0.25  # metres around the fitted body
+HULL_DILATION = 9  # crop pixels the mask is grown by before it culls points
+
+
+@dataclass
+class FrameInputs:
+    """What the network needs of one frame (arrays as written by preprocessing and fitting)."""
+
+    crop: np.ndarray  # (512, 512, 3) uint8 RGB
+    mask: np.ndarray  # (512, 512) uint8
+    intrinsics: np.ndarray  # (4,) fx, fy, cx, cy of the full frame
+    affine: np.ndarray  # (2, 3) full frame → crop
+    keypoints: np.ndarray  # (33, 3) fitted body keypoints, camera frame (NaN where missing)
+    body_vertices: np.ndarray  # (V, 3) fitted body, camera frame
+
+
+@dataclass
+class EncodedFrame:
+    encoded: EncodedImage
+    camera: torch.Tensor  # (1, 3, 3) crop camera
+    keypoints: torch.Tensor  # (1, 33, 3)
+
+
+@torch.no_grad()
+def encode_frame(network: OccupancyNetwork, frame: FrameInputs, device: str = "cpu") -> EncodedFrame:
+    image = torch.from_numpy(frame.crop).permute(2, 0, 1)[None].float().to(device) / 255.0
+    mask = torch.from_numpy(frame.mask)[None, None].float().to(device) / 255.0
+    camera = crop_camera(torch.tensor(frame.intrinsics[None], dtype=torch.float32),
+                         torch.tensor(frame.affine[None], dtype=torch.float32)).to(device)
+    keypoints = torch.tensor(frame.keypoints[None], dtype=torch.float32, device=device)
+    return EncodedFrame(network.encode(image, mask), camera, keypoints)
+
+
+def occupancy_function(network: OccupancyNetwork, frame: EncodedFrame, batch: int = 65_536) -> OccupancyFn:
+    """(N, 3) camera-frame points → (N,) occupancy probabilities of this frame."""
+    device = frame.camera.device
+
+    @torch.no_grad()
+    def occupancy(points: np.ndarray) -> np.ndarray:
+        out = np.empty(len(points), np.float32)
+        for start in range(0, len(points), batch):
+            chunk = torch.from_numpy(np.ascontiguousarray(points[start:start + batch], np.float32))[None].to(device)
+            logits = network.query(frame.encoded, chunk, frame.camera, frame.keypoints)
+            out[start:start + batch] = torch.sigmoid(logits)[0].cpu().numpy()
+        return out
+
+    return occupancy
+
+
+def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
+    """Points that project inside the (dilated) person mask and lie in front of the camera."""
+    grown = cv2.dilate((frame.mask > 127).astype(np.uint8), np.ones((2 * dilation + 1,) * 2, np.uint8)) > 0
+    camera = crop_camera(torch.tensor(frame.intrinsics[None], dtype=torch.float32),
+                         torch.tensor(frame.affine[None], dtype=torch.float32))
+
+    def keep(points: np.ndarray) -> np.ndarray:
+        pixels = project(torch.from_numpy(points[None].astype(np.float32)), camera)[0].numpy()
+        columns, rows = np.round(pixels[:, 0]).astype(int), np.round(pixels[:, 1]).astype(int)
+        size = grown.shape[0]
+        inside = (columns >= 0) & (columns < size) & (rows >= 0) & (rows < size) & (points[:, 2] < 0)
+        result = np.zeros(len(points), bool)
+        result[inside] = grown[rows[inside], columns[inside]]
+        return result
+
+    return keep
+
+
+def mesh_frame(occupancy: OccupancyFn, frame: FrameInputs, resolution: int = 256,
+               coarse_step: int = 8) -> trimesh.Trimesh:
+    """The watertight surface of the occupancy at 0.5, in the camera frame [m]."""
+    low = frame.body_vertices.min(axis=0) - BOX_MARGIN
+    high = frame.body_vertices.max(axis=0) + BOX_MARGIN
+    grid = grid_around(low, high, resolution, coarse_step)
+    volume, _ = evaluate_coarse_to_fine(occupancy, grid, coarse_step, keep=visual_hull(frame))
+    return extract_surface(volume, grid)

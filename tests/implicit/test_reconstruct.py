@@ -1,0 +1,56 @@
+"""Meshing one frame: the visual hull culls what the mask excludes, the box follows the body."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
+from humanvid.implicit.reconstruct import FrameInputs, encode_frame, mesh_frame, occupancy_function
+from preprocessing.crop import crop_affine
+
+CENTER, RADIUS = np.array([0.2, -0.1, -3.0]), 0.3
+INTRINSICS = np.array([600.0, 600.0, 319.5, 239.5])
+
+
+def ball_frame(mask_half: bool = False) -> FrameInputs:
+    u = INTRINSICS[0] * CENTER[0] / -CENTER[2] + INTRINSICS[2]
+    v = INTRINSICS[3] - INTRINSICS[1] * CENTER[1] / -CENTER[2]
+    affine = crop_affine(np.array([u, v]), 2.5 * INTRINSICS[0] * RADIUS / -CENTER[2])
+    yy, xx = np.mgrid[0:512, 0:512]
+    disk = (xx - 255.5) ** 2 + (yy - 255.5) ** 2 < (512 / 2.5 * 1.05) ** 2
+    if mask_half:
+        disk &= xx < 255
+    body = CENTER + np.random.default_rng(0).normal(0, RADIUS / 2, (200, 3))
+    keypoints = np.full((33, 3), np.nan)
+    keypoints[[11, 12, 23, 24]] = CENTER
+    return FrameInputs(np.zeros((512, 512, 3), np.uint8), disk.astype(np.uint8) * 255, INTRINSICS, affine,
+                       keypoints, body)
+
+
+def ball(points):
+    return (1 / (1 + np.exp((np.linalg.norm(points - CENTER, axis=1) - RADIUS) / 0.005))).astype(np.float32)
+
+
+def test_ball_inside_its_hull_comes_out_whole():
+    mesh = mesh_frame(ball, ball_frame(), resolution=96, coarse_step=4)
+    assert mesh.is_watertight
+    assert np.linalg.norm(mesh.vertices - CENTER, axis=1).mean() == pytest.approx(RADIUS, abs=0.01)
+
+
+def test_hull_cuts_what_the_mask_does_not_show():
+    mesh = mesh_frame(ball, ball_frame(mask_half=True), resolution=96, coarse_step=4)
+    assert mesh.vertices[:, 0].max() < CENTER[0] + 0.05  # the right half (x > centre) is gone
+    assert mesh.vertices[:, 0].min() < CENTER[0] - RADIUS + 0.02
+
+
+def test_network_occupancy_function_is_batched_and_bounded():
+    torch.manual_seed(0)
+    network = OccupancyNetwork(NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32)).eval()
+    frame = ball_frame()
+    occupancy = occupancy_function(network, encode_frame(network, frame), batch=100)
+    points = CENTER + np.random.default_rng(1).normal(0, 0.3, (250, 3)).astype(np.float32)
+    values = occupancy(points)
+    assert values.shape == (250,) and np.all((values >= 0) & (values <= 1))
+    assert np.allclose(values[:100], occupancy(points[:100]), atol=1e-6)
