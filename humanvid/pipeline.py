@@ -19,7 +19,7 @@ import numpy as np
 from humanvid import __version__, atomic
 from humanvid.errors import HumanvidError
 from humanvid.inputs import Job
-from preprocessing.camera import Camera
+from humanvid.camera import Camera
 from preprocessing.detections import frame_name
 from preprocessing.progress import Progress, SilentProgress
 from preprocessing.stage import clear_work, run_preprocess

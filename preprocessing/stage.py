@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from humanvid import atomic
-from preprocessing.camera import Camera
+from humanvid.camera import Camera
 from preprocessing.crop import CROP_SIZE, to_crop
 from preprocessing.cropping import CropTrack, LiveCropper, plan_crops, write_crops
 from preprocessing.detections import Detections, check_detections, detect

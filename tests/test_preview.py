@@ -6,11 +6,12 @@ import cv2
 import numpy as np
 import trimesh
 
-from humanvid.export.preview import camera_from_json, overlay, write_video
+from humanvid.camera import Camera
+from humanvid.export.preview import overlay, write_video
 
 
 def test_overlay_covers_the_projected_mesh_and_video_is_written(tmp_path):
-    camera = camera_from_json({"fx": 500.0, "fy": 500.0, "cx": 159.5, "cy": 119.5, "width": 320, "height": 240})
+    camera = Camera.from_dict({"fx": 500.0, "fy": 500.0, "cx": 159.5, "cy": 119.5, "width": 320, "height": 240})
     sphere = trimesh.creation.icosphere(subdivisions=3, radius=0.5)
     sphere.apply_translation([0.5, 0.0, -5.0])  # right of the optical axis
     frame = np.zeros((240, 320, 3), np.uint8)

@@ -10,7 +10,7 @@ import numpy as np
 import trimesh
 
 from humanvid.atomic import atomic_path
-from humanvid.synth.camera import Camera
+from humanvid.camera import Camera
 from humanvid.synth.render import normal_map
 
 TINT = np.array([120, 190, 255], np.float32)  # light blue, so the overlay reads as "not the person"
@@ -57,7 +57,7 @@ def body_preview_frames(info, selection, out_dir: Path, on_frame=lambda: None) -
 
     from preprocessing.video import iter_frames
 
-    camera = camera_from_json(json.loads((Path(out_dir) / "camera.json").read_text()))
+    camera = Camera.from_dict(json.loads((Path(out_dir) / "camera.json").read_text()))
     for frame in iter_frames(info, selection):
         if frame.image is None:
             continue
@@ -65,9 +65,3 @@ def body_preview_frames(info, selection, out_dir: Path, on_frame=lambda: None) -
         drawn = overlay(frame.image, trimesh.load(path, process=False), camera) if path.exists() else frame.image
         on_frame()
         yield drawn
-
-
-def camera_from_json(intrinsics: dict) -> Camera:
-    """The full-frame camera of camera.json, at the origin of the exported meshes' frame."""
-    return Camera(intrinsics["fx"], intrinsics["fy"], intrinsics["cx"], intrinsics["cy"],
-                  int(intrinsics["width"]), int(intrinsics["height"]))

@@ -11,108 +11,14 @@ frame (metres, z up, the body facing −y).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-# OpenGL camera frame → OpenCV camera frame (x right, y down, looking down +z) and back.
-GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
+from humanvid.camera import GL_TO_CV, Camera, rigid_inverse  # noqa: F401  (re-exported for synth modules)
 
 # Frame sizes (width, height) like phone and camera videos, all ≤ ~1 MP.
 VIDEO_FRAME_SIZES = ((720, 1280), (1280, 720), (960, 960), (720, 960), (960, 720), (540, 960), (960, 540))
-
-
-@dataclass(frozen=True)
-class Camera:
-    """Full-frame pinhole camera: intrinsics [px] and a 4×4 world → OpenGL-camera transform."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-    world_to_camera: np.ndarray = field(default_factory=lambda: np.eye(4))  # (4, 4)
-
-    @property
-    def K(self) -> np.ndarray:
-        """(3, 3) intrinsic matrix in the OpenCV sense (for the OpenCV camera frame)."""
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
-    @property
-    def rotation(self) -> np.ndarray:
-        """(3, 3) world → camera rotation."""
-        return self.world_to_camera[:3, :3]
-
-    @property
-    def camera_to_world(self) -> np.ndarray:
-        """(4, 4) inverse of ``world_to_camera``."""
-        return rigid_inverse(self.world_to_camera)
-
-    @property
-    def position(self) -> np.ndarray:
-        """(3,) camera centre in world coordinates."""
-        return -self.rotation.T @ self.world_to_camera[:3, 3]
-
-    @property
-    def world_to_camera_cv(self) -> np.ndarray:
-        """(4, 4) world → OpenCV camera frame (x right, y down, looking down +z)."""
-        return GL_TO_CV @ self.world_to_camera
-
-    @property
-    def vertical_fov_deg(self) -> float:
-        return math.degrees(2.0 * math.atan(0.5 * self.height / self.fy))
-
-    def to_camera(self, points: np.ndarray) -> np.ndarray:
-        """(N, 3) world points → (N, 3) points in the OpenGL camera frame."""
-        points = np.asarray(points, dtype=np.float64)
-        return points @ self.rotation.T + self.world_to_camera[:3, 3]
-
-    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 3) world points → (N, 2) pixel coordinates and (N,) depth [m] along −z."""
-        cam = self.to_camera(points)
-        depth = -cam[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = self.cx + self.fx * cam[:, 0] / depth
-            v = self.cy - self.fy * cam[:, 1] / depth
-        return np.stack([u, v], axis=1), depth
-
-    def pixel_rays(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Ray directions in the camera frame through pixel centres, scaled so z = −1.
-
-        rows, cols: (N,) integer pixel indices → (N, 3); the ray parameter of a
-        hit is then its depth along −z.
-        """
-        x = (np.asarray(cols, dtype=np.float64) - self.cx) / self.fx
-        y = -(np.asarray(rows, dtype=np.float64) - self.cy) / self.fy
-        return np.stack([x, y, -np.ones_like(x)], axis=1)
-
-    def with_world_to_camera(self, world_to_camera: np.ndarray) -> "Camera":
-        return Camera(self.fx, self.fy, self.cx, self.cy, self.width, self.height, np.asarray(world_to_camera, float))
-
-    def as_dict(self) -> dict:
-        """Intrinsics with the keys of ``camera.json`` plus the extrinsics."""
-        return {
-            "fx": float(self.fx), "fy": float(self.fy), "cx": float(self.cx), "cy": float(self.cy),
-            "width": int(self.width), "height": int(self.height),
-            "world_to_camera": np.asarray(self.world_to_camera, float).tolist(),
-            "convention": "OpenGL camera frame: x right, y up, camera at the origin looking down -z; "
-                          "pixel centres at integer coordinates, origin top-left",
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Camera":
-        return cls(float(data["fx"]), float(data["fy"]), float(data["cx"]), float(data["cy"]),
-                   int(data["width"]), int(data["height"]),
-                   np.asarray(data.get("world_to_camera", np.eye(4)), dtype=np.float64))
-
-
-def rigid_inverse(transform: np.ndarray) -> np.ndarray:
-    """(4, 4) inverse of a rotation + translation."""
-    inverse = np.eye(4)
-    inverse[:3, :3] = transform[:3, :3].T
-    inverse[:3, 3] = -transform[:3, :3].T @ transform[:3, 3]
-    return inverse
 
 
 def intrinsics_from_fov(width: int, height: int, vertical_fov_deg: float) -> tuple[float, float, float, float]:
