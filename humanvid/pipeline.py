@@ -18,8 +18,8 @@ import numpy as np
 
 from humanvid import __version__, atomic
 from humanvid.errors import HumanvidError
-from humanvid.inputs import Job
 from humanvid.camera import Camera
+from humanvid.inputs import Job
 from preprocessing.detections import frame_name
 from preprocessing.progress import Progress, SilentProgress
 from preprocessing.stage import clear_work, run_preprocess
@@ -185,6 +185,7 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
     done = (previous is not None and previous.get("stages", {}).get("preprocess", {}).get("status") == "complete"
             and _outputs_complete(out_dir, previous))
     manifest = previous if done else _preprocess(info, out_dir, settings, fingerprint, progress, quiet)
+    manifest["settings"] = settings.as_dict()  # the latest request (stages record what they were made with)
     result.frames_total = manifest["summary"]["frames_total"]
     result.frames_ok = manifest["summary"]["frames_ok"]
     resumed = done
