@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from humanvid.body.anny_fast import compact_groups, dense_skinning_weights, pose_with_factors, rest_factors
 from humanvid.body.anny_keypoints import ANNY_KEYPOINT_NAMES, AnnyKeypoints
 from humanvid.body.anny_pose import COMPACT_BONES, compact_to_anny_pose, joint_frames, limit_tensors, prior_std
 from humanvid.body.frames import anny_to_upright_matrix
@@ -121,6 +122,18 @@ class AnnyBody(BodyModel):
         dtype = anny_model.dtype
         self.register_buffer("upright", anny_to_upright_matrix(dtype), persistent=False)
         self.keypoints = AnnyKeypoints(coco_weights, coco_labels, list(self.joint_names))
+        # For the fitting loop (anny_fast.py): dense skinning weights and the keypoint regressor.
+        self.register_buffer(
+            "dense_skin", dense_skinning_weights(self.skinning_indices, self.skinning_weights, len(self.joint_names)),
+            persistent=False,
+        )  # fmt: skip
+        face_rows = torch.nn.functional.one_hot(self.keypoints.face_vertex_ids, coco_weights.shape[1]).to(coco_weights)
+        regressor = torch.cat([coco_weights, face_rows])
+        self.register_buffer("fast_regressor", regressor, persistent=False)
+        groups, parent_groups = compact_groups(list(anny_model.bone_parents), self.compact_bone_ids.tolist())
+        self.register_buffer("fast_groups", groups, persistent=False)
+        self.fast_parent_groups = tuple(parent_groups)
+        self.register_buffer("fast_regressor_vertices", torch.nonzero(regressor.abs().sum(0) > 0)[:, 0], persistent=False)
         mapping = build_mapping(ANNY_SPEC, ANNY_KEYPOINT_NAMES, dtype)
         self.register_buffer("keypoint_matrix", mapping.matrix, persistent=False)
         self.register_buffer("keypoint_weights", mapping.weights, persistent=False)
@@ -181,6 +194,15 @@ class AnnyBody(BodyModel):
             skinning_indices=self.skinning_indices,
             skinning_weights=self.skinning_weights,
         )
+
+    def prepare_fit(self, shape: torch.Tensor, vertex_ids: torch.Tensor) -> object:
+        """Rest factors of `shape` (anny_fast.py): keypoints and chosen vertices without
+        skinning the whole mesh."""
+        return rest_factors(self, shape, vertex_ids)
+
+    def fit_forward(self, params: BodyParams, prepared: object) -> tuple[torch.Tensor, torch.Tensor]:
+        """See :meth:`BodyModel.fit_forward` (exactly `forward`'s values, much cheaper)."""
+        return pose_with_factors(self, params, prepared)
 
     def pose_parent_frames(self, params: BodyParams, output: BodyOutput) -> torch.Tensor:
         """See :meth:`BodyModel.pose_parent_frames`. In local-ref, a bone's rest -> posed

@@ -251,19 +251,19 @@ def _fit_shape(body, params, data, observed, camera, settings) -> torch.Tensor:
     return subset.shape.detach()
 
 
-def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool) -> torch.Tensor:
-    output = body(params)
-    projected = project_points(output.keypoints, *camera)
+def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool, prepared) -> torch.Tensor:
+    keypoints, vertices = body.fit_forward(params, prepared)
+    projected = project_points(keypoints, *camera)
     priors = body.prior_energies(params)
     loss = settings.reprojection_weight * reprojection_loss(projected, data.pixels, data.weights, data.crop_sides, settings.robust_sigma).sum()
-    loss = loss + settings.direction_weight * direction_loss(output.keypoints, data.world, data.visibility).sum()
+    loss = loss + settings.direction_weight * direction_loss(keypoints, data.world, data.visibility).sum()
     loss = loss + settings.pose_prior_weight * priors["pose_gaussian"].sum()
     loss = loss + settings.limit_weight * (priors["pose_limits"].sum() + priors["shape_limits"].sum())
     loss = loss + settings.shape_prior_weight * priors["shape_gaussian"].sum()
     if temporal:
-        loss = loss + settings.acceleration_weight * acceleration_loss(output.keypoints)
+        loss = loss + settings.acceleration_weight * acceleration_loss(keypoints)
     if data.silhouettes is not None:
-        points = project_points(output.vertices[:, :: settings.silhouette_vertex_stride], *camera)
+        points = project_points(vertices, *camera)
         inside, coverage = silhouette_losses(points, data.silhouettes, settings.silhouette_sigma)
         loss = loss + settings.silhouette_weight * inside.sum() + settings.coverage_weight * coverage.sum()
     return loss
@@ -279,10 +279,20 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
         setattr(params, name, value)
         variables.append(value)
     optimiser = torch.optim.LBFGS(variables, lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe", history_size=20)
+    # The loop evaluates keypoints and every n-th vertex only, through the model's cheap path
+    # (prepared once for a fixed shape, in the closure when the shape is optimised).
+    vertex_ids = torch.arange(0, body.num_vertices, settings.silhouette_vertex_stride, device=body.device)
+    if data.silhouettes is None:
+        vertex_ids = vertex_ids[:0]
+    fixed = None
+    if "shape" not in names:
+        with torch.no_grad():
+            fixed = body.prepare_fit(params.shape, vertex_ids)
 
     def closure():
         optimiser.zero_grad()
-        loss = _objective(body, params, data, camera, settings, temporal)
+        prepared = fixed if fixed is not None else body.prepare_fit(params.shape, vertex_ids)
+        loss = _objective(body, params, data, camera, settings, temporal, prepared)
         loss.backward()
         return loss
 

@@ -157,6 +157,18 @@ class BodyModel(torch.nn.Module):
     def forward(self, params: BodyParams) -> BodyOutput:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def prepare_fit(self, shape: torch.Tensor, vertex_ids: torch.Tensor) -> object:
+        """What :meth:`fit_forward` needs for bodies of one shape (1, S) and the (N,) vertices
+        it should return; models with a cheaper path than `forward` precompute it here
+        (differentiable in `shape`). The default keeps the arguments."""
+        return shape, vertex_ids
+
+    def fit_forward(self, params: BodyParams, prepared: object) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keypoints (B, 33, 3) and the prepared vertices (B, N, 3) of `params` (whose shape
+        is the prepared one): all the fitting loop evaluates. Default: a full forward."""
+        output = self(params)
+        return output.keypoints, output.vertices[:, prepared[1]]
+
     def pose_parent_frames(self, params: BodyParams, output: BodyOutput) -> torch.Tensor:  # pragma: no cover
         """(B, P, 3, 3) frames L of the pose joints' parents in this pose: rotating pose
         joint p (and everything below it) about its head by a world rotation R (output frame)

@@ -64,14 +64,34 @@ def to_mask_pixels(points: torch.Tensor, affines: torch.Tensor) -> torch.Tensor:
 
 def sample_map(image: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Bilinear samples of (T, H, W) maps at (T, N, 2) pixel positions (pixel centres at
-    integer coordinates; outside the map the border value, plus the distance beyond it)."""
+    integer coordinates; outside the map the border value, plus the distance beyond it).
+    Gathers the four neighbours by flat index: unlike grid_sample its backward is cheap."""
     height, width = image.shape[-2:]
-    grid = torch.stack([2.0 * points[..., 0] / (width - 1) - 1.0, 2.0 * points[..., 1] / (height - 1) - 1.0], dim=-1)
-    samples = torch.nn.functional.grid_sample(
-        image[:, None], grid[:, None], mode="bilinear", padding_mode="border", align_corners=True
-    )[:, 0, 0]
     clamped = torch.stack([points[..., 0].clamp(0, width - 1), points[..., 1].clamp(0, height - 1)], dim=-1)
-    return samples + (points - clamped).norm(dim=-1)
+    with torch.no_grad():
+        corner = clamped.floor().clamp(max=torch.tensor([width - 2, height - 2], dtype=points.dtype))
+        x0, y0 = corner[..., 0].long(), corner[..., 1].long()
+    fraction = clamped - corner
+    flat = image.reshape(image.shape[0], -1)
+    base = y0 * width + x0
+
+    def at(offset: int) -> torch.Tensor:
+        return flat.gather(1, base + offset)
+
+    fx, fy = fraction[..., 0], fraction[..., 1]
+    top = at(0) * (1 - fx) + at(1) * fx
+    bottom = at(width) * (1 - fx) + at(width + 1) * fx
+    return top * (1 - fy) + bottom * fy + (points - clamped).norm(dim=-1)
+
+
+def nearest_distance(targets: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """(T, M, 2), (T, N, 2) -> (T, M) distance from each target to its nearest point; the
+    nearest point is found without gradient, then the distance to it recomputed with one
+    (torch.cdist's backward is slow on CPU)."""
+    with torch.no_grad():
+        nearest = torch.cdist(targets, points).argmin(dim=-1)  # (T, M)
+    chosen = points.gather(1, nearest[..., None].expand(-1, -1, 2))
+    return (targets - chosen).square().sum(dim=-1).clamp_min(1e-12).sqrt()
 
 
 def silhouette_losses(
@@ -92,7 +112,7 @@ def silhouette_losses(
     inside = geman_mcclure(outside.square(), sigma).mean(dim=-1)
     boundary = targets.boundary.to(projected)
     valid = torch.isfinite(boundary).all(dim=-1)
-    nearest = torch.cdist(torch.nan_to_num(boundary), points).amin(dim=-1)
+    nearest = nearest_distance(torch.nan_to_num(boundary), points)
     robust = geman_mcclure(nearest.square(), sigma) * valid
     coverage = robust.sum(dim=-1) / valid.sum(dim=-1).clamp_min(1)
     available = targets.available.to(projected.device)
