@@ -207,9 +207,10 @@ def _summary_table(results) -> Table:
 def _register_subcommands() -> None:
     from humanvid.evaluation.cli import evaluate_command
     from humanvid.implicit.train_cli import train_command
+    from humanvid.synth.cli import sheet_command, synth_command
 
-    main.add_command(evaluate_command)
-    main.add_command(train_command)
+    for command in (evaluate_command, train_command, synth_command, sheet_command):
+        main.add_command(command)
 
 
 _register_subcommands()
