@@ -147,8 +147,8 @@ def load_generator(crop: bool, threads: int):
     return Generator.load(crop=crop)
 
 
-def _worker(jobs, results, crop: bool, threads: int) -> None:
-    """A worker process: build a Generator once, then make jobs until the None sentinel."""
+def _worker(jobs, results, crop: bool, threads: int, parent: int) -> None:
+    """A worker process: build a Generator once, then make jobs until the None sentinel or the parent's end."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # native libraries (TFLite, absl, Warp) must not draw over the progress bar
     os.dup2(devnull, 2)
@@ -158,14 +158,31 @@ def _worker(jobs, results, crop: bool, threads: int) -> None:
         results.put(("load_failed", f"{type(err).__name__}: {err}"))
         return
     try:
-        while (job := jobs.get()) is not None:
+        while (job := _next_job(jobs, parent)) is not None:
             results.put(("done", run_one(generator, job, crop)))
     finally:
         generator.close()
 
 
-def run_jobs(jobs: list[Job], workers: int, crop: bool, on_outcome) -> None:
-    """Make ``jobs`` on ``workers`` processes (in this process if 1), calling ``on_outcome(Outcome)`` as each ends."""
+def _next_job(jobs, parent: int):
+    """The next job, or None at the sentinel or once the parent process has gone (killed)."""
+    while os.getppid() == parent:
+        try:
+            return jobs.get(timeout=1.0)
+        except queue.Empty:
+            continue
+    return None
+
+
+def run_jobs(jobs: list[Job], workers: int, crop: bool, on_outcome, generator=None) -> None:
+    """Make ``jobs`` on ``workers`` processes (in this process if 1), calling ``on_outcome(Outcome)`` as each ends.
+
+    generator: an already loaded ``Generator`` to use in this process (then ``workers`` is ignored).
+    """
+    if generator is not None:
+        for job in jobs:
+            on_outcome(run_one(generator, job, crop))
+        return
     threads = max(1, (os.cpu_count() or 1) // workers)
     if workers == 1 or len(jobs) <= 1:
         from humanvid.quiet import native_stderr_silenced
@@ -182,7 +199,7 @@ def run_jobs(jobs: list[Job], workers: int, crop: bool, on_outcome) -> None:
     job_queue, result_queue = context.Queue(), context.Queue()
     for job in jobs:
         job_queue.put(job)
-    processes = [context.Process(target=_worker, args=(job_queue, result_queue, crop, threads), daemon=True)
+    processes = [context.Process(target=_worker, args=(job_queue, result_queue, crop, threads, os.getpid()), daemon=True)
                  for _ in range(min(workers, len(jobs)))]
     for process in processes:
         job_queue.put(None)
