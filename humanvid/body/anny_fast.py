@@ -96,13 +96,16 @@ def rest_factors(body, shape: torch.Tensor, vertex_ids: torch.Tensor) -> AnnyRes
     homogeneous = torch.cat([vertices, torch.ones_like(vertices[:, :1])], dim=1)
     groups = body.fast_groups.to(shape.device)
     group_count = len(compact) + 1
-    one_hot = torch.nn.functional.one_hot(groups, group_count).to(shape)  # (J, G)
 
     def grouped(ids: torch.Tensor) -> torch.Tensor:
-        # (N, G * 4): sum over the bones b of each group of w_vb T0_b [x_v; 1].
-        moved = torch.einsum("jrc,nc->njr", transforms, homogeneous[ids])  # (N, J, 4)
-        weighted = body.dense_skin[ids, :, None] * moved
-        return torch.einsum("njr,jg->ngr", weighted, one_hot).reshape(len(ids), group_count * 4)
+        # (N, G * 4): sum over the bones b of each group of w_vb T0_b [x_v; 1] (the K <= 9
+        # bones that move each vertex).
+        bones_of = body.skinning_indices[ids].long()  # (N, K)
+        moved = (transforms[bones_of] @ homogeneous[ids][:, None, :, None])[..., 0]  # (N, K, 4)
+        weighted = body.skinning_weights[ids][..., None] * moved
+        slots = groups[bones_of][..., None].expand(-1, -1, 4)
+        result = weighted.new_zeros(len(ids), group_count, 4).scatter_add(1, slots, weighted)
+        return result.reshape(len(ids), group_count * 4)
 
     used = body.fast_regressor_vertices
     regressed = body.fast_regressor[:, used] @ grouped(used)  # (29, G * 4)
