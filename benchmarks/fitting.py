@@ -1,0 +1,174 @@
+"""Body fitting accuracy and speed: synthetic clips with known bodies, and tennis.mp4.
+
+    python benchmarks/fitting.py [--clips /tmp/humanvid_fit_clips] [--tennis-frames 312]
+
+Synthetic: 8 test clips (benchmarks/fitting_clips.py: Anny bodies of random shape moving
+through humanvid.synth's clip motions, rendered from a random static camera, preprocessed by
+the real MediaPipe pipeline), fitted with the default settings; the fitted MediaPipe-order 3D
+keypoints are compared with the true ones (both camera frame) over the 12 limb joints
+(shoulders, elbows, wrists, hips, knees, ankles): MPJPE after aligning the hip centres,
+PA-MPJPE (per-frame similarity alignment), acceleration error (root-aligned) and the error of
+the body height (fitted shape's rest height vs the true one). Clips are made once and cached
+in --clips. tennis.mp4: keypoint reprojection error in 512-pixel crop units, IoU of the
+rendered body with the MediaPipe mask, and seconds per frame of the fit (process CPU time,
+and wall time; torch limited to 2 threads). Writes its section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import REAL, humanvid, run_timed, write_section
+from fitting_clips import ensure_clips
+from fitting_data import load_observations, mask_ious
+
+LIMB_JOINTS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
+HIPS = [23, 24]
+
+
+@dataclasses.dataclass
+class ClipScores:
+    name: str
+    motion: str
+    mpjpe: float
+    pa_mpjpe: float
+    acceleration: float
+    height_error_mm: float
+    seconds_per_frame: float
+
+
+def body_height(body, shape: torch.Tensor) -> float:
+    """Rest-pose height (m) of a shape (1, S): vertical extent of the neutral body."""
+    params = body.neutral_params(1)
+    params.shape = shape
+    with torch.no_grad():
+        vertices = body(params).vertices[0]
+    return float(vertices[:, 1].max() - vertices[:, 1].min())
+
+
+def score_clip(body, folder: Path, settings) -> ClipScores:
+    from humanvid.body.fitting import fit_body_sequence
+    from humanvid.evaluation.metrics import acceleration_error, mpjpe, pa_mpjpe
+
+    truth = np.load(folder / "truth.npz")
+    observations, silhouettes, _ = load_observations(folder / "pre" / "frames")
+    started = time.process_time()
+    fit = fit_body_sequence(body, observations, settings, silhouettes=silhouettes)
+    cpu = time.process_time() - started
+    with torch.no_grad():
+        predicted = body(fit.params).keypoints.double().numpy()[:, LIMB_JOINTS]
+    actual = truth["keypoints"].astype(np.float64)[:, LIMB_JOINTS]
+    valid = np.isfinite(actual).all(axis=-1) & fit.observed.numpy()[:, None]
+    seen = valid.sum(axis=1) >= 4
+    hips = [LIMB_JOINTS.index(j) for j in HIPS]
+    predicted_rel = predicted - predicted[:, hips].mean(axis=1, keepdims=True)
+    actual_rel = actual - actual[:, hips].mean(axis=1, keepdims=True)
+    return ClipScores(
+        folder.name, str(truth["motion"]),
+        mpjpe(predicted_rel, actual_rel, valid),
+        pa_mpjpe(predicted[seen], np.nan_to_num(actual[seen]), valid[seen]),
+        acceleration_error(predicted_rel, np.nan_to_num(actual_rel), valid),
+        abs(body_height(body, fit.params.shape) - float(truth["height"])) * 1000.0,
+        cpu / len(actual),
+    )  # fmt: skip
+
+
+def score_tennis(body, folder: Path, settings, frames: int) -> dict:
+    from humanvid.body.fitting import KeypointObservations, fit_body_sequence
+
+    observations, silhouettes, masks = load_observations(folder)
+    keep = slice(0, frames)
+    observations = KeypointObservations(
+        observations.pixels[keep], observations.visibility[keep], observations.world_landmarks[keep],
+        observations.fx, observations.fy, observations.cx, observations.cy, observations.crop_sides[keep],
+    )  # fmt: skip
+    silhouettes, masks = silhouettes.index(keep), masks[keep]
+    cpu, wall = time.process_time(), time.perf_counter()
+    fit = fit_body_sequence(body, observations, settings, silhouettes=silhouettes)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    with torch.no_grad():
+        vertices = body(fit.params).vertices
+    ious = mask_ious(vertices, body.faces, observations, silhouettes, masks)
+    count = len(masks)
+    return {
+        "frames": count,
+        "reprojection": float(torch.nanmean(fit.reprojection_crop_px)),
+        "reprojection_p90": float(np.nanpercentile(fit.reprojection_crop_px.numpy(), 90)),
+        "iou": float(np.nanmean(ious)),
+        "iou_min": float(np.nanmin(ious)),
+        "cpu": cpu / count,
+        "wall": wall / count,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_fit_clips")
+    parser.add_argument("--tennis-frames", type=int, default=312)
+    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    from humanvid.body.anny_model import create_anny_body
+    from humanvid.body.fitting import FitSettings
+
+    settings = FitSettings()
+    body = create_anny_body()
+    clips = [score_clip(body, folder, settings) for folder in ensure_clips(args.clips)]
+    for clip in clips:
+        print(clip)
+    with tempfile.TemporaryDirectory() as tmp:
+        timed = run_timed(humanvid("reconstruct", REAL / "tennis.mp4", "-o", tmp, "--until", "preprocess", "-q"))
+        if timed.returncode != 0:
+            raise SystemExit(f"preprocessing tennis.mp4 failed: {timed.stderr}")
+        tennis = score_tennis(body, Path(tmp) / "tennis", settings, args.tennis_frames)
+    print(tennis)
+
+    def mean(field: str) -> float:
+        return float(np.mean([getattr(clip, field) for clip in clips]))
+
+    rows = "\n".join(
+        f"| {c.name} | {c.motion} | {c.mpjpe:.1f} | {c.pa_mpjpe:.1f} | {c.acceleration:.2f} | {c.height_error_mm:.0f} | {c.seconds_per_frame:.2f} |"
+        for c in clips
+    )
+    body_text = f"""## Body fitting (`benchmarks/fitting.py`)
+
+Synthetic test clips ({len(clips)} × 48 frames; `benchmarks/fitting_clips.py`: Anny bodies of random shape
+in humanvid.synth clip motions, random static camera, real MediaPipe preprocessing). Errors over the
+12 limb joints in the camera frame; MPJPE after aligning the hip centres, acceleration error root-aligned.
+
+| measure | value | target |
+|---|---|---|
+| MPJPE, root-aligned (mm) | {mean("mpjpe"):.1f} | ≤ 90 |
+| PA-MPJPE (mm) | {mean("pa_mpjpe"):.1f} | ≤ 50 |
+| acceleration error (mm/frame²) | {mean("acceleration"):.2f} | ≤ 5 |
+| body height error (mm) | {mean("height_error_mm"):.0f} | |
+
+| clip | motion | MPJPE | PA-MPJPE | accel | height err | CPU s/frame |
+|---|---|---|---|---|---|---|
+{rows}
+
+`tennis.mp4` (first {tennis["frames"]} frames), default settings, torch on 2 threads:
+
+| measure | value | target |
+|---|---|---|
+| keypoint reprojection, mean (512-px crop) | {tennis["reprojection"]:.2f} (p90 {tennis["reprojection_p90"]:.1f}) | ≤ 6 |
+| mask IoU of the rendered body, mean | {tennis["iou"]:.3f} (min {tennis["iou_min"]:.2f}) | ≥ 0.70 |
+| fitting, CPU seconds per frame (process time) | {tennis["cpu"]:.3f} | ≤ 0.3 on 2 cores |
+| fitting, wall seconds per frame | {tennis["wall"]:.3f} | |
+
+Wall time depends on the machine's other load; CPU time is what the fit itself used.
+"""
+    print(body_text)
+    if not args.no_write:
+        write_section("fitting", body_text)
+
+
+if __name__ == "__main__":
+    main()
