@@ -297,8 +297,14 @@ def synth_command(split, count, start, output, clips, frames, workers, no_crop, 
 
 
 def _make_with_progress(todo, workers, crop, console, figures, cpu, label) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-        TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     if not todo:
         return

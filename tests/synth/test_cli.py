@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -10,8 +11,8 @@ import sys
 
 import cv2
 import pytest
-
 from helpers import REPO
+
 from humanvid.synth.cli import finished_summary, load_generator, plan_jobs, run_jobs
 from humanvid.synth.splits import BLOCKS, SPLITS, seed_block, split_of_seed, split_seeds
 
@@ -59,7 +60,7 @@ def made(tmp_path_factory):
 
 def test_split_seed_blocks_are_disjoint():
     spans = sorted((block.first, block.end) for block in BLOCKS)
-    assert all(end <= following for (_, end), (following, _) in zip(spans, spans[1:]))
+    assert all(end <= following for (_, end), (following, _) in itertools.pairwise(spans))
     assert len(BLOCKS) == 2 * len(SPLITS)
     assert not set(split_seeds("test", 50)) & (set(split_seeds("train", 50)) | set(split_seeds("val", 50)))
     assert split_seeds("test", 2, start=3) == [seed_block("test").first + 3, seed_block("test").first + 4]
