@@ -16,6 +16,10 @@ person have no data term and are carried by their neighbours through the smoothn
 
 With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
 the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
+
+Inside the L-BFGS loops the body is evaluated through `BodyModel.prepare_fit` /
+`fit_forward`: only the keypoints and every `silhouette_vertex_stride`-th vertex, which for
+Anny is exact and ~5x cheaper than a full forward (anny_fast.py).
 """
 
 from __future__ import annotations
