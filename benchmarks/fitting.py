@@ -163,7 +163,10 @@ in humanvid.synth clip motions, random static camera, real MediaPipe preprocessi
 | fitting, CPU seconds per frame (process time) | {tennis["cpu"]:.3f} | ≤ 0.3 on 2 cores |
 | fitting, wall seconds per frame | {tennis["wall"]:.3f} | |
 
-Wall time depends on the machine's other load; CPU time is what the fit itself used.
+Wall time depends on the machine's other load; CPU time is what the fit itself used (both torch threads,
+spin-waiting included, so it grows with the load). On 48-frame clips the one-off shape stage dominates the
+CPU time. Monocular scale is ambiguous: the synthetic people are 1.63–2.04 m tall while the shape prior
+centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it).
 """
     print(body_text)
     if not args.no_write:
