@@ -20,10 +20,12 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -46,9 +48,8 @@ class PreprocessResult:
     jitter_px: float = 0.0
 
 
-def keypoints_document(info: MediaInfo, detections: Detections, track: CropTrack) -> dict:
-    """The content of keypoints.json: per frame raw and smoothed landmarks and the crop."""
-    frames = []
+def keypoint_frames(detections: Detections, track: CropTrack) -> Iterator[dict]:
+    """keypoints.json's per-frame entries: raw and smoothed landmarks and the crop, one at a time."""
     for row, index in enumerate(detections.indices):
         entry = {"frame": int(index), "status": detections.status[row]}
         if detections.status[row] == "ok":
@@ -61,8 +62,12 @@ def keypoints_document(info: MediaInfo, detections: Detections, track: CropTrack
                 "crop_box": {"center": _rounded(track.centers[row], 3), "side": round(float(track.sides[row]), 3)},
                 "crop_affine": _rounded(affine, 8),
             })
-        frames.append(entry)
-    return {
+        yield entry
+
+
+def write_keypoints(path: Path, info: MediaInfo, detections: Detections, track: CropTrack) -> None:
+    """Write keypoints.json frame by frame (atomically), so memory does not grow with the video."""
+    header = {
         "format": "humanvid-keypoints-1",
         "landmark_order": "MediaPipe Pose 33",
         "landmarks": "x, y [full-frame px], z [px, relative to the hip centre, MediaPipe scale], visibility",
@@ -71,8 +76,12 @@ def keypoints_document(info: MediaInfo, detections: Detections, track: CropTrack
         "crop_affine": f"2x3 matrix A: [u, v] = A @ [x, y, 1] maps full-frame px to {CROP_SIZE}x{CROP_SIZE} crop px",
         "crop_size": CROP_SIZE,
         "frame_size": [info.width, info.height],
-        "frames": frames,
     }
+    with atomic.atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        out.write(json.dumps(header, indent=1)[:-2] + ',\n "frames": [\n')
+        for number, entry in enumerate(keypoint_frames(detections, track)):
+            out.write((",\n" if number else "") + json.dumps(entry, allow_nan=False))
+        out.write("\n ]\n}\n")
 
 
 def _rounded(array: np.ndarray, digits: int) -> list:
@@ -111,7 +120,7 @@ def run_preprocess(info: MediaInfo, selection: FrameSelection, out_dir: Path, ca
     start = time.perf_counter()
     track = plan_crops(detections, info.fps or 30.0)
     atomic.write_json(out_dir / "camera.json", camera.as_dict())
-    atomic.write_json(out_dir / "keypoints.json", keypoints_document(info, detections, track))
+    write_keypoints(out_dir / "keypoints.json", info, detections, track)
     write_crops(info, selection, detections, track, out_dir, work, progress)
     timings["crop_s"] = time.perf_counter() - start
     return PreprocessResult(detections, track, timings, track.jitter(detections.found))

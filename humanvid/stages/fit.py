@@ -123,7 +123,12 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
         available=torch.tensor(observations.found),
     )
     on_status("fitting the body")
-    fit = fit_body_sequence(body, keypoints, progress=on_progress, silhouettes=silhouettes)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small batched problems: a second thread mostly waits (measured 0.26 vs 0.38 CPU s/frame)
+    try:
+        fit = fit_body_sequence(body, keypoints, progress=on_progress, silhouettes=silhouettes)
+    finally:
+        torch.set_num_threads(threads)
     save_body_params(out_dir / "body" / "params.npz", body, fit.params, observations.frames,
                      fit.observed.cpu().numpy())
     on_status("writing body meshes")

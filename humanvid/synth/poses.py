@@ -3,7 +3,7 @@
 Poses are written in anatomical angles per compact bone (``humanvid.body.anny_pose``):
 (bend, side, twist) in degrees, with the LEFT side's meaning used for both sides
 (bend + = extension at the shoulder and hip, flexion at the elbow, knee and spine;
-side + = abduction; twist + = outward turn), so a symmetric pose reads symmetric;
+side + = abduction; twist + = internal rotation, as measured by humanvid.body), so a symmetric pose reads symmetric;
 the right side is mirrored when converted. Angles are clamped to the joint limits
 and turned into Anny ``local-ref`` axis-angles with the joint frames. Anny's rest
 pose is an A-pose (arms ~45° down, elbows slightly bent).
