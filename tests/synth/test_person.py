@@ -6,24 +6,12 @@ import dataclasses
 import hashlib
 
 import numpy as np
-import pytest
 
-from humanvid.synth.bodies import load_anny
 from humanvid.synth.clothing import Garment, Outfit, dress
 from humanvid.synth.groundtruth import Material, body_outside_fraction
 from humanvid.synth.person import clothed_mesh, make_person
-from humanvid.synth.poses import PoseSpace
 from humanvid.synth.regions import vertex_normals
 
-
-@pytest.fixture(scope="module")
-def rig():
-    return load_anny()
-
-
-@pytest.fixture(scope="module")
-def space(rig):
-    return PoseSpace.from_rig(rig)
 
 
 def mesh_hash(mesh) -> str:

@@ -5,18 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from humanvid.synth.bodies import load_anny, place_on_floor, pose_body, sample_body
-from humanvid.synth.poses import CLIP_KINDS, POSE_KINDS, PoseSpace, sample_angles, sample_clip, sample_pose
+from humanvid.synth.bodies import place_on_floor, pose_body, sample_body
+from humanvid.synth.poses import CLIP_KINDS, POSE_KINDS, sample_angles, sample_clip, sample_pose
 
-
-@pytest.fixture(scope="module")
-def rig():
-    return load_anny()
-
-
-@pytest.fixture(scope="module")
-def space(rig):
-    return PoseSpace.from_rig(rig)
 
 
 def test_every_pose_kind_is_within_limits_and_deterministic(space):
