@@ -7,13 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from humanvid import atomic
 from humanvid.errors import HumanvidError
 from preprocessing.crop import CROP_SIZE, PERSON_FILL, crop_affine, scaled_affine, warp
-from preprocessing.detections import Detections, frame_name
+from preprocessing.detections import Detections, frame_name, window_file
 from preprocessing.progress import Progress
 from preprocessing.smoothing import box_settled, box_support, second_difference_std, smooth_boxes, smooth_landmarks
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
@@ -120,7 +119,8 @@ class LiveCropper:
                 name = f"{frame_name(frame.index)}.png"
                 crop, mask = self.out_dir / "crops" / name, self.out_dir / "masks" / name
                 if not (crop.exists() and mask.exists()):
-                    _cut_and_write(frame.image, self.work / "masks" / name, self.windows[row], affine, crop, mask)
+                    _cut_and_write(frame.image, window_file(self.work, frame.index), self.windows[row], affine,
+                                   crop, mask)
         except BaseException as err:  # raised in the detection thread by add() or finish()
             self.error = err
 
@@ -149,7 +149,7 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
                 continue
             row = row_of[frame.index]
             name = f"{frame_name(frame.index)}.png"
-            pending.append(writer.submit(_cut_and_write, frame.image, work / "masks" / name,
+            pending.append(writer.submit(_cut_and_write, frame.image, window_file(work, frame.index),
                                          detections.mask_windows[row], track.affines[row],
                                          crops / name, masks / name))
             while len(pending) > 4:  # bounded: memory must not grow with video length
@@ -162,11 +162,14 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
 
 def _cut_and_write(image: np.ndarray, window_path: Path, window: np.ndarray, affine: np.ndarray,
                    crop_path: Path, mask_path: Path) -> None:
-    mask = cv2.imread(str(window_path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise HumanvidError(f"intermediate mask {window_path} is missing; rerun with --overwrite")
+    """Cut and write one frame's crop and mask; the mask window is no longer needed afterwards."""
+    try:
+        mask = np.load(window_path)
+    except (OSError, ValueError):
+        raise HumanvidError(f"intermediate mask {window_path} is missing; rerun with --overwrite") from None
     x0, y0, scale = window
     window_affine = scaled_affine(affine, scale)
     window_affine[:, 2] += window_affine[:, :2] @ np.array([x0, y0])
     atomic.write_image(mask_path, warp(mask, window_affine))
     atomic.write_image(crop_path, warp(image, affine))
+    window_path.unlink(missing_ok=True)  # keeps the work folder small however long the video

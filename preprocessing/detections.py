@@ -22,6 +22,16 @@ def frame_name(index: int) -> str:
     return f"{index:06d}"
 
 
+def window_file(work: Path, index: int) -> Path:
+    """Where the detection pass keeps frame `index`'s mask window until its crop is cut (raw uint8)."""
+    return work / "masks" / f"{frame_name(index)}.npy"
+
+
+def write_window(path: Path, window: np.ndarray) -> None:
+    with atomic.atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, window)
+
+
 @dataclass
 class Detections:
     """Everything the detection pass found, one row per selected frame."""
@@ -87,7 +97,7 @@ def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Pro
                 extents.append(person_extent(detection))
                 window, origin = mask_window(detection, extents[-1])
                 windows.append(np.array([*origin, detection.mask_scale]))
-                atomic.write_image(work / "masks" / f"{frame_name(frame.index)}.png", window)
+                write_window(window_file(work, frame.index), window)
             on_frame(extents[-1], status[-1] == "ok", windows[-1])
             progress.advance()
     return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),

@@ -49,13 +49,13 @@ def kill_when(out_root, ready, timeout=120):
         process.wait()
 
 
-def finished(folder):
-    """PNG files written completely (not the temporaries of a writer in progress)."""
-    return [p for p in folder.glob("*.png") if not p.name.startswith(".")] if folder.exists() else []
+def finished(folder, suffix=".png"):
+    """Files written completely (not the temporaries of a writer in progress)."""
+    return [p for p in folder.glob(f"*{suffix}") if not p.name.startswith(".")] if folder.exists() else []
 
 
-def count(folder):
-    return len(finished(folder))
+def count(folder, suffix=".png"):
+    return len(finished(folder, suffix))
 
 
 def test_kill_during_each_pass_then_resume_is_identical(tmp_path):
@@ -63,7 +63,7 @@ def test_kill_during_each_pass_then_resume_is_identical(tmp_path):
     assert run_cli("reconstruct", real_media("tennis.mp4"), "-o", reference, "-q", *ARGS).returncode == 0
 
     interrupted = tmp_path / "interrupted"
-    kill_when(interrupted, lambda d: count(d / ".work" / "masks") >= 20)  # during detection
+    kill_when(interrupted, lambda d: count(d / ".work" / "masks", ".npy") >= 20)  # during detection
     kill_when(interrupted, lambda d: count(d / "crops") >= 15)  # during cropping
     crops_before = {p.name: p.stat().st_mtime_ns for p in finished(interrupted / "tennis" / "crops")}
     assert 15 <= len(crops_before) < 60
