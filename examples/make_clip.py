@@ -86,7 +86,7 @@ def mesh_digest(vertices: np.ndarray, faces: np.ndarray) -> str:
 
 def groundtruth_mesh(arrays, frame: int) -> tuple[np.ndarray, np.ndarray]:
     """Frame ``frame``'s ground-truth mesh from the stored grid: vertices (N, 3) float32 camera frame, faces (M, 3)."""
-    from humanvid.synth.groundtruth import to_camera_frame
+    from humanvid.synth.groundtruth import largest_component, to_camera_frame
     from humanvid.synth.voxels import sparse_marching_cubes
 
     start, end = arrays["inside_offsets"][frame], arrays["inside_offsets"][frame + 1]
@@ -96,22 +96,6 @@ def groundtruth_mesh(arrays, frame: int) -> tuple[np.ndarray, np.ndarray]:
     vertices, faces = largest_component(vertices, faces)
     vertices = arrays["grid_origin"][frame] + vertices * float(arrays["voxel"])
     return to_camera_frame(vertices, arrays["world_to_camera"]).astype(np.float32), faces
-
-
-def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the connected surface with the most faces (as the generator does); reindex vertices."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    count = len(vertices)
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
-    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(count, count))
-    _, component = connected_components(graph, directed=False)
-    faces = faces[component[faces[:, 0]] == np.bincount(component[faces[:, 0]]).argmax()]
-    used = np.unique(faces)
-    remap = np.full(count, -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return vertices[used], remap[faces]
 
 
 def write_npz(path: Path, arrays: dict) -> None:

@@ -153,7 +153,7 @@ def build_clothed_mesh(
 
     origin, inside = voxelize(solids, voxel)
     vertices, faces = sparse_marching_cubes(inside, level)
-    vertices, faces = _largest_component(vertices, faces)
+    vertices, faces = largest_component(vertices, faces)
     vertices = origin + vertices * voxel
     normals = _smooth_normals(vertices, faces)
 
@@ -224,7 +224,7 @@ def vertex_albedo(materials: list[Material], labels: np.ndarray, texcoords: np.n
     return colors
 
 
-def _largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keep the connected surface with the most faces; reindex vertices."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
