@@ -99,11 +99,17 @@ def main() -> None:
 @click.option("--model-path", type=click.Path(path_type=Path), default=None,
               help="SMPL / SMPL-X model file or folder (e.g. SMPL_NEUTRAL.pkl, models/smplx/).")
 @click.option("--preview", is_flag=True, help="Also write preview.mp4: the fitted body drawn over the frames.")
+@click.option("--resolution", type=click.IntRange(min=32, max=1024), default=256, show_default=True,
+              help="Marching-cubes cells along the longest side of the person's box (256: ~1 cm).")
+@click.option("--temporal-window", type=click.IntRange(min=0, max=8), default=2, show_default=True,
+              help="Fuse each frame's occupancy with this many frames on either side (0: no fusion).")
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
+              help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, preview,
-                overwrite, verbose, quiet):
+                resolution, temporal_window, checkpoint, overwrite, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -112,8 +118,9 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
 
     \b
     Stages: preprocess (person landmarks, masks, 512×512 crops) → fit (one
-    body model over the whole video) → mesh (clothed meshes). This version
-    runs preprocess and fit; meshing is not part of it yet.
+    body model over the whole video) → mesh (one clothed, watertight mesh per
+    frame, fused over time). Meshes: OUT/<name>/meshes/NNNNNN.obj, numbered by
+    source frame, in the camera frame (x right, y up, looking down −z).
     """
     from humanvid.inputs import resolve_inputs
     from humanvid.pipeline import AVAILABLE_STAGES, Settings
@@ -131,6 +138,8 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(f"--model-path {model_path}: no such file or folder")
     if preview and until == "preprocess":
         raise click.UsageError("--preview draws the fitted body: it needs --until fit")
+    if until == "mesh":
+        _check_checkpoint(checkpoint)
     if end is not None and end <= start:
         raise click.UsageError(f"--end {end} must be greater than --start {start}")
     _check_device(device)
@@ -140,7 +149,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(str(err)) from None
 
     settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite,
-                        body_model, model_path, preview)
+                        body_model, model_path, preview, checkpoint, resolution, temporal_window)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
@@ -149,8 +158,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         if until == "preprocess":
             console.print("Stopped after preprocessing (--until preprocess).", soft_wrap=True)
         elif until == "fit":
-            console.print("Stopped after body fitting: clothed meshing is not part of this version yet.",
-                          soft_wrap=True)
+            console.print("Stopped after body fitting (--until fit).", soft_wrap=True)
     sys.exit(0 if all(r.succeeded for r in results) else 1)
 
 
@@ -176,6 +184,17 @@ def _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose):
                 errors.print(f"[red]error:[/] {result.error}", markup=True)
             results.append(result)
     return results
+
+
+def _check_checkpoint(checkpoint: Path | None) -> None:
+    """A missing or unreadable network is a usage error before any work starts."""
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint
+
+    try:
+        read_checkpoint(checkpoint if checkpoint is not None else DEFAULT_CHECKPOINT)
+    except HumanvidError as err:
+        hint = "" if checkpoint is not None else " (the shipped network is missing: reinstall humanvid)"
+        raise click.UsageError(f"{err}{hint}") from None
 
 
 def _check_device(device: str) -> None:

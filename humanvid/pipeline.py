@@ -1,7 +1,8 @@
 """Run the stages for one input into OUT/<name>/, resumably, and keep run.json true.
 
-Stages that exist: preprocess and fit. Meshing (`mesh`) is not built yet;
-asking for it is an error, not a silent no-op.
+Stages, in order: preprocess (crops, masks, landmarks), fit (one body per frame)
+and mesh (one clothed mesh per frame). Each stage records a fingerprint of what
+it was made from; a rerun skips what matches and redoes what does not.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from preprocessing.stage import clear_work, run_preprocess
 from preprocessing.video import FrameSelection, MediaInfo, probe
 
 STAGES = ("preprocess", "fit", "mesh")
-AVAILABLE_STAGES = ("preprocess", "fit")
+AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
 FIT_FORMAT = 1  # bump when fitting output changes for the same settings
+MESH_FORMAT = 1  # bump when meshing output changes for the same settings
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")
 
 
@@ -38,19 +40,23 @@ class Settings:
 
     selection: FrameSelection = FrameSelection()
     focal: float | None = None
-    until: str = "fit"
+    until: str = "mesh"
     device: str = "cpu"
     overwrite: bool = False
     body_model: str = "anny"
     model_path: Path | None = None
     preview: bool = False
+    checkpoint: Path | None = None  # occupancy network; None: the shipped checkpoints/occupancy_v1.pt
+    resolution: int = 256
+    temporal_window: int = 2
 
     def as_dict(self) -> dict:
         return {
             "start": self.selection.start, "end": self.selection.end, "every": self.selection.every,
             "max_frames": self.selection.max_frames, "focal": self.focal, "until": self.until, "device": self.device,
             "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
-            "preview": self.preview,
+            "preview": self.preview, "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
+            "resolution": self.resolution, "temporal_window": self.temporal_window,
         }
 
     def runs(self, stage: str) -> bool:
@@ -191,6 +197,9 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
     resumed = done
     if settings.runs("fit"):
         resumed = _fit(out_dir, manifest, settings, fingerprint, progress) and resumed
+    fit_done = manifest["stages"].get("fit", {}).get("fingerprint")
+    if settings.runs("mesh"):
+        resumed = _mesh(out_dir, manifest, settings, fit_done, progress) and resumed
     if settings.preview and settings.runs("fit"):
         _preview(info, out_dir, manifest, settings, progress)
     result.resumed = resumed
@@ -217,7 +226,7 @@ def _preprocess(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint:
         "frames_per_s": round(len(status) / max(sum(stage.timings.values()), 1e-9), 2),
     }
     manifest["stages"]["fit"] = {"status": "not run"}
-    manifest["stages"]["mesh"] = {"status": "not available in this version"}
+    manifest["stages"]["mesh"] = {"status": "not run"}
     manifest["quality"] = {"crop_center_jitter_px": round(stage.jitter_px, 3)}
     manifest["summary"] = {
         "frames_total": len(status),
@@ -279,6 +288,74 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
         if observed.any() else None
     manifest["quality"]["mask_iou_mean"] = round(float(np.nanmean(fit.mask_iou[observed])), 4) \
         if observed.any() else None
+    atomic.write_json(out_dir / "run.json", manifest)
+    return False
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT
+
+    return Path(settings.checkpoint) if settings.checkpoint is not None else DEFAULT_CHECKPOINT
+
+
+def mesh_fingerprint(fit: str, settings: Settings) -> str:
+    path = checkpoint_path(settings)
+    try:
+        weights = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        raise HumanvidError(f"checkpoint {path} not found") from None
+    key = {"fit": fit, "format": MESH_FORMAT, "checkpoint": weights, "resolution": settings.resolution,
+           "temporal_window": settings.temporal_window}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress: Progress) -> bool:
+    """Run (or resume, or skip) the mesh stage; True when every mesh was already there."""
+    from humanvid.stages.mesh import MeshSettings, run_mesh
+
+    fingerprint = mesh_fingerprint(fit, settings)
+    stage = manifest["stages"].get("mesh", {})
+    meshes = out_dir / "meshes"
+    wanted = [f["frame"] for f in manifest["frames"] if f["status"] == "ok"]
+    same = stage.get("fingerprint") == fingerprint
+    if not same and meshes.exists():  # made from another fit, checkpoint or resolution: make them again
+        shutil.rmtree(meshes)
+    done = {i for i in wanted if (meshes / f"{frame_name(i)}.obj").exists()} if same else set()
+    if same and stage.get("status") == "complete" and len(done) == len(wanted):
+        return True
+    manifest["stages"]["mesh"] = {"status": "running", "fingerprint": fingerprint}
+    atomic.write_json(out_dir / "run.json", manifest)
+    progress.start("mesh", len(wanted) - len(done))
+    finished = [0]
+
+    def on_progress(frames_done: int, frames_total: int) -> None:
+        progress.advance(frames_done - finished[0])
+        finished[0] = frames_done
+
+    mesh_settings = MeshSettings(checkpoint_path(settings), settings.resolution, settings.temporal_window,
+                                 settings.device, settings.body_model, settings.model_path)
+    result = run_mesh(out_dir, mesh_settings, done, on_progress)
+    previous = {f["frame"]: f for f in manifest["frames"]}
+    for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
+                                                     result.watertight, result.mask_iou):
+        if entry["frame"] in done:
+            continue  # figures of an earlier, interrupted run stay as they were recorded
+        entry["mesh"] = "ok" if meshed else "none"
+        if meshed:
+            entry.update(mesh_faces=int(faces), watertight=bool(watertight), mesh_mask_iou=round(float(iou), 4))
+    made = [f for f in previous.values() if f.get("mesh") == "ok"]
+    computed = len(wanted) - len(done)
+    manifest["stages"]["mesh"] = {
+        "status": "complete", "fingerprint": fingerprint, "checkpoint": str(checkpoint_path(settings)),
+        "resolution": settings.resolution, "temporal_window": settings.temporal_window,
+        "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
+        **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
+    }
+    manifest["quality"]["meshes"] = len(made)
+    manifest["quality"]["watertight_fraction"] = round(sum(f["watertight"] for f in made) / len(made), 4) \
+        if made else None
+    manifest["quality"]["mesh_mask_iou_mean"] = round(float(np.mean([f["mesh_mask_iou"] for f in made])), 4) \
+        if made else None
     atomic.write_json(out_dir / "run.json", manifest)
     return False
 

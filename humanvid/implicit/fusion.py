@@ -1,10 +1,14 @@
 """Temporal fusion: a frame's occupancy, averaged with its neighbours' through the fitted body.
 
 A query point of frame t is carried to frame t' by the skinning of its nearest
-body vertex (rest pose ← t, then rest pose → t'), the network of frame t' is
-asked there, and the answers are averaged with Gaussian weights in |t − t'|.
+body vertex (rest pose ← t, then rest pose → t'), the occupancy of frame t' is
+read there, and the answers are averaged with Gaussian weights in |t − t'|.
 Surfaces that move with the body agree across frames and stay; noise that
 flickers from frame to frame is averaged away.
+
+Each frame's own field is evaluated once (by the network, coarse to fine) and
+kept as a volume (:class:`VolumeField`); fusing reads neighbours' volumes by
+trilinear interpolation, so a temporal window costs lookups, not network passes.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import Callable
 
 import numpy as np
 import torch
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from humanvid.body.skinning import carry_points
+from humanvid.implicit.meshing import Grid
 
 FrameOccupancy = Callable[[np.ndarray], np.ndarray]  # (N, 3) camera-frame points → (N,) in [0, 1]
 
@@ -33,6 +38,29 @@ class PosedBody:
         self.tree = cKDTree(self.vertices)
 
 
+@dataclass
+class VolumeField:
+    """An occupancy field sampled on a lattice; reads between samples are trilinear, outside is empty."""
+
+    volume: np.ndarray  # (X, Y, Z) float32 occupancy in [0, 1]
+    grid: Grid
+
+    @classmethod
+    def cropped(cls, volume: np.ndarray, grid: Grid, floor: float = 1e-3) -> "VolumeField":
+        """The field of `volume`, kept only over the box where it is not (nearly) empty: far less memory."""
+        occupied = np.argwhere(volume > floor)
+        if not len(occupied):
+            return cls(np.zeros((1, 1, 1), np.float32), grid)
+        low = np.maximum(occupied.min(axis=0) - 1, 0)
+        high = np.minimum(occupied.max(axis=0) + 2, volume.shape)
+        box = np.ascontiguousarray(volume[low[0]:high[0], low[1]:high[1], low[2]:high[2]], np.float32)
+        return cls(box, Grid(grid.origin + grid.voxel * low, grid.voxel, box.shape))
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        index = ((np.asarray(points, np.float64) - self.grid.origin) / self.grid.voxel).T
+        return ndimage.map_coordinates(self.volume, index, order=1, mode="constant", cval=0.0, prefilter=False)
+
+
 def temporal_weights(window: int, sigma: float | None = None) -> dict[int, float]:
     """Weights of the frame offsets −window … window (they sum to 1)."""
     sigma = sigma if sigma is not None else max(window / 2.0, 0.5)
@@ -41,13 +69,22 @@ def temporal_weights(window: int, sigma: float | None = None) -> dict[int, float
     return {int(o): float(w) for o, w in zip(offsets, weights / weights.sum())}
 
 
-def carry(points: np.ndarray, source: PosedBody, target: PosedBody) -> np.ndarray:
-    """(N, 3) points of the source frame → where they are in the target frame."""
-    _, nearest = source.tree.query(points)
-    moved = carry_points(torch.from_numpy(points.astype(np.float64)),
-                         torch.from_numpy(source.transforms[nearest].astype(np.float64)),
-                         torch.from_numpy(target.transforms[nearest].astype(np.float64)))
-    return moved.numpy().astype(np.float32)
+def relative_transforms(source: PosedBody, target: PosedBody) -> np.ndarray:
+    """(V, 3, 4) per-vertex maps from the source pose to the target pose (target ∘ source⁻¹)."""
+    # Blended transforms are not rigid, so invert the general matrices (torch: numpy's batched inverse is slow).
+    inverse = torch.linalg.inv(torch.from_numpy(np.ascontiguousarray(source.transforms, np.float64))).numpy()
+    return (target.transforms @ inverse)[:, :3, :]
+
+
+def carry(points: np.ndarray, source: PosedBody, target: PosedBody, nearest: np.ndarray | None = None) -> np.ndarray:
+    """(N, 3) points of the source frame → where they are in the target frame.
+
+    nearest: (N,) the source body vertex each point follows (looked up when None).
+    """
+    if nearest is None:
+        _, nearest = source.tree.query(points)
+    moves = relative_transforms(source, target)[nearest]  # (N, 3, 4)
+    return (np.einsum("nij,nj->ni", moves[:, :, :3], points) + moves[:, :, 3]).astype(np.float32)
 
 
 def fused_occupancy(frame: int, occupancies: dict[int, FrameOccupancy], bodies: dict[int, PosedBody],
@@ -56,12 +93,19 @@ def fused_occupancy(frame: int, occupancies: dict[int, FrameOccupancy], bodies: 
     if window == 0:
         return occupancies[frame]
     weights = {frame + o: w for o, w in temporal_weights(window).items() if frame + o in occupancies}
+    moves = {other: relative_transforms(bodies[frame], bodies[other]) for other in weights if other != frame}
 
     def occupancy(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, np.float64)
+        _, nearest = bodies[frame].tree.query(points)
         total = np.zeros(len(points), np.float64)
         for other, weight in weights.items():
-            where = points if other == frame else carry(points, bodies[frame], bodies[other])
-            total += weight * occupancies[other](where)
+            if other == frame:
+                where = points
+            else:
+                move = moves[other][nearest]
+                where = np.einsum("nij,nj->ni", move[:, :, :3], points) + move[:, :, 3]
+            total += weight * occupancies[other](where.astype(np.float32))
         return (total / sum(weights.values())).astype(np.float32)
 
     return occupancy

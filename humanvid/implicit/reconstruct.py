@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import trimesh
 
-from humanvid.implicit.meshing import KeepFn, OccupancyFn, evaluate_coarse_to_fine, extract_surface, grid_around
+from humanvid.implicit.meshing import (Grid, KeepFn, OccupancyFn, evaluate_coarse_to_fine, extract_surface,
+                                      grid_around)
 from humanvid.implicit.network import EncodedImage, OccupancyNetwork
 from humanvid.implicit.projection import crop_camera, project
 
@@ -85,11 +86,16 @@ def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
     return keep
 
 
+def frame_grid(frame: FrameInputs, resolution: int = 256, coarse_step: int = 8) -> Grid:
+    """The lattice a frame is meshed on: the fitted body's box grown by BOX_MARGIN, `resolution` cells long."""
+    low = frame.body_vertices.min(axis=0) - BOX_MARGIN
+    high = frame.body_vertices.max(axis=0) + BOX_MARGIN
+    return grid_around(low, high, resolution, coarse_step)
+
+
 def mesh_frame(occupancy: OccupancyFn, frame: FrameInputs, resolution: int = 256,
                coarse_step: int = 8) -> trimesh.Trimesh:
     """The watertight surface of the occupancy at 0.5, in the camera frame [m]."""
-    low = frame.body_vertices.min(axis=0) - BOX_MARGIN
-    high = frame.body_vertices.max(axis=0) + BOX_MARGIN
-    grid = grid_around(low, high, resolution, coarse_step)
+    grid = frame_grid(frame, resolution, coarse_step)
     volume, _ = evaluate_coarse_to_fine(occupancy, grid, coarse_step, keep=visual_hull(frame))
     return extract_surface(volume, grid)

@@ -18,7 +18,7 @@ from humanvid.errors import HumanvidError
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint to write (.pt).")
 @click.option("--steps", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True, help="Crops per step.")
-@click.option("--points", type=click.IntRange(min=16), default=4096, show_default=True,
+@click.option("--points", type=click.IntRange(min=16), default=2048, show_default=True,
               help="Occupancy samples per crop and step.")
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)

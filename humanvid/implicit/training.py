@@ -29,7 +29,7 @@ from humanvid.implicit.samples import TrainingSample, find_samples, read_sample
 class TrainConfig:
     steps: int = 20_000
     batch: int = 4  # crops per step
-    points: int = 4096  # occupancy samples per crop, half inside, half outside
+    points: int = 2048  # occupancy samples per crop, half inside, half outside
     learning_rate: float = 1e-3
     seed: int = 0
     validate_every: int = 500
@@ -37,6 +37,7 @@ class TrainConfig:
     offset_noise: float = 0.02  # metres, shared by all keypoints of a body (x, y)
     depth_noise: float = 0.05  # metres, shared offset along the camera axis
     keypoint_noise: float = 0.015  # metres, per keypoint
+    color_jitter: float = 0.25  # relative gain / contrast change of the crop's colours
 
 
 @dataclass
@@ -65,11 +66,22 @@ def balanced_points(sample: TrainingSample, count: int, rng: np.random.Generator
     return sample.points[chosen], sample.inside[chosen]
 
 
+def jittered_colors(crop: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """(S, S, 3) uint8 → the same crop under other light and camera colours (gain per channel, contrast, gamma)."""
+    gain = 1.0 + rng.uniform(-strength, strength) + rng.uniform(-0.3 * strength, 0.3 * strength, 3)
+    contrast = 1.0 + rng.uniform(-strength, strength)
+    gamma = np.exp(rng.uniform(-strength, strength))
+    image = (crop.astype(np.float32) / 255.0) ** gamma * gain
+    image = (image - image.mean()) * contrast + image.mean()
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.random.Generator,
                augment: bool = True) -> Batch:
     images, masks, cameras, keypoints, points, inside = [], [], [], [], [], []
     for sample in samples:
-        images.append(torch.from_numpy(sample.crop).permute(2, 0, 1).float() / 255.0)
+        crop = jittered_colors(sample.crop, config.color_jitter, rng) if augment and config.color_jitter else sample.crop
+        images.append(torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0)
         masks.append(torch.from_numpy(sample.mask)[None].float() / 255.0)
         cameras.append(crop_camera(torch.tensor(sample.intrinsics[None], dtype=torch.float32),
                                    torch.tensor(sample.affine[None], dtype=torch.float32))[0])
