@@ -22,15 +22,15 @@ from humanvid.errors import HumanvidError
               help="Occupancy samples per crop and step.")
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--features", type=click.Choice(["image", "image+keypoints", "image+keypoints+sdf"]),
-              default="image+keypoints", show_default=True, help="Which point features the network uses.")
+@click.option("--features", type=click.Choice(["image", "image+keypoints"]), default="image+keypoints",
+              show_default=True, help="Which point features the network uses (image only: the ablation).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint at --out.")
 def train_command(data, out, steps, batch, points, learning_rate, seed, features, resume):
     """Train the occupancy network; reproducible from --seed, resumable with --resume."""
     from humanvid.implicit.network import NetworkConfig
     from humanvid.implicit.training import TrainConfig, train
 
-    network_config = NetworkConfig(keypoint_encoding="keypoints" in features, body_sdf="sdf" in features)
+    network_config = NetworkConfig(keypoint_encoding="keypoints" in features)
     config = TrainConfig(steps=steps, batch=batch, points=points, learning_rate=learning_rate, seed=seed)
     console = Console()
     columns = (TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
