@@ -97,7 +97,6 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--until", "mesh"], "not built yet"),
     (["--preview"], "needs --until fit"),
     (["--start", "5", "--end", "3"], "must be greater"),
     (["--device", "tpu"], "use cpu or cuda"),

@@ -61,3 +61,38 @@ def test_flicker_is_averaged_and_edges_of_the_clip_use_what_exists():
     fused = np.array([surface_radius(fused_occupancy(t, occupancies, bodies, 2)) for t in range(7)])
     assert np.std(np.diff(fused)) < 0.6 * np.std(np.diff(single))
     assert fused_occupancy(0, occupancies, bodies, 2)(r[:3].astype(np.float32)).shape == (3,)
+
+
+def test_volume_field_reads_the_lattice_and_interpolates_between_samples():
+    from humanvid.implicit.fusion import VolumeField
+    from humanvid.implicit.meshing import grid_around
+
+    grid = grid_around(np.full(3, -1.0), np.full(3, 1.0), 32, 8)
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij"), -1).reshape(-1, 3)
+    lattice = grid.points(index)
+    volume = ball(np.zeros(3), 0.3, 0.05)(lattice).reshape(grid.shape)
+    field = VolumeField.cropped(volume, grid)
+    assert all(a < b for a, b in zip(field.volume.shape, volume.shape))  # the empty margin is dropped
+    assert np.allclose(field(lattice), volume.ravel(), atol=1e-3)  # the lattice's values, the margin read as 0
+    midpoints = lattice[:-1] + 0.5 * grid.voxel * np.array([1.0, 0.0, 0.0])
+    same_row = index[:-1, 0] + 1 < grid.shape[0]
+    expected = 0.5 * (volume.ravel()[:-1] + volume.reshape(grid.shape)[
+        np.minimum(index[:-1, 0] + 1, grid.shape[0] - 1), index[:-1, 1], index[:-1, 2]])
+    assert np.allclose(field(midpoints)[same_row], expected[same_row], atol=1e-3)
+    assert np.all(field(np.array([[2.0, 0.0, 0.0], [0.0, -3.0, 0.0]])) == 0.0)  # outside the box: empty
+
+
+def test_fused_field_of_volumes_equals_fused_functions():
+    velocity = np.array([0.04, 0.0, 0.0])
+    from humanvid.implicit.fusion import VolumeField
+    from humanvid.implicit.meshing import grid_around
+
+    grid = grid_around(np.full(3, -0.6), np.full(3, 0.8), 56, 8)
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij"), -1).reshape(-1, 3)
+    functions = {t: ball(t * velocity, 0.3, 0.05) for t in range(5)}
+    fields = {t: VolumeField.cropped(f(grid.points(index)).reshape(grid.shape), grid) for t, f in functions.items()}
+    bodies = {t: body_at(t * velocity) for t in range(5)}
+    points = np.random.default_rng(4).uniform(-0.4, 0.6, (2000, 3)).astype(np.float32)
+    from_volumes = fused_occupancy(2, fields, bodies, 2)(points)
+    from_functions = fused_occupancy(2, functions, bodies, 2)(points)
+    assert np.abs(from_volumes - from_functions).max() < 0.02  # trilinear reads of a 2.5 cm lattice
