@@ -142,8 +142,8 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / max(config.steps, 1), 1.0))))
     rng = np.random.default_rng(config.seed)
     step, metrics, seconds = 0, {}, 0.0
-    if resume and Path(out).exists():
-        state = read_checkpoint(out)
+    if resume and training_state_path(out).exists():
+        state = read_checkpoint(training_state_path(out))
         network.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -183,12 +183,21 @@ def _cached_sample(cache: dict, path: Path, limit: int = 1000) -> TrainingSample
     return sample
 
 
+def training_state_path(out: str | Path) -> Path:
+    """Where training keeps what resuming needs (optimizer, schedule, RNGs) beside the checkpoint."""
+    out = Path(out)
+    return out.with_name(out.name + ".state")
+
+
 def _save(out, network, optimizer, schedule, rng, step, metrics, seconds, config, train_count) -> None:
-    save_checkpoint(out, network, {
-        "step": step, "metrics": metrics, "seconds": seconds, "train_config": dataclasses.asdict(config),
-        "train_samples": train_count, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+    """The checkpoint (weights and how they were made: small, shippable) and, beside it, the training state."""
+    record = {"step": step, "metrics": metrics, "seconds": seconds, "train_config": dataclasses.asdict(config),
+              "train_samples": train_count}
+    save_checkpoint(training_state_path(out), network, {
+        **record, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
         "rng": _rng_state_to(rng), "torch_rng": torch.get_rng_state(),
     })
+    save_checkpoint(out, network, record)
 
 
 def _rng_state_to(rng: np.random.Generator) -> dict:

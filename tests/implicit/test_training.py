@@ -74,6 +74,9 @@ def test_same_seed_same_weights_and_exact_resume(tiny_data, tmp_path):
     for other in ("again.pt", "resumed.pt"):
         weights = load_network(tmp_path / other).state_dict()
         assert all(torch.equal(reference[k], weights[k]) for k in reference), other
+    shipped = torch.load(tmp_path / "straight.pt", weights_only=True)
+    assert "optimizer" not in shipped and shipped["step"] == 6  # the checkpoint is weights + record only
+    assert (tmp_path / "straight.pt.state").stat().st_size > (tmp_path / "straight.pt").stat().st_size
 
 
 def test_no_samples_is_a_clear_error(tmp_path):
