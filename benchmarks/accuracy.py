@@ -1,0 +1,283 @@
+"""Clothed-mesh accuracy of `humanvid reconstruct` on the synthetic TEST split (stills and clips), and its speed.
+
+    python benchmarks/accuracy.py [--checkpoint checkpoints/occupancy_v1.pt] [--checkpoint-image PATH]
+                                  [--count 48] [--clips 2 --clip-frames 48]
+
+Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
+(humanvid.pipeline.run_job, in-process: preprocess → fit → mesh, temporal window 0, with the
+render's focal as --focal so the pipeline's camera is the render camera); the meshes, which are
+in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
+(a) the fitted body alone, (b) the network with image features only (--checkpoint-image),
+(c) image features + keypoint encoding (--checkpoint, the shipped default), (d) + body SDF (not
+built yet). All rows mesh the same fitted body. Stills where MediaPipe finds nobody are counted
+and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
+translated onto the ground truth's area centroid, `humanvid evaluate --align centroid`:
+monocular depth is ambiguous, the fitted body can sit ~10 % too near or far).
+
+Clips: ``humanvid synth --split test --clips`` clips reconstructed with temporal window 0 and
+--temporal-window (fitted once): excess frame-to-frame surface change against the ground-truth
+sequence, and mean per-frame Chamfer. Speed: seconds per frame by stage, from each run.json.
+Missing test data is generated (deterministic seeds); outputs stay in --out, so a rerun resumes.
+Writes its section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from accuracy_data import Clip, Still, clip_image_folder, ensure_clips, ensure_stills, load_truth
+from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
+                             speed_table, stills_table, temporal_lines)
+from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, reconstruct
+from accuracy_scores import (MeshScores, SequenceScores, SurfaceScore, prepare_truth, read_mesh, score_mesh,
+                             score_sequences)
+from common import REPO, RESULTS, write_section
+
+ROW_LABELS = {
+    "a": "(a) fitted body alone",
+    "b": "(b) image features only",
+    "c": "(c) image + keypoint encoding",
+    "d": "(d) + body SDF",
+}
+ROW_VARIANTS = {"b": "image", "c": "image_keypoints"}  # row → folder of its meshes under OUT/stills/
+
+
+def parse_args() -> argparse.Namespace:
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT
+
+    parser = argparse.ArgumentParser(
+        description="Accuracy and speed of humanvid's clothed meshes on the synthetic test split (stills and "
+                    "clips), through the real pipeline; writes its section of benchmarks/RESULTS.md.",
+        epilog="Full run: python benchmarks/accuracy.py --checkpoint-image IMAGE_ONLY.pt "
+               "(48 stills, 2 clips × 48 frames). Quick check: --count 2 --clips 1 --clip-frames 6 --no-write.",
+    )  # fmt: skip
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="PATH",
+                        help="network with image features + keypoint encoding, for row (c) and the clips "
+                             "(default: %(default)s)")
+    parser.add_argument("--checkpoint-image", type=Path, default=None, metavar="PATH",
+                        help="network with image features only, for row (b); without it the row says 'not trained'")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth", metavar="DIR",
+                        help="synthetic data: stills in DIR/test, clips in DIR/clips-<frames>/test-clips; "
+                             "made with `humanvid synth --split test …` where missing (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_accuracy", metavar="DIR",
+                        help="where the reconstructions go; kept, so a rerun resumes (default: %(default)s)")
+    parser.add_argument("--count", type=int, default=48, metavar="N",
+                        help="measure the first N test stills (default: %(default)s, all)")
+    parser.add_argument("--clips", type=int, default=2, metavar="C", help="test clips, 0 for none (default: %(default)s)")
+    parser.add_argument("--clip-frames", type=int, default=48, metavar="F", help="frames per clip (default: %(default)s)")
+    parser.add_argument("--temporal-window", type=int, default=2, metavar="K",
+                        help="temporal window compared with 0 on the clips (default: %(default)s)")
+    parser.add_argument("--resolution", type=int, default=256, metavar="R",
+                        help="meshing grid, R³ (default: %(default)s)")
+    parser.add_argument("--samples", type=int, default=10_000, metavar="N",
+                        help="points sampled on each surface by the metrics (default: %(default)s)")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+    args = parser.parse_args()
+    if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or args.clips < 0 \
+            or args.clip_frames < 2:
+        parser.error("--count, --temporal-window, --resolution and --samples must be ≥ 1, --clip-frames ≥ 2")
+    return args
+
+
+def describe_checkpoint(path: Path, expected: list[str]) -> str:
+    """A checkpoint's name, features and training step; refuses one whose features are not `expected`."""
+    from humanvid.errors import HumanvidError
+    from humanvid.implicit.checkpoint import read_checkpoint
+
+    try:
+        payload = read_checkpoint(path)
+    except HumanvidError as err:
+        raise SystemExit(str(err)) from None
+    config = payload["config"]
+    features = [name for name in ("image_features", "keypoint_encoding", "body_sdf") if config.get(name)]
+    if features != expected:
+        raise SystemExit(f"{path}: its network uses {' + '.join(features)}, not {' + '.join(expected)}")
+    step = payload.get("step")
+    return f"{path.name} ({' + '.join(features)}{'' if step is None else f', step {step}'})"
+
+
+def reconstruct_stills(stills: list[Still], out: Path, variants: list[Variant], resolution: int) -> list[Outcome]:
+    outcomes = []
+    for index, still in enumerate(stills):
+        started = time.perf_counter()
+        outcome = reconstruct(still.image, still.name, still.focal, out, variants, resolution)
+        state = "ok" if outcome.error is None else outcome.error
+        print(f"still {still.name} ({index + 1}/{len(stills)}): {state} [{time.perf_counter() - started:.0f} s]",
+              flush=True)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def still_predictions(outcome: Outcome) -> dict[str, Path]:
+    """Row key → the predicted mesh file of an image input (frame 0)."""
+    paths = {"a": body_path(outcome.fitted, 0)}
+    paths.update({key: mesh_path(outcome.variants[name], 0) for key, name in ROW_VARIANTS.items()
+                  if name in outcome.variants})
+    return paths
+
+
+def score_stills(stills: list[Still], outcomes: list[Outcome], samples: int) -> dict[str, dict[str, MeshScores]]:
+    """Row key → still name → scores, for every mesh the pipeline produced."""
+    scores: dict[str, dict[str, MeshScores]] = {}
+    for still, outcome in zip(stills, outcomes):
+        if outcome.error is not None:
+            continue
+        truth = prepare_truth(load_truth(still.truth), samples)
+        for key, path in still_predictions(outcome).items():
+            mesh = read_mesh(path)
+            if mesh is not None:
+                scores.setdefault(key, {})[still.name] = score_mesh(mesh, truth, samples)
+    return scores
+
+
+def mean_score(scores: list[SurfaceScore]) -> SurfaceScore:
+    return SurfaceScore(*(float(np.mean([getattr(s, f.name) for s in scores])) for f in fields(SurfaceScore)))
+
+
+def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[str, dict[str, MeshScores]],
+                     sources: dict[str, str]) -> StillsSummary:
+    reconstructed = [o.name for o in outcomes if o.error is None]
+    measured = [key for key in ROW_LABELS if key in sources]
+    common = [name for name in reconstructed if all(name in scores.get(key, {}) for key in measured)]
+    rows = []
+    for key, label in ROW_LABELS.items():
+        if key not in sources:
+            rows.append(RowSummary(key, label, "—", "not built" if key == "d" else "not trained"))
+            continue
+        chosen = [scores[key][name] for name in common]
+        rows.append(RowSummary(key, label, sources[key], None, len(scores.get(key, {})),
+                               mean_score([s.camera for s in chosen]) if chosen else None,
+                               mean_score([s.aligned for s in chosen]) if chosen else None))
+    speeds = [StageSeconds.from_run(o.variants[ROW_VARIANTS["c"]]) for o in outcomes
+              if ROW_VARIANTS["c"] in o.variants]
+    return StillsSummary(
+        rows, len(stills), len(reconstructed), len(common),
+        no_person=[o.name for o in outcomes if o.no_person],
+        failed=[f"{o.name}: {o.error}" for o in outcomes if o.error is not None and not o.no_person],
+        speed=StageSeconds.median(speeds),
+    )  # fmt: skip
+
+
+def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, resolution: int,
+                  samples: int) -> ClipsSummary:
+    """Reconstruct each clip with windows 0 and `window` from one fit, and score both sequences."""
+    variants = [Variant("window0", checkpoint, 0), Variant(f"window{window}", checkpoint, window)]
+    summary = ClipsSummary([f"{clip.name} ({clip.motion})" for clip in clips], len(clips[0].frames), window)
+    singles, fused, speeds = [], [], {variant.name: [] for variant in variants}
+    for clip in clips:
+        started = time.perf_counter()
+        source = clip_image_folder(clip, out / "inputs" / clip.name)
+        outcome = reconstruct(source, clip.name, clip.focal, out, variants, resolution)
+        print(f"clip {clip.name}: {outcome.error or 'ok'} [{time.perf_counter() - started:.0f} s]", flush=True)
+        if outcome.error is not None:
+            summary.failed.append(f"{clip.name}: {outcome.error}")
+            continue
+        folders = [outcome.variants[variant.name] for variant in variants]
+        frames = [t for t in range(len(clip.frames)) if all(mesh_path(f, t).exists() for f in folders)]
+        started = time.perf_counter()
+        single, windowed = score_sequences([clip.truths[t] for t in frames],
+                                           [[mesh_path(f, t) for t in frames] for f in folders], samples)
+        print(f"clip {clip.name}: scored [{time.perf_counter() - started:.0f} s]", flush=True)
+        singles.append(single)
+        fused.append(windowed)
+        for variant, folder in zip(variants, folders):
+            speeds[variant.name].append(StageSeconds.from_run(folder))
+    summary.single, summary.fused = mean_sequence(singles), mean_sequence(fused)
+    summary.speed_single = StageSeconds.median(speeds[variants[0].name])
+    summary.speed_fused = StageSeconds.median(speeds[variants[1].name])
+    return summary
+
+
+def mean_sequence(scores: list[SequenceScores]) -> SequenceScores | None:
+    if not scores:
+        return None
+    means = {f.name: float(np.mean([getattr(s, f.name) for s in scores])) for f in fields(SequenceScores)}
+    means["frames"] = sum(s.frames for s in scores)
+    return SequenceScores(**means)
+
+
+def markdown(args: argparse.Namespace, stills: StillsSummary, clips: ClipsSummary | None, tables: list[Table],
+             notes: list[str]) -> str:
+    command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
+    excluded = f"{len(stills.no_person)} without a person found by MediaPipe ({', '.join(stills.no_person) or '—'})"
+    failed = f"; {len(stills.failed)} failed: {'; '.join(stills.failed)}" if stills.failed else ""
+    clip_text = "" if clips is None else (
+        f" Clips: {', '.join(clips.clips)} (`humanvid synth --split test --clips --frames {clips.frames}`), "
+        f"reconstructed with temporal window 0 and {clips.window} from one fit; excess change is "
+        "mean max(0, predicted − true frame-to-frame Chamfer), camera frame.")
+    body = f"""## Clothed-mesh accuracy (`benchmarks/accuracy.py`)
+
+`{command}`
+
+Synthetic test stills 000000–{stills.stills - 1:06d} (`humanvid synth --split test`), each `render.png` through
+the real pipeline in-process (preprocess → fit → mesh; `--focal` = the render's fx, temporal window 0,
+resolution {args.resolution}); ground truth: the clothed surface `mesh.npz`, camera frame. {stills.reconstructed} of
+{stills.stills} reconstructed, {excluded}{failed}; means over the {stills.common} stills meshed by every row.
+Protocols: **camera** = meshes as exported; **aligned** = each prediction translated onto the ground
+truth's area centroid (`humanvid evaluate --align centroid`), which removes most of the monocular
+depth error. Chamfer = ½ (P2S both ways), {args.samples} samples per surface (PIFu/ICON protocol).{clip_text}
+
+"""
+    for table in tables:
+        body += f"**{table.title}**\n\n{table.markdown()}\n\n"
+    body += "\n".join(f"- {note}" for note in notes) + "\n"
+    return body
+
+
+def main() -> None:
+    args = parse_args()
+    import torch
+    from rich.console import Console
+
+    torch.set_num_threads(2)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
+    sources = {"a": "body/000000.obj",
+               "c": describe_checkpoint(args.checkpoint, ["image_features", "keypoint_encoding"])}
+    variants = [Variant(ROW_VARIANTS["c"], args.checkpoint.resolve())]
+    if args.checkpoint_image is not None:
+        sources["b"] = describe_checkpoint(args.checkpoint_image, ["image_features"])
+        variants.insert(0, Variant(ROW_VARIANTS["b"], args.checkpoint_image.resolve()))
+    data = args.data.resolve()
+
+    stills = ensure_stills(data, args.count)
+    outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
+    started = time.perf_counter()
+    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, args.samples), sources)
+    print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
+    clips_summary = None
+    if args.clips > 0:
+        clips = ensure_clips(data, args.clips, args.clip_frames)
+        clips_summary = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
+                                      args.temporal_window, args.resolution, args.samples)
+
+    tables = [stills_table(stills_summary)]
+    notes = [f"checkpoints: (c) {sources['c']}; (b) {sources.get('b', 'not trained')}",
+             *improvements(stills_summary)]
+    if clips_summary is not None:
+        tables.append(clips_table(clips_summary))
+        notes += temporal_lines(clips_summary) + [f"clip failed: {f}" for f in clips_summary.failed]
+    tables.append(speed_table(stills_summary, clips_summary))
+    notes.append("speed: wall seconds inside this process, from each run.json; every run loads MediaPipe, the body "
+                 "model and the network again, which a still's fit and mesh times include; they grow with other "
+                 "load on the machine")
+    for table in tables:
+        console.print(table.rich())
+    for note in notes:
+        console.print(note)
+    if stills_summary.no_person or stills_summary.failed:
+        console.print(f"no person: {', '.join(stills_summary.no_person) or '—'}; failed: {stills_summary.failed or '—'}")
+    if not args.no_write:
+        write_section("accuracy", markdown(args, stills_summary, clips_summary, tables, notes))
+        console.print(f"wrote the 'accuracy' section of {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

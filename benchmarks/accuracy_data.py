@@ -1,0 +1,107 @@
+"""The synthetic TEST split for benchmarks/accuracy.py: stills and clips, made on demand by `humanvid synth`.
+
+Stills: ``DATA/test/NNNNNN/`` (``render.png``, ``render_camera.json``, ``mesh.npz`` …).
+Clips: ``DATA/clips-F/test-clips/NNNNNN/`` for clips of F frames (one root per length, because
+`humanvid synth` resumes a clip folder by its seed alone, whatever its frame count).
+Both are pure functions of their seeds, so generating them again gives the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common import REPO, humanvid
+
+FULL_TEST_STILLS = 48
+
+
+@dataclass
+class Still:
+    """One synthetic photo: the image given to the pipeline, its focal, and its ground-truth mesh."""
+
+    name: str
+    image: Path
+    focal: float
+    truth: Path  # mesh.npz, camera frame
+
+
+@dataclass
+class Clip:
+    """One synthetic clip: its frames, their focal, and one ground-truth mesh per frame."""
+
+    name: str
+    frames: list[Path]  # the RGB frames, in order
+    focal: float
+    truths: list[Path]  # meshes/NNNNNN.npz, camera frame
+    motion: str
+
+
+def load_truth(path: Path):
+    """The ground-truth clothed surface of a ``mesh.npz`` as a trimesh (camera frame, metres)."""
+    import trimesh
+
+    data = np.load(path)
+    return trimesh.Trimesh(data["vertices"].astype(np.float64), data["faces"], process=False)
+
+
+def render_focal(camera_file: Path) -> float:
+    """fx of a synthetic render; refuses cameras that humanvid's own camera (square pixels,
+    principal point at the image centre, Camera.for_frame) could not reproduce."""
+    camera = json.loads(camera_file.read_text())
+    centre = ((camera["width"] - 1) / 2.0, (camera["height"] - 1) / 2.0)
+    if not (np.isclose(camera["fx"], camera["fy"]) and np.allclose((camera["cx"], camera["cy"]), centre)):
+        raise SystemExit(f"{camera_file}: fx = fy and a centred principal point {centre} are needed "
+                         f"to reproduce this camera with --focal (got {camera})")
+    return float(camera["fx"])
+
+
+def synth(*args) -> None:
+    print("generating:", "humanvid synth", *map(str, args), flush=True)
+    done = subprocess.run(humanvid("synth", *args, "-q"), cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"humanvid synth failed: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def ensure_stills(data: Path, count: int) -> list[Still]:
+    """The first `count` test stills under ``data/test``, generated first where missing."""
+    folders = [data / "test" / f"{index:06d}" for index in range(count)]
+    if not all((folder / "sample.json").exists() for folder in folders):
+        synth("--split", "test", "--count", max(count, FULL_TEST_STILLS), "-o", data)
+    return [Still(f.name, f / "render.png", render_focal(f / "render_camera.json"), f / "mesh.npz") for f in folders]
+
+
+def ensure_clips(data: Path, count: int, frames: int) -> list[Clip]:
+    """The first `count` test clips of `frames` frames under ``data/clips-<frames>``, generated where missing."""
+    root = data / f"clips-{frames}"
+    folders = [root / "test-clips" / f"{index:06d}" for index in range(count)]
+    if not all((folder / "clip.json").exists() for folder in folders):
+        synth("--split", "test", "--clips", "--count", count, "--frames", frames, "--workers", min(count, 2),
+              "-o", root)
+    clips = []
+    for folder in folders:
+        summary = json.loads((folder / "clip.json").read_text())
+        if summary["frames"] != frames:
+            raise SystemExit(f"{folder} holds a clip of {summary['frames']} frames, not {frames}; remove it")
+        names = [f"{index:06d}" for index in range(frames)]
+        clips.append(Clip(
+            folder.name, [folder / "frames" / f"{n}.png" for n in names],
+            render_focal(folder / "frames" / f"{names[0]}_camera.json"),
+            [folder / "meshes" / f"{n}.npz" for n in names], summary["motion"],
+        ))  # fmt: skip
+    return clips
+
+
+def clip_image_folder(clip: Clip, target: Path) -> Path:
+    """A folder holding only the clip's RGB frames (its frames/ also holds masks, depth, …), as the input."""
+    target.mkdir(parents=True, exist_ok=True)
+    for frame in clip.frames:
+        copy = target / frame.name
+        if not copy.exists():
+            shutil.copy2(frame, copy)  # keeps the modification time, so a rerun resumes
+    return target

@@ -1,0 +1,152 @@
+"""What benchmarks/accuracy.py found, as tables for the terminal (rich) and for RESULTS.md (markdown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accuracy_runs import StageSeconds
+from accuracy_scores import SequenceScores, SurfaceScore
+
+
+@dataclass
+class RowSummary:
+    """One row of the stills table: a kind of prediction and its mean scores over the common stills."""
+
+    key: str  # "a", "b", "c", "d"
+    label: str
+    source: str  # what made the meshes: "body/*.obj", or a checkpoint's description
+    status: str | None = None  # "not trained", "not built"; None when measured
+    meshes: int = 0  # stills where it produced a mesh
+    camera: SurfaceScore | None = None
+    aligned: SurfaceScore | None = None
+
+
+@dataclass
+class StillsSummary:
+    rows: list[RowSummary]
+    stills: int  # asked for
+    reconstructed: int  # with a fitted body
+    common: int  # with a mesh in every measured row: the means are over these
+    no_person: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "name: reason"
+    speed: StageSeconds | None = None  # median per still of the default checkpoint's runs
+
+
+@dataclass
+class ClipsSummary:
+    clips: list[str]  # "name (motion)"
+    frames: int
+    window: int
+    single: SequenceScores | None = None  # window 0, means over the clips
+    fused: SequenceScores | None = None  # window `window`
+    failed: list[str] = field(default_factory=list)
+    speed_single: StageSeconds | None = None
+    speed_fused: StageSeconds | None = None
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+    def rich(self):
+        from rich.table import Table as RichTable
+
+        table = RichTable(title=self.title)
+        for index, column in enumerate(self.columns):
+            table.add_column(column, justify="left" if index == 0 else "right")
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+    def markdown(self) -> str:
+        lines = ["| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+def reduction(before: float, after: float) -> float:
+    """How much smaller `after` is than `before`, in % of `before` (negative: it grew)."""
+    return 100.0 * (before - after) / before
+
+
+def _cm(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def stills_table(summary: StillsSummary) -> Table:
+    columns = ["prediction", "meshes", "Chamfer cm (camera)", "P2S cm (camera)", "normal cons. (camera)",
+               "Chamfer cm (aligned)", "P2S cm (aligned)", "normal cons. (aligned)"]
+    rows = []
+    for row in summary.rows:
+        if row.status is not None:
+            rows.append([row.label, row.status] + ["—"] * (len(columns) - 2))
+            continue
+        cells = [row.label, f"{row.meshes} / {summary.reconstructed}"]
+        for score in (row.camera, row.aligned):
+            cells += [_cm(score.chamfer_cm), _cm(score.p2s_cm), f"{score.normal_consistency:.3f}"] if score \
+                else ["—"] * 3
+        rows.append(cells)
+    return Table(
+        f"Clothed meshes of {summary.common} synthetic test stills (means over stills meshed by every row)",
+        columns, rows)
+
+
+def improvements(summary: StillsSummary) -> list[str]:
+    """Lines saying how much the default network (row c) improves Chamfer over rows a and b."""
+    rows = {row.key: row for row in summary.rows}
+    target = rows.get("c")
+    lines = []
+    for key, name in (("a", "the fitted body alone"), ("b", "image features only")):
+        other = rows.get(key)
+        if target is None or target.camera is None or other is None or other.camera is None:
+            lines.append(f"(c) vs ({key}) {name}: not measured")
+            continue
+        lines.append(f"(c) vs ({key}) {name}: Chamfer {reduction(other.camera.chamfer_cm, target.camera.chamfer_cm):+.1f} % "
+                     f"(camera frame), {reduction(other.aligned.chamfer_cm, target.aligned.chamfer_cm):+.1f} % (aligned) "
+                     "— positive: (c) is better")
+    return lines
+
+
+def clips_table(summary: ClipsSummary) -> Table:
+    rows = []
+    for window, scores in ((0, summary.single), (summary.window, summary.fused)):
+        if scores is None:
+            rows.append([str(window)] + ["—"] * 6)
+            continue
+        rows.append([str(window), str(scores.frames), f"{scores.excess_change_cm:.3f}", f"{scores.pred_change_cm:.3f}",
+                     f"{scores.truth_change_cm:.3f}", _cm(scores.chamfer_cm), _cm(scores.chamfer_aligned_cm)])
+    return Table(
+        f"Temporal: {len(summary.clips)} synthetic test clip(s) × {summary.frames} frames (means over clips)",
+        ["temporal window", "frames", "excess change cm", "predicted change cm/frame", "true change cm/frame",
+         "Chamfer cm (camera)", "Chamfer cm (aligned)"],
+        rows,
+    )  # fmt: skip
+
+
+def temporal_lines(summary: ClipsSummary) -> list[str]:
+    if summary.single is None or summary.fused is None:
+        return ["temporal fusion: not measured"]
+    single, fused = summary.single, summary.fused
+    excess = (f"{reduction(single.excess_change_cm, fused.excess_change_cm):+.1f} % smaller"
+              if single.excess_change_cm > 0 else "none to reduce (0 without fusion)")
+    chamfer = (f"{reduction(single.chamfer_cm, fused.chamfer_cm):+.1f} % smaller (camera frame), "
+               f"{reduction(single.chamfer_aligned_cm, fused.chamfer_aligned_cm):+.1f} % (aligned)")
+    return [f"window {summary.window} vs 0: excess frame-to-frame change {excess}; Chamfer {chamfer}"]
+
+
+def speed_table(stills: StillsSummary | None, clips: ClipsSummary | None) -> Table:
+    runs = []
+    if stills is not None and stills.speed is not None:
+        runs.append(("still, per image (median)", stills.speed))
+    if clips is not None:
+        for window, speed in ((0, clips.speed_single), (clips.window, clips.speed_fused)):
+            if speed is not None:
+                runs.append((f"clip, per frame, window {window} (median)", speed))
+    parts = ("preprocess", "fit", "mesh", "network", "fusion", "surface", "output", "total")
+    return Table(
+        "Seconds per frame by stage (from each run.json; mesh = network + fusion + surface + output + loading)",
+        ["run"] + [f"{part} s" for part in parts],
+        [[name] + [f"{getattr(speed, part):.2f}" for part in parts] for name, speed in runs],
+    )  # fmt: skip

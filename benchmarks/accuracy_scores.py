@@ -1,0 +1,135 @@
+"""Surface scores for benchmarks/accuracy.py, in two protocols, and the temporal scores of a clip.
+
+- camera frame: the meshes as exported (camera frame of the input), compared as they are;
+- aligned: each predicted mesh first translated so its area centroid meets the ground truth's,
+  which is `humanvid evaluate --align centroid`. It removes the monocular depth / scale
+  ambiguity's main effect (the whole person placed a little too near or too far).
+
+Metrics are humanvid.evaluation.metrics' (PIFu/ICON protocol): Chamfer and P2S in cm, normal
+consistency; every surface is sampled with fixed seeds, so scores are deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from accuracy_data import load_truth
+from humanvid.evaluation.metrics import (PreparedSurface, SurfaceIndex, SurfaceSamples, compare_surfaces,
+                                         excess_surface_change, prepare_surface)
+
+PRED_SEED, TRUTH_SEED = 0, 2  # as metrics.surface_metrics and `humanvid evaluate`
+
+
+@dataclass
+class SurfaceScore:
+    chamfer_cm: float
+    p2s_cm: float
+    normal_consistency: float
+
+
+@dataclass
+class MeshScores:
+    """One predicted mesh against its ground truth in both protocols."""
+
+    camera: SurfaceScore
+    aligned: SurfaceScore
+
+
+def read_mesh(path: Path):
+    """A predicted OBJ as a trimesh, or None when the pipeline wrote none (or an empty one)."""
+    import trimesh
+
+    if not path.exists():
+        return None
+    mesh = trimesh.load(path, force="mesh", process=False)
+    return mesh if len(mesh.faces) else None
+
+
+def area_centroid(mesh) -> np.ndarray:
+    area = mesh.area_faces
+    return (mesh.triangles_center * area[:, None]).sum(axis=0) / area.sum()
+
+
+def prepare_truth(mesh, samples: int) -> PreparedSurface:
+    return prepare_surface(mesh, samples, TRUTH_SEED)
+
+
+def score(prepared: PreparedSurface, truth: PreparedSurface) -> SurfaceScore:
+    result = compare_surfaces(prepared, truth)
+    return SurfaceScore(result.chamfer_cm, result.p2s_cm, result.normal_consistency)
+
+
+def aligned(prepared: PreparedSurface, truth: PreparedSurface) -> PreparedSurface:
+    """`prepared` translated onto the truth's area centroid: what preparing the moved mesh would give
+    (same samples, moved), without sampling it again."""
+    offset = area_centroid(truth.mesh) - area_centroid(prepared.mesh)
+    mesh = prepared.mesh.copy()
+    mesh.apply_translation(offset)
+    samples = SurfaceSamples(prepared.samples.points + offset, prepared.samples.normals)
+    index = SurfaceIndex(mesh, cKDTree(prepared.index.tree.data + offset), prepared.index.point_faces)
+    return PreparedSurface(mesh, samples, index)
+
+
+def score_mesh(mesh, truth: PreparedSurface, samples: int) -> MeshScores:
+    """Scores of `mesh` (camera frame) against a prepared ground truth, raw and centroid-aligned."""
+    prepared = prepare_surface(mesh, samples, PRED_SEED)
+    return MeshScores(score(prepared, truth), score(aligned(prepared, truth), truth))
+
+
+@dataclass
+class SequenceScores:
+    """One mesh sequence against the ground-truth sequence of the same frames."""
+
+    frames: int
+    excess_change_cm: float  # mean max(0, predicted − true frame-to-frame Chamfer), camera frame
+    pred_change_cm: float
+    truth_change_cm: float
+    chamfer_cm: float  # mean per-frame Chamfer, camera frame
+    chamfer_aligned_cm: float
+
+
+@dataclass
+class SequenceTally:
+    """The scores of one predicted sequence, fed a frame at a time (only the previous frame is kept)."""
+
+    excess: list = field(default_factory=list)
+    pred_change: list = field(default_factory=list)
+    truth_change: list = field(default_factory=list)
+    camera: list = field(default_factory=list)
+    aligned: list = field(default_factory=list)
+    previous: PreparedSurface | None = None
+
+    def add(self, pred: PreparedSurface, truth: PreparedSurface, previous_truth: PreparedSurface | None) -> None:
+        self.camera.append(score(pred, truth).chamfer_cm)
+        self.aligned.append(score(aligned(pred, truth), truth).chamfer_cm)
+        if self.previous is not None:  # the excess over a pair of frames; over the clip it is the mean of these
+            excess, pred_change, truth_change = excess_surface_change([self.previous, pred], [previous_truth, truth])
+            self.excess.append(excess)
+            self.pred_change.append(float(pred_change[0]))
+            self.truth_change.append(float(truth_change[0]))
+        self.previous = pred
+
+    def scores(self) -> SequenceScores:
+        return SequenceScores(len(self.camera), mean(self.excess), mean(self.pred_change), mean(self.truth_change),
+                              mean(self.camera), mean(self.aligned))
+
+
+def score_sequences(truths: list[Path], predictions: list[list[Path]], samples: int) -> list[SequenceScores]:
+    """Scores of each predicted sequence (one mesh file per ground-truth ``mesh.npz``), frame by frame:
+    a 48-frame clip of ~400k-face meshes would not fit in memory prepared all at once."""
+    tallies = [SequenceTally() for _ in predictions]
+    previous_truth = None
+    for frame, truth_path in enumerate(truths):
+        truth = prepare_truth(load_truth(truth_path), samples)
+        for tally, paths in zip(tallies, predictions):
+            tally.add(prepare_surface(read_mesh(paths[frame]), samples, PRED_SEED), truth, previous_truth)
+        previous_truth = truth
+    return [tally.scores() for tally in tallies]
+
+
+def mean(values) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
