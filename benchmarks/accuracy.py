@@ -11,8 +11,8 @@ in that camera frame, are compared with the ground-truth clothed surface (``mesh
 (c) image features + keypoint encoding (--checkpoint, the shipped default), (d) + body SDF (not
 built yet). All rows mesh the same fitted body. Stills where MediaPipe finds nobody are counted
 and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
-translated onto the ground truth's area centroid, `humanvid evaluate --align centroid`:
-monocular depth is ambiguous, the fitted body can sit ~10 % too near or far).
+moved onto the ground truth's area centroid and scaled to its RMS radius: monocular size and
+depth are ambiguous together, the fitted body can be ~10–20 % too large and too far).
 
 Clips: ``humanvid synth --split test --clips`` clips reconstructed with temporal window 0 and
 --temporal-window (fitted once): excess frame-to-frame surface change against the ground-truth
@@ -221,9 +221,9 @@ Synthetic test stills 000000–{stills.stills - 1:06d} (`humanvid synth --split 
 the real pipeline in-process (preprocess → fit → mesh; `--focal` = the render's fx, temporal window 0,
 resolution {args.resolution}); ground truth: the clothed surface `mesh.npz`, camera frame. {stills.reconstructed} of
 {stills.stills} reconstructed, {excluded}{failed}; means over the {stills.common} stills meshed by every row.
-Protocols: **camera** = meshes as exported; **aligned** = each prediction translated onto the ground
-truth's area centroid (`humanvid evaluate --align centroid`), which removes most of the monocular
-depth error. Chamfer = ½ (P2S both ways), {args.samples} samples per surface (PIFu/ICON protocol).{clip_text}
+Protocols: **camera** = meshes as exported; **aligned** = each prediction moved onto the ground
+truth's area centroid and scaled to its RMS radius (monocular size and depth are ambiguous together:
+a body 10 % too large and 10 % too far projects the same), so it scores the shape. Chamfer = ½ (P2S both ways), {args.samples} samples per surface (PIFu/ICON protocol).{clip_text}
 
 """
     for table in tables:

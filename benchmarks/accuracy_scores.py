@@ -1,9 +1,11 @@
 """Surface scores for benchmarks/accuracy.py, in two protocols, and the temporal scores of a clip.
 
 - camera frame: the meshes as exported (camera frame of the input), compared as they are;
-- aligned: each predicted mesh first translated so its area centroid meets the ground truth's,
-  which is `humanvid evaluate --align centroid`. It removes the monocular depth / scale
-  ambiguity's main effect (the whole person placed a little too near or too far).
+- aligned: each predicted mesh first moved so its area centroid meets the ground truth's and
+  scaled about it so the RMS distance of its surface samples from the centroid matches the
+  truth's (a similarity without rotation). Monocular depth and size are ambiguous together:
+  a fitted body 10 % too large and 10 % too far projects exactly like the true one, and the
+  clothed mesh built around it inherits both; this protocol scores the shape, not that.
 
 Metrics are humanvid.evaluation.metrics' (PIFu/ICON protocol): Chamfer and P2S in cm, normal
 consistency; every surface is sampled with fixed seeds, so scores are deterministic.
@@ -64,18 +66,27 @@ def score(prepared: PreparedSurface, truth: PreparedSurface) -> SurfaceScore:
 
 
 def aligned(prepared: PreparedSurface, truth: PreparedSurface) -> PreparedSurface:
-    """`prepared` translated onto the truth's area centroid: what preparing the moved mesh would give
-    (same samples, moved), without sampling it again."""
-    offset = area_centroid(truth.mesh) - area_centroid(prepared.mesh)
+    """`prepared` moved onto the truth's area centroid and scaled to its RMS radius: what preparing the
+    moved mesh would give (same samples, moved), without sampling it again."""
+    source, target = area_centroid(prepared.mesh), area_centroid(truth.mesh)
+    scale = rms_radius(truth.samples.points, target) / rms_radius(prepared.samples.points, source)
+
+    def move(points: np.ndarray) -> np.ndarray:
+        return (points - source) * scale + target
+
     mesh = prepared.mesh.copy()
-    mesh.apply_translation(offset)
-    samples = SurfaceSamples(prepared.samples.points + offset, prepared.samples.normals)
-    index = SurfaceIndex(mesh, cKDTree(prepared.index.tree.data + offset), prepared.index.point_faces)
+    mesh.vertices = move(mesh.vertices)
+    samples = SurfaceSamples(move(prepared.samples.points), prepared.samples.normals)
+    index = SurfaceIndex(mesh, cKDTree(move(prepared.index.tree.data)), prepared.index.point_faces)
     return PreparedSurface(mesh, samples, index)
 
 
+def rms_radius(points: np.ndarray, center: np.ndarray) -> float:
+    return float(np.sqrt(((points - center) ** 2).sum(axis=1).mean()))
+
+
 def score_mesh(mesh, truth: PreparedSurface, samples: int) -> MeshScores:
-    """Scores of `mesh` (camera frame) against a prepared ground truth, raw and centroid-aligned."""
+    """Scores of `mesh` (camera frame) against a prepared ground truth, raw and aligned (centroid + scale)."""
     prepared = prepare_surface(mesh, samples, PRED_SEED)
     return MeshScores(score(prepared, truth), score(aligned(prepared, truth), truth))
 
