@@ -93,7 +93,7 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
             on_status: Callable[[str], None] = lambda _: None,
             on_progress: Callable[[int, int], None] = lambda *_: None) -> FitResult:
     """Fit the body to the preprocessed frames in `out_dir` and write body/ (params.npz, OBJs)."""
-    _quiet_warp()  # before anything imports anny
+    quiet_warp()  # before anything imports anny
     from humanvid.body import create_body_model
     from humanvid.body.fitting import KeypointObservations, fit_body_sequence
     from humanvid.body.params_io import save_body_params
@@ -137,7 +137,7 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
                      time.perf_counter() - started)
 
 
-def _quiet_warp() -> None:
+def quiet_warp() -> None:
     """Anny computes with NVIDIA Warp, which prints a banner on stdout when it starts."""
     try:
         import warp

@@ -117,7 +117,9 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
              on_progress: Callable[[int, int], None] = lambda *_: None) -> MeshResult:
     """Mesh every frame with a person; `done` holds source frame indices whose meshes already exist."""
     from humanvid.implicit.checkpoint import load_network
+    from humanvid.stages.fit import quiet_warp
 
+    quiet_warp()  # before anything imports anny
     started = time.perf_counter()
     timings = dict.fromkeys(("network", "fusion", "surface", "output"), 0.0)
     network = load_network(settings.checkpoint, settings.device)
