@@ -1,9 +1,13 @@
 """Training the occupancy network on synthetic samples: reproducible, resumable, with validation.
 
-Bodies at inference come from fitting and are wrong by a few centimetres, so
-training perturbs the ground-truth keypoints the same way (a shared offset,
-more in depth, plus per-keypoint jitter): the network learns to use the body
-as a hint, not as the truth.
+Bodies at inference come from fitting: each joint is off by a few centimetres,
+so training jitters the ground-truth keypoints the same way and the network
+learns to use the body as a hint, not as the truth. A monocular fit is also
+off in overall size and distance together (a body 10 % larger and 10 % farther
+projects the same), and the mesh is built around the fitted body; so training
+scales whole scenes — keypoints and occupancy points — about the camera, which
+leaves every projection unchanged. (Moving the keypoints alone in depth would
+ask the network for a depth the image cannot tell: it learns to blur.)
 """
 
 from __future__ import annotations
@@ -34,9 +38,8 @@ class TrainConfig:
     seed: int = 0
     validate_every: int = 500
     save_every: int = 250
-    offset_noise: float = 0.02  # metres, shared by all keypoints of a body (x, y)
-    depth_noise: float = 0.05  # metres, shared offset along the camera axis
-    keypoint_noise: float = 0.015  # metres, per keypoint
+    keypoint_noise: float = 0.02  # metres, per keypoint
+    scale_jitter: float = 0.1  # scenes scaled about the camera by exp(U(−j, j))
     color_jitter: float = 0.25  # relative gain / contrast change of the crop's colours
 
 
@@ -51,9 +54,8 @@ class Batch:
 
 
 def perturbed_keypoints(keypoints: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
-    """Keypoints as wrong as a fitted body: (33, 3) → (33, 3)."""
-    offset = np.array([*rng.normal(0, config.offset_noise, 2), rng.normal(0, config.depth_noise)])
-    return keypoints + offset + rng.normal(0, config.keypoint_noise, keypoints.shape)
+    """Keypoints as wrong as a fitted body's joints: (33, 3) → (33, 3)."""
+    return keypoints + rng.normal(0, config.keypoint_noise, keypoints.shape)
 
 
 def balanced_points(sample: TrainingSample, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +88,11 @@ def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.rando
         cameras.append(crop_camera(torch.tensor(sample.intrinsics[None], dtype=torch.float32),
                                    torch.tensor(sample.affine[None], dtype=torch.float32))[0])
         body = perturbed_keypoints(sample.keypoints, config, rng) if augment else sample.keypoints
-        keypoints.append(torch.tensor(body, dtype=torch.float32))
         chosen_points, chosen_inside = balanced_points(sample, config.points, rng)
+        if augment and config.scale_jitter:
+            scale = np.exp(rng.uniform(-config.scale_jitter, config.scale_jitter))
+            body, chosen_points = body * scale, chosen_points * scale  # projections stay where they were
+        keypoints.append(torch.tensor(body, dtype=torch.float32))
         points.append(torch.tensor(chosen_points, dtype=torch.float32))
         inside.append(torch.tensor(chosen_inside, dtype=torch.float32))
     return Batch(*(torch.stack(part) for part in (images, masks, cameras, keypoints, points, inside)))
