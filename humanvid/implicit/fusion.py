@@ -13,8 +13,8 @@ trilinear interpolation, so a temporal window costs lookups, not network passes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ class VolumeField:
     grid: Grid
 
     @classmethod
-    def cropped(cls, volume: np.ndarray, grid: Grid, floor: float = 1e-3) -> "VolumeField":
+    def cropped(cls, volume: np.ndarray, grid: Grid, floor: float = 1e-3) -> VolumeField:
         """The field of `volume`, kept only over the box where it is not (nearly) empty: far less memory."""
         occupied = np.argwhere(volume > floor)
         if not len(occupied):

@@ -13,21 +13,30 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 import torch
 
 from humanvid.errors import HumanvidError
-from humanvid.evaluation.silhouette import crop_intrinsics, mask_iou, rasterize_silhouette
+from humanvid.evaluation.silhouette import (
+    crop_intrinsics,
+    mask_iou,
+    rasterize_silhouette,
+)
 from humanvid.export.obj import write_obj
 from humanvid.implicit.fusion import PosedBody, VolumeField, fused_occupancy
 from humanvid.implicit.meshing import evaluate_coarse_to_fine, extract_surface
-from humanvid.implicit.reconstruct import (FrameInputs, encode_frame, frame_grid, occupancy_function,
-                                           visual_hull)
+from humanvid.implicit.reconstruct import (
+    FrameInputs,
+    encode_frame,
+    frame_grid,
+    occupancy_function,
+    visual_hull,
+)
 
 COARSE_STEP = 8  # lattice step of the first, coarse evaluation (a power of two)
 IOU_SIZE = 128  # silhouette resolution of the mesh-vs-mask IoU (crop pixels / 4)
