@@ -65,16 +65,19 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
     assert run["quality"]["mesh_mask_iou_mean"] > 0.85  # the mesh covers the person the mask shows, no more
 
 
-def test_meshes_are_close_to_the_ground_truth_clothed_surface(meshed):
+def test_meshes_are_closer_to_the_clothed_ground_truth_than_the_fitted_body(meshed):
     from humanvid.evaluation.metrics import surface_metrics
 
     out_dir, _ = meshed
     for frame in (FRAMES[0], FRAMES[-1]):
-        mesh = trimesh.load(out_dir / "meshes" / f"{frame:06d}.obj", process=False)
         truth = groundtruth(frame)
-        metrics = surface_metrics(similar_to(mesh, truth), truth, count=5000)
-        assert metrics.chamfer_cm < 4.0, metrics
-        assert metrics.normal_consistency > 0.7, metrics
+        mesh = trimesh.load(out_dir / "meshes" / f"{frame:06d}.obj", process=False)
+        body = trimesh.load(out_dir / "body" / f"{frame:06d}.obj", process=False)
+        clothed = surface_metrics(similar_to(mesh, truth), truth, count=5000)
+        naked = surface_metrics(similar_to(body, truth), truth, count=5000)
+        # The person wears a long coat: the network must add it to what the body explains.
+        assert clothed.chamfer_cm < 0.85 * naked.chamfer_cm and clothed.chamfer_cm < 9.0, (clothed, naked)
+        assert clothed.normal_consistency > 0.6, clothed
 
 
 def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_path):
