@@ -335,7 +335,6 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
     mesh_settings = MeshSettings(checkpoint_path(settings), settings.resolution, settings.temporal_window,
                                  settings.device, settings.body_model, settings.model_path)
     result = run_mesh(out_dir, mesh_settings, done, on_progress)
-    previous = {f["frame"]: f for f in manifest["frames"]}
     for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
                                                      result.watertight, result.mask_iou):
         if entry["frame"] in done:
@@ -343,7 +342,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
         entry["mesh"] = "ok" if meshed else "none"
         if meshed:
             entry.update(mesh_faces=int(faces), watertight=bool(watertight), mesh_mask_iou=round(float(iou), 4))
-    made = [f for f in previous.values() if f.get("mesh") == "ok"]
+    made = [f for f in manifest["frames"] if f.get("mesh") == "ok"]
     computed = len(wanted) - len(done)
     manifest["stages"]["mesh"] = {
         "status": "complete", "fingerprint": fingerprint, "checkpoint": str(checkpoint_path(settings)),

@@ -83,8 +83,12 @@ def carry(points: np.ndarray, source: PosedBody, target: PosedBody, nearest: np.
     """
     if nearest is None:
         _, nearest = source.tree.query(points)
-    moves = relative_transforms(source, target)[nearest]  # (N, 3, 4)
-    return (np.einsum("nij,nj->ni", moves[:, :, :3], points) + moves[:, :, 3]).astype(np.float32)
+    return moved(points, relative_transforms(source, target)[nearest]).astype(np.float32)
+
+
+def moved(points: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """(N, 3) points each mapped by its own (N, 3, 4) affine map."""
+    return np.einsum("nij,nj->ni", moves[:, :, :3], points) + moves[:, :, 3]
 
 
 def fused_occupancy(frame: int, occupancies: dict[int, FrameOccupancy], bodies: dict[int, PosedBody],
@@ -100,11 +104,7 @@ def fused_occupancy(frame: int, occupancies: dict[int, FrameOccupancy], bodies: 
         _, nearest = bodies[frame].tree.query(points)
         total = np.zeros(len(points), np.float64)
         for other, weight in weights.items():
-            if other == frame:
-                where = points
-            else:
-                move = moves[other][nearest]
-                where = np.einsum("nij,nj->ni", move[:, :, :3], points) + move[:, :, 3]
+            where = points if other == frame else moved(points, moves[other][nearest])
             total += weight * occupancies[other](where.astype(np.float32))
         return (total / sum(weights.values())).astype(np.float32)
 

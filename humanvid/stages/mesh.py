@@ -29,7 +29,7 @@ from humanvid.evaluation.silhouette import (
 )
 from humanvid.export.obj import write_obj
 from humanvid.implicit.fusion import PosedBody, VolumeField, fused_occupancy
-from humanvid.implicit.meshing import evaluate_coarse_to_fine, extract_surface
+from humanvid.implicit.meshing import Grid, evaluate_coarse_to_fine, extract_surface
 from humanvid.implicit.reconstruct import (
     FrameInputs,
     encode_frame,
@@ -37,9 +37,9 @@ from humanvid.implicit.reconstruct import (
     occupancy_function,
     visual_hull,
 )
+from humanvid.stages.fit import SILHOUETTE_SIZE, mask_affines
 
 COARSE_STEP = 8  # lattice step of the first, coarse evaluation (a power of two)
-IOU_SIZE = 128  # silhouette resolution of the mesh-vs-mask IoU (crop pixels / 4)
 CARRY_STRIDE = 4  # fusion carries points with every 4th body vertex: the skinning field is smooth
 
 
@@ -142,9 +142,11 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
     inputs: dict[int, FrameInputs] = {}
     posed: dict[int, PosedBody] = {}
     fields: dict[int, VolumeField] = {}
+    grids: dict[int, Grid] = {}
+    unfused: dict[int, np.ndarray] = {}  # without fusion, the network's own volume is meshed as it is
 
     def prepare(row: int) -> None:
-        if row in fields or row not in needed:
+        if row in inputs or row not in needed:
             return
         tick = time.perf_counter()
         body, keypoints = bodies.pose(row)
@@ -152,7 +154,11 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         grid = frame_grid(frame, settings.resolution, COARSE_STEP)
         occupancy = occupancy_function(network, encode_frame(network, frame, settings.device))
         volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=visual_hull(frame))
-        inputs[row], posed[row], fields[row] = frame, body, VolumeField.cropped(volume, grid)
+        inputs[row], posed[row], grids[row] = frame, body, grid
+        if window:
+            fields[row] = VolumeField.cropped(volume, grid)
+        else:
+            unfused[row] = volume
         timings["network"] += time.perf_counter() - tick
 
     finished = 0
@@ -164,14 +170,13 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
             continue
         for other in range(row - window, row + window + 1):
             prepare(other)
-        frame = inputs[row]
-        grid = frame_grid(frame, settings.resolution, COARSE_STEP)
+        frame, grid = inputs[row], grids[row]
         tick = time.perf_counter()
         if window:
             fused = fused_occupancy(row, fields, posed, window)
             volume, _ = evaluate_coarse_to_fine(fused, grid, COARSE_STEP, keep=visual_hull(frame))
         else:
-            volume, _ = evaluate_coarse_to_fine(fields[row], grid, COARSE_STEP, keep=visual_hull(frame))
+            volume = unfused.pop(row)
         timings["fusion"] += time.perf_counter() - tick
         tick = time.perf_counter()
         mesh = extract_surface(volume, grid)
@@ -184,8 +189,9 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
             result.watertight[row] = bool(mesh.is_watertight)
             result.mask_iou[row] = mesh_mask_iou(mesh.vertices, mesh.faces, frame)
         timings["output"] += time.perf_counter() - tick
-        for old in [r for r in fields if r < row + 1 - window]:  # no later frame reads these any more
-            del fields[old], posed[old], inputs[old]
+        for old in [r for r in inputs if r < row + 1 - window]:  # no later frame reads these any more
+            del posed[old], inputs[old], grids[old]
+            fields.pop(old, None)
         finished += 1
         on_progress(finished, len(todo))
     result.seconds = time.perf_counter() - started
@@ -193,10 +199,8 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
 
 
 def mesh_mask_iou(vertices: np.ndarray, faces: np.ndarray, frame: FrameInputs) -> float:
-    """IoU of the mesh's silhouette in the crop with the person mask, at IOU_SIZE²."""
-    scale = IOU_SIZE / frame.mask.shape[0]
-    affine = frame.affine * scale
-    affine[:, 2] += 0.5 * scale - 0.5
-    silhouette = rasterize_silhouette(vertices, faces, crop_intrinsics(frame.intrinsics, affine), IOU_SIZE)
-    mask = cv2.resize(frame.mask, (IOU_SIZE, IOU_SIZE), interpolation=cv2.INTER_AREA) > 127
+    """IoU of the mesh's silhouette in the crop with the person mask, at the fit stage's silhouette size."""
+    camera = crop_intrinsics(frame.intrinsics, mask_affines(frame.affine[None])[0])
+    silhouette = rasterize_silhouette(vertices, faces, camera, SILHOUETTE_SIZE)
+    mask = cv2.resize(frame.mask, (SILHOUETTE_SIZE, SILHOUETTE_SIZE), interpolation=cv2.INTER_AREA) > 127
     return mask_iou(silhouette, mask)
