@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accuracy_data import Clip, Still, clip_image_folder, ensure_clips, ensure_stills, load_truth
+from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
 from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, reconstruct
@@ -174,7 +174,7 @@ def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, r
     singles, fused, speeds = [], [], {variant.name: [] for variant in variants}
     for clip in clips:
         started = time.perf_counter()
-        source = clip_image_folder(clip, out / "inputs" / clip.name)
+        source = clip.frames[0].parent  # frames/ holds only the RGB frames
         outcome = reconstruct(source, clip.name, clip.focal, out, variants, resolution)
         print(f"clip {clip.name}: {outcome.error or 'ok'} [{time.perf_counter() - started:.0f} s]", flush=True)
         if outcome.error is not None:

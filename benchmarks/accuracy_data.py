@@ -9,7 +9,6 @@ Both are pure functions of their seeds, so generating them again gives the same 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +43,9 @@ class Clip:
 
 def load_truth(path: Path):
     """The ground-truth clothed surface of a ``mesh.npz`` as a trimesh (camera frame, metres)."""
-    import trimesh
+    from humanvid.synth.groundtruth_io import groundtruth_trimesh
 
-    data = np.load(path)
-    return trimesh.Trimesh(data["vertices"].astype(np.float64), data["faces"], process=False)
+    return groundtruth_trimesh(path)
 
 
 def render_focal(camera_file: Path) -> float:
@@ -91,17 +89,7 @@ def ensure_clips(data: Path, count: int, frames: int) -> list[Clip]:
         names = [f"{index:06d}" for index in range(frames)]
         clips.append(Clip(
             folder.name, [folder / "frames" / f"{n}.png" for n in names],
-            render_focal(folder / "frames" / f"{names[0]}_camera.json"),
+            render_focal(folder / "buffers" / f"{names[0]}_camera.json"),
             [folder / "meshes" / f"{n}.npz" for n in names], summary["motion"],
         ))  # fmt: skip
     return clips
-
-
-def clip_image_folder(clip: Clip, target: Path) -> Path:
-    """A folder holding only the clip's RGB frames (its frames/ also holds masks, depth, …), as the input."""
-    target.mkdir(parents=True, exist_ok=True)
-    for frame in clip.frames:
-        copy = target / frame.name
-        if not copy.exists():
-            shutil.copy2(frame, copy)  # keeps the modification time, so a rerun resumes
-    return target

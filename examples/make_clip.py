@@ -86,15 +86,14 @@ def mesh_digest(vertices: np.ndarray, faces: np.ndarray) -> str:
 
 def groundtruth_mesh(arrays, frame: int) -> tuple[np.ndarray, np.ndarray]:
     """Frame ``frame``'s ground-truth mesh from the stored grid: vertices (N, 3) float32 camera frame, faces (M, 3)."""
-    from humanvid.synth.groundtruth import largest_component, to_camera_frame
-    from humanvid.synth.voxels import sparse_marching_cubes
+    from humanvid.synth.groundtruth import VoxelGrid, to_camera_frame
 
     start, end = arrays["inside_offsets"][frame], arrays["inside_offsets"][frame + 1]
     shape = tuple(int(n) for n in arrays["grid_shape"][frame])
     inside = np.unpackbits(arrays["inside_bits"][start:end], count=int(np.prod(shape))).astype(bool).reshape(shape)
-    vertices, faces = sparse_marching_cubes(inside, float(arrays["level"]), int(arrays["passes"]))
-    vertices, faces = largest_component(vertices, faces)
-    vertices = arrays["grid_origin"][frame] + vertices * float(arrays["voxel"])
+    grid = VoxelGrid(arrays["grid_origin"][frame], float(arrays["voxel"]), inside, float(arrays["level"]),
+                     int(arrays["passes"]))
+    vertices, faces = grid.surface()
     return to_camera_frame(vertices, arrays["world_to_camera"]).astype(np.float32), faces
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from humanvid.errors import HumanvidError
 
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb")
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".npz")  # .npz: humanvid synth ground truth
 KEYPOINT_KEYS = ("keypoints", "keypoints3d", "joints", "joints3d")
 
 
@@ -78,7 +78,12 @@ def load_mesh(path: Path):
     import trimesh
 
     try:
-        mesh = trimesh.load(path, force="mesh", process=False)
+        if path.suffix.lower() == ".npz":
+            from humanvid.synth.groundtruth_io import groundtruth_trimesh
+
+            mesh = groundtruth_trimesh(path)
+        else:
+            mesh = trimesh.load(path, force="mesh", process=False)
     except Exception as err:  # trimesh raises many kinds on bad files
         raise HumanvidError(f"{path}: not a readable mesh ({type(err).__name__}: {err})") from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0 or mesh.area <= 0:

@@ -105,7 +105,24 @@ def finished_summary(job: Job) -> dict | None:
         summary = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return summary if summary.get("seed") == job.seed else None
+    if summary.get("seed") != job.seed or summary.get("frames", 1) != job.frames:
+        return None
+    return summary
+
+
+CLIP_CONTENTS = ("clip.json", "body.npz", "frames", "buffers", "meshes", "occupancy")
+
+
+def clear_clip(folder: Path) -> None:
+    """Remove what an unfinished or differently long clip left in ``folder`` (only the generator's own files)."""
+    import shutil
+
+    for name in CLIP_CONTENTS:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def run_one(generator, job: Job, crop: bool = True) -> Outcome:
@@ -117,6 +134,8 @@ def run_one(generator, job: Job, crop: bool = True) -> Outcome:
     try:
         if job.folder.exists():
             atomic.remove_temporaries(job.folder)
+            if job.frames > 1:
+                clear_clip(job.folder)
         settings = SampleSettings(crop=crop and job.frames == 1)
         if job.frames > 1:
             summary = generate_clip(generator, job.seed, job.folder, frames=job.frames, settings=settings)

@@ -11,7 +11,7 @@ every machine. Folder contents:
                                  cut by the real preprocessing (MediaPipe → crop), when it finds the person
     occupancy.npz                occupancy points (float16, camera frame) and labels, always
     body.npz                     phenotype, Anny pose, keypoints (33, 3) camera frame, world → camera
-    mesh.npz                     the ground-truth clothed surface in the camera frame (optional)
+    mesh.npz                     the ground-truth clothed surface: its voxel grid (humanvid.synth.groundtruth_io)
     sample.json                  seed, motion, garments, checks and timings
 
 All 3D data on disk are in the OpenGL camera frame of DESIGN.md; the generator works in
@@ -28,7 +28,8 @@ import numpy as np
 
 from humanvid import atomic
 from humanvid.synth.bodies import AnnyRig, load_anny
-from humanvid.synth.groundtruth import ClothedMesh, body_outside_fraction, directions_to_camera_frame, to_camera_frame
+from humanvid.synth.groundtruth import body_outside_fraction, to_camera_frame
+from humanvid.synth.groundtruth_io import write_groundtruth
 from humanvid.synth.occupancy import OccupancyRecipe, sample_occupancy_camera, save_occupancy
 from humanvid.synth.person import Person, clothed_mesh, make_person
 from humanvid.synth.poses import PoseSpace
@@ -142,7 +143,7 @@ def generate_sample(generator: Generator, seed: int, folder: str | Path,
     keypoints = to_camera_frame(keypoints_world, world_to_camera)
     _write_body(folder / "body.npz", person, keypoints, world_to_camera)
     if settings.save_mesh:
-        write_mesh(folder / "mesh.npz", mesh, world_to_camera)
+        write_groundtruth(folder / "mesh.npz", grid, world_to_camera)
     lap("write")
 
     detected = None
@@ -171,9 +172,11 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
                   settings: SampleSettings = SampleSettings()) -> dict:
     """Make clip ``seed`` (one person, one static camera, ``frames`` frames) and write it into ``folder``.
 
-    Per frame NNNNNN: ``frames/NNNNNN.png`` (+ the other render buffers, humanvid.synth.rendering_io),
-    ``meshes/NNNNNN.npz`` (ground truth, camera frame, if ``settings.save_mesh``) and
-    ``occupancy/NNNNNN.npz``; ``body.npz`` holds the whole clip's pose and keypoints (T, 33, 3).
+    Per frame NNNNNN: ``frames/NNNNNN.png`` (only the RGB frames: the folder is a video's image
+    sequence), ``buffers/NNNNNN_{mask,depth,normals,labels}.png`` and ``NNNNNN_camera.json``
+    (humanvid.synth.rendering_io), ``meshes/NNNNNN.npz`` (ground truth, humanvid.synth.groundtruth_io,
+    if ``settings.save_mesh``) and ``occupancy/NNNNNN.npz``; ``body.npz`` holds the whole clip's pose
+    and keypoints (T, 33, 3).
     """
     import trimesh
 
@@ -193,11 +196,11 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
         mesh, grid = clothed_mesh(person, frame, settings.voxel)
         surface = trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_normals=mesh.normals, process=False)
         appearance = appearance_from_materials(mesh.labels, mesh.texcoords, mesh.materials)
-        write_rendering(render_view(surface, appearance, view), folder / "frames", name)
+        write_rendering(render_view(surface, appearance, view), folder / "buffers", name, folder / "frames")
         points, inside = sample_occupancy_camera(mesh, grid, occupancy_rng, world_to_camera, settings.occupancy)
         save_occupancy(folder / "occupancy" / f"{name}.npz", points, inside)
         if settings.save_mesh:
-            write_mesh(folder / "meshes" / f"{name}.npz", mesh, world_to_camera)
+            write_groundtruth(folder / "meshes" / f"{name}.npz", grid, world_to_camera)
         vertices, faces = person.posed.vertices[frame], person.posed.faces
         used = np.unique(faces)
         watertight.append(bool(surface.is_watertight))
@@ -217,30 +220,6 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
     }
     atomic.write_json(folder / "clip.json", summary)
     return summary
-
-
-def write_mesh(path: str | Path, mesh: ClothedMesh, world_to_camera: np.ndarray) -> None:
-    """The ground-truth surface in the camera frame: vertices, faces, normals, colours, labels (compressed npz)."""
-    write_npz_compressed(
-        path,
-        vertices=to_camera_frame(mesh.vertices, world_to_camera).astype(np.float32),
-        faces=mesh.faces.astype(np.int32),
-        normals=directions_to_camera_frame(mesh.normals, world_to_camera).astype(np.float16),
-        colors=np.round(mesh.colors * 255).astype(np.uint8),
-        labels=mesh.labels.astype(np.uint8),
-        materials=np.array([m.name for m in mesh.materials]),
-    )
-
-
-def write_npz_compressed(path: str | Path, **arrays: np.ndarray) -> None:
-    """An npz file (readable by ``np.load``) with fast deflate compression, written atomically."""
-    import zipfile
-
-    with atomic.atomic_path(path, suffix=".npz") as temporary:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name, array in arrays.items():
-                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def _write_body(path: Path, person: Person, keypoints: np.ndarray, world_to_camera: np.ndarray) -> None:

@@ -133,6 +133,12 @@ class VoxelGrid:
         """(N,) bool: inside the clothed surface."""
         return self.sample(points) > self.level
 
+    def surface(self) -> tuple[np.ndarray, np.ndarray]:
+        """The one closed surface of this grid: vertices (N, 3) world [m], faces (M, 3) int64."""
+        vertices, faces = sparse_marching_cubes(self.inside, self.level, self.passes)
+        vertices, faces = largest_component(vertices, faces)
+        return self.origin + vertices * self.voxel, faces
+
 
 def build_clothed_mesh(
     solids: list[Solid],
@@ -152,9 +158,8 @@ def build_clothed_mesh(
     from scipy.spatial import cKDTree
 
     origin, inside = voxelize(solids, voxel)
-    vertices, faces = sparse_marching_cubes(inside, level)
-    vertices, faces = largest_component(vertices, faces)
-    vertices = origin + vertices * voxel
+    grid = VoxelGrid(origin=origin, voxel=voxel, inside=inside, level=level)
+    vertices, faces = grid.surface()
     normals = _smooth_normals(vertices, faces)
 
     # The body vertices under each surface point: texture coordinates (the point carried back
@@ -177,7 +182,7 @@ def build_clothed_mesh(
         texcoords=texcoords.astype(np.float32),
         materials=list(materials),
     )
-    return mesh, VoxelGrid(origin=origin, voxel=voxel, inside=inside, level=level)
+    return mesh, grid
 
 
 def surface_labels(solids: list[Solid], points: np.ndarray, nearest: np.ndarray, weights: np.ndarray,

@@ -22,15 +22,18 @@ from humanvid.synth.render import Rendering
 MAX_DEPTH_MM = 65535
 
 
-def write_rendering(rendering: Rendering, folder: str | Path, name: str) -> list[Path]:
-    """Write the six files of ``rendering`` into ``folder``; returns their paths."""
+def write_rendering(rendering: Rendering, folder: str | Path, name: str, rgb_folder: str | Path | None = None
+                    ) -> list[Path]:
+    """Write the six files of ``rendering`` into ``folder`` (``NAME.png`` into ``rgb_folder`` if given,
+    so that a folder of frames holds nothing else); returns their paths."""
     folder = Path(folder)
     mask = rendering.mask
     depth_mm = np.where(mask, np.clip(np.round(rendering.depth * 1000.0), 1, MAX_DEPTH_MM), 0).astype(np.uint16)
     normals = np.where(mask[..., None], np.clip(np.round((rendering.normals + 1.0) * 127.5), 0, 255), 0)
     labels = np.where(mask, np.clip(rendering.labels.astype(np.int32) + 1, 0, 255), 0).astype(np.uint8)
-    paths = [folder / f"{name}{suffix}" for suffix in
-             (".png", "_mask.png", "_depth.png", "_normals.png", "_labels.png", "_camera.json")]
+    paths = [Path(rgb_folder or folder) / f"{name}.png"]
+    paths += [folder / f"{name}{suffix}" for suffix in ("_mask.png", "_depth.png", "_normals.png", "_labels.png",
+                                                         "_camera.json")]
     write_image(paths[0], rendering.rgb)
     write_image(paths[1], mask.astype(np.uint8) * 255)
     ok, buffer = cv2.imencode(".png", depth_mm, [cv2.IMWRITE_PNG_COMPRESSION, 1])
@@ -43,10 +46,11 @@ def write_rendering(rendering: Rendering, folder: str | Path, name: str) -> list
     return paths
 
 
-def read_rendering(folder: str | Path, name: str) -> Rendering:
+def read_rendering(folder: str | Path, name: str, rgb_folder: str | Path | None = None) -> Rendering:
     """Read what ``write_rendering`` wrote (depth to the millimetre, normals to ~1°)."""
     folder = Path(folder)
-    rgb = cv2.cvtColor(cv2.imread(str(folder / f"{name}.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    rgb_path = Path(rgb_folder or folder) / f"{name}.png"
+    rgb = cv2.cvtColor(cv2.imread(str(rgb_path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     mask = cv2.imread(str(folder / f"{name}_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
     depth = cv2.imread(str(folder / f"{name}_depth.png"), cv2.IMREAD_UNCHANGED).astype(np.float32) / 1000.0
     normals_png = cv2.cvtColor(cv2.imread(str(folder / f"{name}_normals.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

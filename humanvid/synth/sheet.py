@@ -46,9 +46,8 @@ def pick_samples(folders: list[Path], count: int, seed: int) -> list[Path]:
 
 def sample_tile(folder: Path, tile: int = 160, margin: float = 0.08) -> SheetTile:
     """The render of a sample and its ground-truth mesh from the same camera, cropped square to the person."""
-    import trimesh
-
     from humanvid.synth.camera import Camera
+    from humanvid.synth.groundtruth_io import groundtruth_trimesh
     from humanvid.synth.render import Lighting, normal_map, shade
 
     rgb = cv2.cvtColor(cv2.imread(str(folder / "render.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
@@ -60,9 +59,7 @@ def sample_tile(folder: Path, tile: int = 160, margin: float = 0.08) -> SheetTil
     render = cv2.warpAffine(rgb, crop_affine, (tile, tile), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
     # The mesh is stored in the camera frame: render it with the same intrinsics, cropped and scaled.
-    with np.load(folder / "mesh.npz") as data:
-        vertices, faces = data["vertices"].astype(np.float64), data["faces"]
-    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    mesh = groundtruth_trimesh(folder / "mesh.npz")
     tile_camera = Camera(camera.fx * scale, camera.fy * scale, (camera.cx - x0) * scale, (camera.cy - y0) * scale,
                          tile, tile, np.eye(4))
     hit, normals = normal_map(mesh, tile_camera)

@@ -87,3 +87,29 @@ def test_unreadable_mesh_and_no_common_names(tmp_path):
     trimesh.creation.box().export(tmp_path / "g" / "y.obj")
     result = CliRunner().invoke(evaluate_command, [str(tmp_path / "p"), str(tmp_path / "g")])
     assert result.exit_code == 1 and "no mesh names in common" in result.output
+
+
+def test_synthetic_ground_truth_npz_is_read(tmp_path):
+    """GT may be `humanvid synth` ground truth (meshes/NNNNNN.npz: a voxel grid, meshed on reading)."""
+    from humanvid.synth.groundtruth import VoxelGrid
+    from humanvid.synth.groundtruth_io import write_groundtruth
+
+    voxel, radius = 0.01, 0.3
+    axis = np.arange(-40, 41) * voxel
+    inside = np.linalg.norm(np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1), axis=-1) < radius
+    world_to_camera = np.eye(4)
+    world_to_camera[:3, 3] = [0.0, 0.0, -2.0]
+    (tmp_path / "gt").mkdir()
+    write_groundtruth(tmp_path / "gt" / "000000.npz", VoxelGrid(np.full(3, axis[0]), voxel, inside), world_to_camera)
+    (tmp_path / "pred").mkdir()
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=radius)
+    sphere.apply_translation([0.0, 0.0, -2.0])
+    sphere.export(tmp_path / "pred" / "000000.obj")
+    report = evaluate_paths(tmp_path / "pred", tmp_path / "gt", samples=2000)
+    assert report.frames == ["000000"] and report.chamfer_cm[0] < 0.6  # within about a voxel
+
+    np.savez(tmp_path / "gt" / "000001.npz", vertices=np.zeros((3, 3)))
+    sphere.export(tmp_path / "pred" / "000001.obj")
+    result = CliRunner().invoke(evaluate_command, [str(tmp_path / "pred"), str(tmp_path / "gt")])
+    assert result.exit_code == 1 and "not a humanvid ground-truth file" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -134,3 +134,26 @@ def test_sheet_command_writes_a_png(made, tmp_path):
     assert image is not None and image.shape[1] > 4 * 64 and image.std() > 10
     empty = run_command("synth-sheet", tmp_path, "-o", tmp_path / "none.png")
     assert empty.returncode == 1 and "no finished samples" in empty.stderr
+
+
+def test_clip_command_layout_and_a_new_length_remakes_the_clip(tmp_path):
+    """`synth --clips`: frames/ holds only the RGB frames; asking for another length remakes the clip."""
+    from humanvid.synth.groundtruth_io import read_groundtruth
+
+    result = run_command("synth", "--split", "test", "--clips", "--count", "1", "--frames", "3", "-o", tmp_path,
+                         "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    clip = tmp_path / "test-clips" / "000000"
+    assert sorted(p.name for p in (clip / "frames").iterdir()) == ["000000.png", "000001.png", "000002.png"]
+    assert (clip / "buffers" / "000002_depth.png").exists() and (clip / "buffers" / "000000_camera.json").exists()
+    vertices, faces = read_groundtruth(clip / "meshes" / "000002.npz")
+    assert len(faces) > 50_000 and vertices[:, 2].max() < 0  # a person in front of the camera
+
+    again = run_command("synth", "--split", "test", "--clips", "--count", "1", "--frames", "2", "-o", tmp_path,
+                        "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert "already finished" not in again.stdout
+    assert json.loads((clip / "clip.json").read_text())["frames"] == 2
+    for folder in ("frames", "meshes", "occupancy"):
+        assert len(list((clip / folder).iterdir())) == 2, folder
+    assert len(list((clip / "buffers").iterdir())) == 2 * 5

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from humanvid.synth.dataset import Generator, SampleSettings, generate_sample
+from humanvid.synth.groundtruth_io import read_groundtruth
 from humanvid.synth.occupancy import load_occupancy
 
 
@@ -49,11 +50,11 @@ def test_clip_files(generator, tmp_path):
     settings = SampleSettings(crop=False, save_mesh=True, occupancy=OccupancyRecipe(count=1000))
     summary = generate_clip(generator, 9, tmp_path, frames=2, motion="turn", settings=settings)
     assert summary["frames"] == 2 and summary["watertight"] and summary["body_outside_max"] <= 0.01
-    cameras = [json.loads((tmp_path / "frames" / f"{i:06d}_camera.json").read_text()) for i in range(2)]
+    cameras = [json.loads((tmp_path / "buffers" / f"{i:06d}_camera.json").read_text()) for i in range(2)]
     assert cameras[0] == cameras[1]  # one static camera for the clip
     with np.load(tmp_path / "body.npz") as body:
         assert body["keypoints"].shape == (2, 33, 3) and body["vertices"].shape[0] == 2
     for i in range(2):
-        with np.load(tmp_path / "meshes" / f"{i:06d}.npz") as mesh:
-            assert mesh["faces"].max() < len(mesh["vertices"])
+        vertices, faces = read_groundtruth(tmp_path / "meshes" / f"{i:06d}.npz")
+        assert faces.max() < len(vertices) and np.all(vertices[:, 2] < 0)  # in front of the camera
         assert load_occupancy(tmp_path / "occupancy" / f"{i:06d}.npz")[1].mean() == 0.5
