@@ -12,9 +12,13 @@ nothing here holds global state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from humanvid.body.anny_model import AnnyBody
 
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 
@@ -74,17 +78,22 @@ class PosedBody:
 
 @dataclass(frozen=True)
 class AnnyRig:
-    """What the synthetic generator needs from the Anny model (all numpy, read-only).
+    """What the synthetic generator needs from Anny (humanvid.body's wrapper; numpy arrays read-only).
 
+    body: the float64 :class:`~humanvid.body.anny_model.AnnyBody` (its ``anny`` is the raw model);
     faces: (F, 3) of the main body surface; bone_labels: J names;
     bone_weights, bone_indices: (V, K) skinning weights.
     """
 
-    model: torch.nn.Module
+    body: "AnnyBody"
     faces: np.ndarray
     bone_labels: tuple[str, ...]
     bone_weights: np.ndarray
     bone_indices: np.ndarray
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.body.anny
 
     def bone(self, label: str) -> int:
         return self.bone_labels.index(label)
@@ -97,31 +106,19 @@ class AnnyRig:
 
 
 def load_anny() -> AnnyRig:
-    """Load Anny (float64, CPU) and the skinning data the generator uses."""
-    import anny
+    """Load Anny through humanvid.body (float64, CPU) with the skinning data the generator uses."""
+    from humanvid.body.anny_model import create_anny_body
+    from humanvid.synth.groundtruth import largest_face_component
 
-    model = anny.Anny()
-    faces = model.get_triangular_faces().cpu().numpy().astype(np.int64)
+    body = create_anny_body(torch.float64)
+    faces = body.faces.cpu().numpy().astype(np.int64)
     return AnnyRig(
-        model=model,
-        faces=_main_component(faces),
-        bone_labels=tuple(model.bone_labels),
-        bone_weights=model.vertex_bone_weights.cpu().numpy().astype(np.float64),
-        bone_indices=model.vertex_bone_indices.cpu().numpy().astype(np.int64),
+        body=body,
+        faces=faces[largest_face_component(faces)],  # the skin; drops eyes etc.
+        bone_labels=tuple(body.joint_names),
+        bone_weights=body.skinning_weights.cpu().numpy().astype(np.float64),
+        bone_indices=body.skinning_indices.cpu().numpy().astype(np.int64),
     )
-
-
-def _main_component(faces: np.ndarray) -> np.ndarray:
-    """The faces of the largest vertex-connected part (the skin; drops eyes etc.)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    count = int(faces.max()) + 1
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(count, count))
-    _, labels = connected_components(graph, directed=False)
-    main = np.bincount(labels[faces[:, 0]]).argmax()
-    return faces[labels[faces[:, 0]] == main]
 
 
 def sample_body(rng: np.random.Generator) -> BodySpec:

@@ -81,16 +81,8 @@ class AnnyMediapipeKeypoints:
 
     @classmethod
     def from_rig(cls, rig: AnnyRig) -> "AnnyMediapipeKeypoints":
-        import anny
-        import torch
-
-        from humanvid.body.anny_keypoints import ANNY_KEYPOINT_NAMES, AnnyKeypoints
-        from humanvid.body.keypoint_map import ANNY_SPEC, build_mapping
-
-        coco = anny.KeypointsRegressor.coco(rig.model)
-        native = AnnyKeypoints(coco.regression_weights.to(torch.float64), list(coco.labels), list(rig.bone_labels))
-        mapping = build_mapping(ANNY_SPEC, ANNY_KEYPOINT_NAMES, torch.float64)
-        return cls(native, mapping.matrix.numpy(), mapping.weights.numpy())
+        body = rig.body
+        return cls(body.keypoints, body.keypoint_matrix.numpy(), body.keypoint_weights.numpy())
 
     def __call__(self, vertices: np.ndarray, bone_poses: np.ndarray) -> np.ndarray:
         """(V, 3) posed vertices, (J, 4, 4) bone poses → (33, 3) landmarks, NaN where missing."""

@@ -229,17 +229,23 @@ def vertex_albedo(materials: list[Material], labels: np.ndarray, texcoords: np.n
     return colors
 
 
-def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the connected surface with the most faces; reindex vertices."""
+def largest_face_component(faces: np.ndarray, vertex_count: int | None = None) -> np.ndarray:
+    """(M,) bool: the faces of the vertex-connected part with the most faces."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    count = len(vertices)
+    count = int(faces.max()) + 1 if vertex_count is None else vertex_count
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
     graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(count, count))
     _, component = connected_components(graph, directed=False)
     main = np.bincount(component[faces[:, 0]]).argmax()
-    faces = faces[component[faces[:, 0]] == main]
+    return component[faces[:, 0]] == main
+
+
+def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the connected surface with the most faces; reindex vertices."""
+    count = len(vertices)
+    faces = faces[largest_face_component(faces, count)]
     used = np.unique(faces)
     remap = np.full(count, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
