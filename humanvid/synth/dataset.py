@@ -121,7 +121,9 @@ def generate_sample(generator: Generator, seed: int, folder: str | Path,
     view = sample_view(np.random.default_rng([seed, 1]), mesh.vertices, generator.images)
     camera = view.camera
     surface = trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_normals=mesh.normals, process=False)
-    rendering = render_view(surface, appearance_from_materials(mesh.labels, mesh.texcoords, mesh.materials), view)
+    prop = seat_for(generator.rig, person, mesh.vertices, seed)
+    rendering = render_view(surface, appearance_from_materials(mesh.labels, mesh.texcoords, mesh.materials), view,
+                            prop=prop)
     write_rendering(rendering, folder, "render")
     lap("render")
 
@@ -154,6 +156,7 @@ def generate_sample(generator: Generator, seed: int, folder: str | Path,
         "watertight": bool(surface.is_watertight),
         "body_outside": round(body_outside_fraction(grid, vertices[used], vertex_normals(vertices, faces)[used]), 5),
         "person_detected": detected,
+        "prop": None if prop is None else "box",
         "timings": timings,
     }
     atomic.write_json(folder / "sample.json", summary)
@@ -212,6 +215,17 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
     }
     atomic.write_json(folder / "clip.json", summary)
     return summary
+
+
+def seat_for(rig: AnnyRig, person: Person, surface: np.ndarray, seed: int):
+    """The box a sitting person sits on (humanvid.synth.props), None for other poses."""
+    from humanvid.synth.props import seat_box
+
+    if person.motion != "sit" or person.frame_count != 1:
+        return None
+    labels = ("upperleg01.L", "upperleg01.R", "lowerleg01.L", "lowerleg01.R")
+    heads = {label: person.posed.bone_poses[0, rig.bone(label), :3, 3] for label in labels}
+    return seat_box(heads, surface, np.random.default_rng([seed, 3]))
 
 
 def _write_body(path: Path, person: Person, keypoints: np.ndarray, world_to_camera: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from humanvid.synth.backgrounds import BackgroundImages, random_background
 from humanvid.synth.camera import Camera, ViewRanges, sample_camera
+from humanvid.synth.props import Prop
 from humanvid.synth.textures import Logo, Pattern, apply_pattern
 
 
@@ -132,13 +133,16 @@ def render(
     appearance: Appearance,
     lighting: Lighting = Lighting(),
     background: np.ndarray | None = None,
+    prop: Prop | None = None,
 ) -> Rendering:
     """Render ``mesh`` (world coordinates) through ``camera``.
 
-    background: (H, W, 3) uint8; default mid grey.
+    background: (H, W, 3) uint8; default mid grey. prop: an object in the scene that is not the
+    person (humanvid.synth.props): drawn, shadowing and shadowed, but outside the mask and buffers.
     """
-    hits = cast(mesh, camera)
-    mask = hits.face >= 0
+    scene = mesh if prop is None else _with_prop(mesh, prop)
+    hits = cast(scene, camera)
+    mask = (hits.face >= 0) & (hits.face < len(mesh.faces))
     vertices = np.asarray(mesh.vertices)  # trimesh re-validates its caches on every access: read once
     faces = np.asarray(mesh.faces)[hits.face[mask]]  # (P, 3)
     weights = hits.barycentric[mask]  # (P, 3)
@@ -162,23 +166,49 @@ def render(
     lit = None
     if lighting.shadows and len(faces):
         points = _interpolate(vertices, faces, weights)
-        lit = _unshadowed(mesh, points, normals_world, lighting, camera)
+        lit = _unshadowed(scene, points, normals_world, lighting, camera)
     shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
         background = np.full((camera.height, camera.width, 3), 128, dtype=np.uint8)
     rgb = np.array(background, dtype=np.uint8, copy=True)
     rgb[mask] = (shaded * 255.0 + 0.5).astype(np.uint8)  # shade() returns values in [0, 1]
-    _soften_edges(rgb, mask)
+    drawn = mask
+    if prop is not None:
+        on_prop = hits.face >= len(mesh.faces)
+        rgb[on_prop] = (_shade_prop(scene, prop, camera, hits, on_prop, lighting) * 255.0 + 0.5).astype(np.uint8)
+        drawn = mask | on_prop
+    _soften_edges(rgb, drawn)
     normals = np.zeros((camera.height, camera.width, 3), dtype=np.float32)
     normals[mask] = normals_cam
     return Rendering(
         rgb=rgb,
         mask=mask,
-        depth=hits.depth,
+        depth=np.where(mask, hits.depth, np.float32(0.0)),
         normals=normals,
         labels=labels,
         camera=camera,
     )
+
+
+def _with_prop(mesh: trimesh.Trimesh, prop: Prop) -> trimesh.Trimesh:
+    """One mesh of the person (faces first, so their indices are kept) and the prop, for ray casting."""
+    vertices = np.concatenate([np.asarray(mesh.vertices), prop.vertices])
+    faces = np.concatenate([np.asarray(mesh.faces), prop.faces + len(mesh.vertices)])
+    return trimesh.Trimesh(vertices, faces, process=False)
+
+
+def _shade_prop(scene: trimesh.Trimesh, prop: Prop, camera: Camera, hits: RayHits, on_prop: np.ndarray,
+                lighting: Lighting) -> np.ndarray:
+    """(P, 3) shaded colours of the prop's pixels: flat faces, its pattern at the world points, shadows."""
+    rows, cols = np.nonzero(on_prop)
+    directions = camera.pixel_rays(rows, cols) @ camera.rotation  # z = −1 in the camera frame: scaled by depth
+    points = camera.position + directions * hits.depth[rows, cols, None]
+    normals_world = np.asarray(scene.face_normals)[hits.face[rows, cols]]
+    normals_world = normals_world * np.where(np.einsum("ij,ij->i", normals_world, directions) > 0, -1.0, 1.0)[:, None]
+    base = np.broadcast_to(np.asarray(prop.color, dtype=np.float64), (len(rows), 3))
+    albedo = apply_pattern(prop.pattern, base, points)
+    lit = _unshadowed(scene, points, normals_world, lighting, camera) if lighting.shadows else None
+    return shade(albedo, normals_world @ camera.rotation.T, lighting, lit)
 
 
 def normal_map(mesh: trimesh.Trimesh, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
@@ -277,9 +307,10 @@ def sample_view(
     return View(camera, random_lighting(light_rng), background, sigma, noise_rng)
 
 
-def render_view(mesh: trimesh.Trimesh, appearance: Appearance, view: View, noise: bool = True) -> Rendering:
-    """Render ``mesh`` as seen in ``view``; the sensor noise draws from the view's generator."""
-    rendering = render(mesh, view.camera, appearance, view.lighting, view.background)
+def render_view(mesh: trimesh.Trimesh, appearance: Appearance, view: View, noise: bool = True,
+                prop: Prop | None = None) -> Rendering:
+    """Render ``mesh`` (and ``prop``) as seen in ``view``; the sensor noise draws from the view's generator."""
+    rendering = render(mesh, view.camera, appearance, view.lighting, view.background, prop)
     if noise and view.noise_sigma > 0:
         grain = view.noise_rng.standard_normal(size=rendering.rgb.shape, dtype=np.float32)
         grain *= np.float32(view.noise_sigma)
