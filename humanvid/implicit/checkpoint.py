@@ -18,7 +18,30 @@ from humanvid.errors import HumanvidError
 from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
 
 FORMAT = "humanvid-occupancy-1"
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "occupancy_v1.pt"
+SHIPPED_NAME = "occupancy_v1.pt"
+
+
+def shipped_checkpoint_candidates() -> list[Path]:
+    """Where the shipped checkpoint can be: ``checkpoints/`` of a source checkout (also an editable
+    install), then ``<prefix>/share/humanvid/`` where a wheel installs it (environment, then user scheme)."""
+    import sysconfig
+
+    candidates = [Path(__file__).resolve().parents[2] / "checkpoints" / SHIPPED_NAME]
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        try:
+            candidates.append(Path(sysconfig.get_path("data", scheme)) / "share" / "humanvid" / SHIPPED_NAME)
+        except KeyError:
+            continue
+    return candidates
+
+
+def shipped_checkpoint(candidates: list[Path] | None = None) -> Path:
+    """The first candidate that exists (the first one if none does: the error then names the checkout path)."""
+    candidates = shipped_checkpoint_candidates() if candidates is None else candidates
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
+
+DEFAULT_CHECKPOINT = shipped_checkpoint()
 
 
 def save_checkpoint(path: str | Path, network: OccupancyNetwork, extra: dict | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -44,3 +45,27 @@ def test_bad_checkpoints(tmp_path, content, message):
     with pytest.raises(HumanvidError, match=message):
         load_network(path)
     assert not os.path.exists("/tmp/humanvid_pwned")
+
+
+def test_shipped_checkpoint_is_found_in_a_checkout_or_an_installed_prefix(tmp_path):
+    """A source checkout (or editable install) reads checkpoints/; a wheel install reads <prefix>/share/humanvid/."""
+    import sysconfig
+
+    from humanvid.implicit.checkpoint import (
+        DEFAULT_CHECKPOINT,
+        SHIPPED_NAME,
+        shipped_checkpoint,
+        shipped_checkpoint_candidates,
+    )
+
+    candidates = shipped_checkpoint_candidates()
+    assert candidates[0].parent.name == "checkpoints" and DEFAULT_CHECKPOINT == candidates[0]  # this checkout
+    installed = Path(sysconfig.get_path("data")) / "share" / "humanvid" / SHIPPED_NAME
+    assert installed in candidates
+    missing, present = tmp_path / "checkout" / SHIPPED_NAME, tmp_path / "share" / "humanvid" / SHIPPED_NAME
+    present.parent.mkdir(parents=True)
+    present.write_bytes(DEFAULT_CHECKPOINT.read_bytes())
+    assert shipped_checkpoint([missing, present]) == present
+    assert shipped_checkpoint([missing]) == missing  # nothing found: the error will name the checkout path
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'"share/humanvid" = ["checkpoints/{SHIPPED_NAME}"' in pyproject  # what a wheel installs there
