@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,11 @@ from humanvid.errors import HumanvidError
 from preprocessing.crop import CROP_SIZE, PERSON_FILL, crop_affine, scaled_affine, warp
 from preprocessing.detections import Detections, frame_name, window_file
 from preprocessing.progress import Progress
-from preprocessing.smoothing import box_settled, box_support, second_difference_std, smooth_boxes, smooth_landmarks
+from preprocessing.smoothing import (
+    second_difference_std,
+    smooth_boxes,
+    smooth_landmarks,
+)
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
 
 
@@ -44,87 +47,6 @@ def plan_crops(detections: Detections, rate: float) -> CropTrack:
     return CropTrack(smoothed, centers, sides, affines)
 
 
-class LiveCropper:
-    """Cuts crops on a second thread while detection runs, a few seconds behind it.
-
-    A frame is cut as soon as no later detection can change its smoothed box, so
-    the crop is exactly the one a pass over the finished track would cut, and
-    both CPU cores are busy. The thread decodes the input itself. Feed it with
-    add(); finish() hands over the final track (None: stop now) and waits.
-    """
-
-    def __init__(self, info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, rate: float):
-        self.info, self.selection, self.out_dir, self.work = info, selection, out_dir, work
-        self.rate = rate
-        self.support = box_support(rate)
-        self.extents: list[np.ndarray] = []
-        self.found: list[bool] = []
-        self.windows: list[np.ndarray] = []
-        self.final: CropTrack | None = None
-        self.stopped = False
-        self.error: BaseException | None = None
-        self.changed = threading.Condition()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> "LiveCropper":
-        for sub in ("crops", "masks"):
-            (self.out_dir / sub).mkdir(parents=True, exist_ok=True)
-        self.thread.start()
-        return self
-
-    def add(self, extent: np.ndarray, found: bool, window: np.ndarray) -> None:
-        """Record the next frame's person box (4,), whether there is a person, its mask window (3,)."""
-        if self.error is not None:
-            raise self.error
-        with self.changed:
-            self.extents.append(extent)
-            self.found.append(found)
-            self.windows.append(window)
-            self.changed.notify_all()
-
-    def finish(self, final: CropTrack | None) -> None:
-        with self.changed:
-            self.final, self.stopped = final, True
-            self.changed.notify_all()
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-    def _affine_when_settled(self, row: int) -> np.ndarray | None:
-        """Block until the crop of `row` is final; its affine, or None if it has no person or we stop."""
-        with self.changed:
-            while True:
-                if self.stopped:
-                    if self.final is None or row >= len(self.found) or not self.found[row]:
-                        return None
-                    return self.final.affines[row]
-                start = box_settled(np.array(self.found), row, self.support) if row < len(self.found) else None
-                if start is not None:
-                    if not self.found[row]:
-                        return None
-                    extents, valid = np.array(self.extents[start:]), np.array(self.found[start:])
-                    break
-                self.changed.wait()
-        centers, sides = smooth_boxes(extents, valid, self.rate, fill=PERSON_FILL)
-        return crop_affine(centers[row - start], sides[row - start])
-
-    def _run(self) -> None:
-        try:
-            for row, frame in enumerate(iter_frames(self.info, self.selection)):
-                affine = self._affine_when_settled(row)
-                if self.stopped and self.final is None:
-                    return
-                if affine is None or frame.image is None:
-                    continue
-                name = f"{frame_name(frame.index)}.png"
-                crop, mask = self.out_dir / "crops" / name, self.out_dir / "masks" / name
-                if not (crop.exists() and mask.exists()):
-                    _cut_and_write(frame.image, window_file(self.work, frame.index), self.windows[row], affine,
-                                   crop, mask)
-        except BaseException as err:  # raised in the detection thread by add() or finish()
-            self.error = err
-
-
 def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detections, track: CropTrack,
                 out_dir: Path, work: Path, progress: Progress) -> None:
     """Pass 2: cut `crops/` and `masks/` for frames with a person, skipping finished ones."""
@@ -149,7 +71,7 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
                 continue
             row = row_of[frame.index]
             name = f"{frame_name(frame.index)}.png"
-            pending.append(writer.submit(_cut_and_write, frame.image, window_file(work, frame.index),
+            pending.append(writer.submit(cut_from_file, frame.image, window_file(work, frame.index),
                                          detections.mask_windows[row], track.affines[row],
                                          crops / name, masks / name))
             while len(pending) > 4:  # bounded: memory must not grow with video length
@@ -160,16 +82,22 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
             progress.advance()
 
 
-def _cut_and_write(image: np.ndarray, window_path: Path, window: np.ndarray, affine: np.ndarray,
-                   crop_path: Path, mask_path: Path) -> None:
-    """Cut and write one frame's crop and mask; the mask window is no longer needed afterwards."""
+def cut_from_file(image: np.ndarray, window_path: Path, origin: np.ndarray, affine: np.ndarray,
+                  crop_path: Path, mask_path: Path) -> None:
+    """cut_and_write with the mask window the detection pass left in `window_path`, removed afterwards."""
     try:
         mask = np.load(window_path)
     except (OSError, ValueError):
         raise HumanvidError(f"intermediate mask {window_path} is missing; rerun with --overwrite") from None
-    x0, y0, scale = window
+    cut_and_write(image, mask, origin, affine, crop_path, mask_path)
+    window_path.unlink(missing_ok=True)  # keeps the work folder small however long the video
+
+
+def cut_and_write(image: np.ndarray, mask: np.ndarray, origin: np.ndarray, affine: np.ndarray,
+                  crop_path: Path, mask_path: Path) -> None:
+    """Cut and write one frame's crop and mask; the mask window's `origin` is x0, y0 [mask px], mask scale."""
+    x0, y0, scale = origin
     window_affine = scaled_affine(affine, scale)
     window_affine[:, 2] += window_affine[:, :2] @ np.array([x0, y0])
     atomic.write_image(mask_path, warp(mask, window_affine))
     atomic.write_image(crop_path, warp(image, affine))
-    window_path.unlink(missing_ok=True)  # keeps the work folder small however long the video

@@ -68,22 +68,31 @@ class Detections:
             return None
 
 
-def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Progress,
-           on_frame: Callable[[np.ndarray, bool, np.ndarray], None] = lambda *_: None,
-           quiet: bool = True) -> Detections:
-    """Follow the person through the selected frames; the mask around them goes to `work/masks/`.
+@dataclass
+class DetectedFrame:
+    """One frame of the detection pass, handed on at once so crops can be cut while it goes on."""
 
-    on_frame(extent (4,), found, mask window (3,)) is called after each frame,
-    so crops can be cut while detection goes on.
-    """
-    expected = len(selection.indices(info.frame_count))
-    progress.start("detect", expected)
+    index: int  # source frame index
+    image: np.ndarray | None  # H×W×3 RGB; None where the frame could not be decoded
+    extent: np.ndarray  # (4,) person box x0, y0, x1, y1 [px]; NaN where no person
+    window_origin: np.ndarray  # (3,) mask window x0, y0 [mask px], mask px per frame px; NaN where no person
+    window: np.ndarray | None  # (h, w) uint8 mask around the person; None where no person
+
+    @property
+    def found(self) -> bool:
+        return self.window is not None
+
+
+def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
+           on_frame: Callable[[DetectedFrame], None] = lambda _: None, quiet: bool = True) -> Detections:
+    """Follow the person through the selected frames; on_frame gets each frame's result as it comes."""
+    progress.start("detect", len(selection.indices(info.frame_count)))
     indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
-    (work / "masks").mkdir(parents=True, exist_ok=True)
     with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector:
         for frame in prefetched(iter_frames(info, selection)):
             indices.append(frame.index)
             detection = None if frame.image is None else detector.detect(frame.image)
+            window = None
             if detection is None:
                 status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
                 landmarks.append(np.full((NUM_LANDMARKS, 4), np.nan))
@@ -97,8 +106,7 @@ def detect(info: MediaInfo, selection: FrameSelection, work: Path, progress: Pro
                 extents.append(person_extent(detection))
                 window, origin = mask_window(detection, extents[-1])
                 windows.append(np.array([*origin, detection.mask_scale]))
-                write_window(window_file(work, frame.index), window)
-            on_frame(extents[-1], status[-1] == "ok", windows[-1])
+            on_frame(DetectedFrame(frame.index, frame.image, extents[-1], windows[-1], window))
             progress.advance()
     return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
                       np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),

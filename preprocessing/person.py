@@ -10,6 +10,8 @@ person was, so the track never hops between people.
 from __future__ import annotations
 
 import os
+import sys
+import types
 from dataclasses import dataclass
 
 import cv2
@@ -47,9 +49,35 @@ class Detection:
         return float(max(np.linalg.norm(shoulders - hips), 1.0))
 
 
-def _make_pose(static_image_mode: bool):
-    import mediapipe as mp
+def _import_mediapipe() -> types.ModuleType:
+    """`import mediapipe`, without the 0.5 s of matplotlib that only its drawing helpers use.
 
+    While mediapipe imports, `matplotlib.pyplot` is a stand-in that imports the
+    real module on first use; afterwards every other importer gets the real one.
+    """
+    if "mediapipe" in sys.modules or "matplotlib" in sys.modules:
+        import mediapipe
+
+        return mediapipe
+    package, pyplot = types.ModuleType("matplotlib"), _DeferredPyplot("matplotlib.pyplot")
+    package.pyplot = pyplot
+    sys.modules.update({"matplotlib": package, "matplotlib.pyplot": pyplot})
+    try:
+        import mediapipe
+    finally:
+        del sys.modules["matplotlib"], sys.modules["matplotlib.pyplot"]
+    return mediapipe
+
+
+class _DeferredPyplot(types.ModuleType):
+    def __getattr__(self, name: str):
+        import importlib
+
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _make_pose(static_image_mode: bool):
+    mp = _import_mediapipe()
     return mp.solutions.pose.Pose(
         static_image_mode=static_image_mode,
         model_complexity=1,  # 2 would download a model at run time
@@ -141,10 +169,18 @@ def _run_pose(pose, image: np.ndarray, scale: float) -> Detection | None:
     landmarks[:, 2] *= width / scale
     world = np.array([(p.x, p.y, p.z) for p in results.pose_world_landmarks.landmark], dtype=np.float64)
     if results.segmentation_mask is not None:
-        mask = np.clip(results.segmentation_mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        mask = _to_uint8(results.segmentation_mask)
     else:
         mask = np.zeros((height, width), np.uint8)
     return Detection(landmarks, world, mask, scale)
+
+
+def _to_uint8(probability: np.ndarray) -> np.ndarray:
+    """A [0, 1] float32 mask as 0..255, rounded (in place on one temporary: 7× faster than np.clip's copies)."""
+    scaled = probability * np.float32(255.0)
+    scaled += np.float32(0.5)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def _plausible_motion(previous: Detection, current: Detection, frames_missed: int = 0) -> bool:

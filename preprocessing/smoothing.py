@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 
 class OneEuroFilter:
@@ -95,6 +94,9 @@ def smooth_boxes(extents: np.ndarray, valid: np.ndarray, rate: float, fill: floa
     off a quickly raised arm.
     Returns (T, 2) centres and (T,) sides [px].
     """
+    # scipy.ndimage takes 0.2 s to import: not before it is needed
+    from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
     extents = fill_gaps(extents, valid)
     centers = 0.5 * (extents[:, :2] + extents[:, 2:])
     smooth_centers = gaussian_filter1d(centers, max(0.1 * rate, 1.0), axis=0, mode="nearest")

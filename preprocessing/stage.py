@@ -4,13 +4,14 @@ Crops are smoothed with the whole track in view, yet memory stays flat however
 long the video is:
 
 1. detect (detections.py): decode frame by frame, MediaPipe follows the person;
-   landmarks go to `.work/detections.npz`, the mask around the person in each
-   frame to `.work/masks/`. Meanwhile a second thread with its own decoder cuts
-   the crops of frames whose smoothed box later frames can no longer change
-   (cropping.LiveCropper), a couple of seconds behind.
+   landmarks go to `.work/detections.npz`. Meanwhile a second thread cuts the
+   crops of frames whose smoothed box later frames can no longer change
+   (live_cropper.LiveCropper), a couple of seconds behind, from the frames and
+   person masks the detection pass hands it; the masks of frames not cut yet
+   when detection ends go to `.work/masks/`.
 2. finish: smooth landmarks over the whole track, write `keypoints.json` and
-   `camera.json`, and cut whatever crops are still missing (the last seconds,
-   or everything after a resumed run).
+   `camera.json` while the crop thread cuts the last seconds, then cut whatever
+   crops are still missing (everything, after a resumed run).
 
 Resume: a finished detection pass is reused; crops already on disk are kept.
 MediaPipe tracks from frame to frame, so an interrupted detection pass restarts
@@ -32,8 +33,9 @@ import numpy as np
 from humanvid import atomic
 from humanvid.camera import Camera
 from preprocessing.crop import CROP_SIZE, to_crop
-from preprocessing.cropping import CropTrack, LiveCropper, plan_crops, write_crops
+from preprocessing.cropping import CropTrack, plan_crops, write_crops
 from preprocessing.detections import Detections, check_detections, detect
+from preprocessing.live_cropper import LiveCropper
 from preprocessing.progress import Progress, SilentProgress
 from preprocessing.video import FrameSelection, MediaInfo
 
@@ -88,18 +90,18 @@ def _rounded(array: np.ndarray, digits: int) -> list:
     return np.round(np.asarray(array, dtype=np.float64), digits).tolist()
 
 
-def _detect_and_crop(info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, progress: Progress,
-                     quiet: bool) -> Detections:
-    """The detection pass, with crops cut alongside on a second thread."""
+def _detect(info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, progress: Progress,
+            quiet: bool) -> tuple[Detections, LiveCropper]:
+    """The detection pass, with crops cut alongside on a second thread (still finishing when this returns)."""
     rate = info.fps or 30.0
     cropper = LiveCropper(info, selection, out_dir, work, rate).start()
-    detections = None
     try:
-        detections = detect(info, selection, work, progress, cropper.add, quiet)
-    finally:
-        usable = detections is not None and detections.found.any()
-        cropper.finish(plan_crops(detections, rate) if usable else None)
-    return detections
+        detections = detect(info, selection, progress, cropper.add, quiet)
+    except BaseException:
+        cropper.stop()
+        raise
+    cropper.close(plan_crops(detections, rate) if detections.found.any() else None)
+    return detections, cropper
 
 
 def run_preprocess(info: MediaInfo, selection: FrameSelection, out_dir: Path, camera: Camera,
@@ -109,18 +111,26 @@ def run_preprocess(info: MediaInfo, selection: FrameSelection, out_dir: Path, ca
     work.mkdir(parents=True, exist_ok=True)
     timings = {}
     start = time.perf_counter()
-    detections = Detections.load(work / "detections.npz", fingerprint)
+    detections, cropper = Detections.load(work / "detections.npz", fingerprint), None
     if detections is None:
         shutil.rmtree(work / "masks", ignore_errors=True)
-        detections = _detect_and_crop(info, selection, out_dir, work, progress, quiet)
-        check_detections(info, selection, detections, progress)
-        detections.save(work / "detections.npz", fingerprint)
-    timings["detect_s"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    track = plan_crops(detections, info.fps or 30.0)
-    atomic.write_json(out_dir / "camera.json", camera.as_dict())
-    write_keypoints(out_dir / "keypoints.json", info, detections, track)
+        detections, cropper = _detect(info, selection, out_dir, work, progress, quiet)
+    try:
+        if cropper is not None:
+            check_detections(info, selection, detections, progress)
+            cropper.save_windows()  # with the detections saved, a resumed run cuts the crops still missing
+            detections.save(work / "detections.npz", fingerprint)
+        timings["detect_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        track = cropper.final if cropper is not None else plan_crops(detections, info.fps or 30.0)
+        atomic.write_json(out_dir / "camera.json", camera.as_dict())
+        write_keypoints(out_dir / "keypoints.json", info, detections, track)
+    except BaseException:
+        if cropper is not None:
+            cropper.stop()
+        raise
+    if cropper is not None:
+        cropper.join()  # the last crops, cut while the files above were written
     write_crops(info, selection, detections, track, out_dir, work, progress)
     timings["crop_s"] = time.perf_counter() - start
     return PreprocessResult(detections, track, timings, track.jitter(detections.found))
