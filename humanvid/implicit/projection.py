@@ -25,11 +25,12 @@ def crop_camera(intrinsics: torch.Tensor, affine: torch.Tensor) -> torch.Tensor:
 
 
 def project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
-    """(B, N, 2) crop pixel coordinates of (B, N, 3) camera-frame points; camera: (B, 3, 3)."""
-    depth = (-points[..., 2]).clamp(min=1e-4)
-    plane = torch.stack([points[..., 0] / depth, -points[..., 1] / depth, torch.ones_like(depth)], dim=-1)
-    pixels = plane @ camera.transpose(1, 2)
-    return pixels[..., :2]
+    """(B, N, 2) crop pixel coordinates of (B, N, 3) camera-frame points; camera: (B, 3, 3) with last row
+    (0, 0, 1), as crop_camera makes it (an affine map of the image plane)."""
+    inverse_depth = (-points[..., 2]).clamp(min=1e-4).reciprocal()[..., None]  # (B, N, 1)
+    plane = points[..., :2] * inverse_depth  # (x / −z, y / −z); the image's y goes down: flipped in the matrix
+    linear = camera[:, :2, :2] * torch.tensor([1.0, -1.0], dtype=camera.dtype, device=camera.device)
+    return torch.baddbmm(camera[:, None, :2, 2], plane, linear.transpose(1, 2))
 
 
 def to_grid_coordinates(pixels: torch.Tensor, size: int) -> torch.Tensor:
