@@ -65,6 +65,7 @@ def main() -> None:
                 raise SystemExit(f"{out / split} is not empty: the benchmark times fresh samples")
         train = synth(out, "train", args.train, args.workers)
         test = synth(out, "test", args.test, args.workers)
+        megabytes = sum(f.stat().st_size for f in (out / "train").rglob("*") if f.is_file()) / 1e6 / args.train
 
     everything = train["summaries"] + test["summaries"]
     stage_seconds = {}
@@ -80,6 +81,15 @@ def main() -> None:
     inside = sum(s["body_outside"] <= 0.01 for s in everything)
     worst_outside = max(s["body_outside"] for s in everything)
     mean_vertices = sum(s["vertices"] for s in everything) / len(everything)
+    seated = sum(s.get("prop") == "box" for s in everything)
+    load_before = max(train["load"][0], test["load"][0])
+    load_note = (f"The machine was otherwise idle (1-minute load average ≤ {load_before:.1f} when each run started; "
+                 f"{train['load'][1]:.1f} at the end of the training run, the workers themselves)."
+                 if load_before < 0.8 else
+                 f"The machine is shared with other jobs: 1-minute load average {train['load'][0]:.1f} → "
+                 f"{train['load'][1]:.1f} during the training run, {test['load'][0]:.1f} → {test['load'][1]:.1f} "
+                 f"during the test run, on {os.cpu_count()} cores. Wall time is therefore pessimistic; CPU seconds "
+                 "per sample are the figure that carries over (two free cores give about CPU ÷ 2 per sample).")
     body = f"""## Synthetic clothed humans (`benchmarks/synth.py`)
 
 `humanvid synth --split train --count {args.train} --workers {args.workers}` and `--split test --count {args.test}`,
@@ -94,11 +104,10 @@ each a fresh process (loading the body model and MediaPipe in every worker inclu
 | watertight ground-truth meshes | **{percent(watertight, len(everything))}** | ≥ 99 % |
 | body inside the clothing (≤ 1 % of body vertices > 2 mm outside) | **{percent(inside, len(everything))}**, worst sample {100 * worst_outside:.2f} % | ≥ 99 % |
 | ground-truth mesh size | {mean_vertices / 1000:.0f}k vertices on average (4 mm grid) | |
+| disk per training sample (all files, ground truth stored as its bit-packed grid) | {megabytes:.2f} MB | |
+| sitting people on a seat box | {seated} of {len(everything)} | |
 
-The machine is shared with other jobs: 1-minute load average {train['load'][0]:.1f} → {train['load'][1]:.1f}
-during the training run, {test['load'][0]:.1f} → {test['load'][1]:.1f} during the test run, on {os.cpu_count()} cores.
-Wall time is therefore pessimistic; CPU seconds per sample are the figure that carries over
-(two free cores give about CPU ÷ 2 per sample).
+{load_note}
 """
     write_section("synth", body)
     print(body)
