@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from humanvid.synth.regions import vertex_normals
 from humanvid.synth.voxels import sparse_marching_cubes, voxelize
 
 
@@ -256,7 +257,7 @@ def _smooth_normals(vertices: np.ndarray, faces: np.ndarray, iterations: int = 3
     """(N, 3) unit vertex normals averaged over their neighbours: hides the grid's sub-voxel terraces in shading."""
     from scipy.sparse import coo_matrix
 
-    normals = _vertex_normals(vertices, faces)
+    normals = vertex_normals(vertices, faces)
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     adjacency = coo_matrix((np.ones(len(edges), dtype=np.float32), (edges[:, 0], edges[:, 1])),
                            shape=(len(vertices), len(vertices))).tocsr()
@@ -265,15 +266,6 @@ def _smooth_normals(vertices: np.ndarray, faces: np.ndarray, iterations: int = 3
         normals = normals + adjacency @ normals
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     return normals
-
-
-def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(N, 3) area-weighted unit vertex normals."""
-    cross = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
-    normals = np.stack([
-        np.bincount(faces.ravel(), weights=np.repeat(cross[:, axis], 3), minlength=len(vertices)) for axis in range(3)
-    ], axis=1)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 def affine_inverse(transforms: np.ndarray) -> np.ndarray:
