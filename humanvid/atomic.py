@@ -80,3 +80,15 @@ def write_npz_compressed(path: str | Path, **arrays: np.ndarray) -> None:
             for name, array in arrays.items():
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def remove_entries(folder: str | Path, names) -> None:
+    """Delete the files and folders called ``names`` inside ``folder`` (missing ones are fine); nothing else."""
+    import shutil
+
+    for name in names:
+        path = Path(folder) / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()

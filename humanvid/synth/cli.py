@@ -115,14 +115,9 @@ CLIP_CONTENTS = ("clip.json", "body.npz", "frames", "buffers", "meshes", "occupa
 
 def clear_clip(folder: Path) -> None:
     """Remove what an unfinished or differently long clip left in ``folder`` (only the generator's own files)."""
-    import shutil
+    from humanvid.atomic import remove_entries
 
-    for name in CLIP_CONTENTS:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    remove_entries(folder, CLIP_CONTENTS)
 
 
 def run_one(generator, job: Job, crop: bool = True) -> Outcome:
