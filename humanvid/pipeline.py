@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
 FIT_FORMAT = 1  # bump when fitting output changes for the same settings
 MESH_FORMAT = 1  # bump when meshing output changes for the same settings
+TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")
 
 
@@ -116,13 +119,21 @@ def read_manifest(out_dir: Path) -> dict | None:
 
 
 def remove_outputs(out_dir: Path) -> None:
-    """Delete what humanvid wrote into `out_dir` (for --overwrite); other files stay."""
+    """Delete what humanvid wrote into `out_dir` (for --overwrite); other files stay.
+
+    Folders are moved aside at once and deleted on a background thread (which the
+    process waits for before it exits), so the new run need not wait for them.
+    """
+    trash = None
     for name in GENERATED:
         path = out_dir / name
         if path.is_dir():
-            shutil.rmtree(path)
+            trash = trash or Path(tempfile.mkdtemp(prefix=TRASH_PREFIX, dir=out_dir))
+            path.rename(trash / name)
         elif path.exists():
             path.unlink()
+    for old in out_dir.glob(f"{TRASH_PREFIX}*"):  # with what a killed run left
+        threading.Thread(target=shutil.rmtree, args=(old,), kwargs={"ignore_errors": True}).start()
 
 
 def _outputs_complete(out_dir: Path, manifest: dict) -> bool:

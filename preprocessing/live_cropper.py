@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +23,6 @@ from preprocessing.smoothing import box_settled, box_support, smooth_boxes
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames
 
 FRAME_SLACK = 16  # frames the detection pass may run ahead of the crops beyond the box support
-WRITER_NICENESS = 10  # crop writers run this much nicer than the detection pass, the stage's critical path
 END = object()  # no more frames to cut
 
 
@@ -126,7 +123,7 @@ class LiveCropper:
 
     def _run(self) -> None:
         try:
-            with ThreadPoolExecutor(max_workers=2, initializer=_lower_priority) as writers:
+            with ThreadPoolExecutor(max_workers=2) as writers:
                 self._cut_settled(writers)
         except BaseException as err:  # raised in the detection thread by add() or join()
             self.error = err
@@ -165,13 +162,3 @@ class LiveCropper:
         with self.changed:
             self.masks.pop(row, None)
 
-
-def _lower_priority() -> None:
-    """Make this thread yield the CPU to the detection pass (Linux, where niceness is per thread)."""
-    if not sys.platform.startswith("linux"):
-        return
-    thread = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread, min(os.getpriority(os.PRIO_PROCESS, thread) + WRITER_NICENESS, 19))
-    except OSError:
-        pass

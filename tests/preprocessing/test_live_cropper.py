@@ -103,3 +103,22 @@ def test_frames_held_for_the_crop_thread_stay_bounded(clip, tmp_path):
     cropper.join()
     assert 0 < most <= cropper.buffer.capacity
     assert not cropper.masks  # every mask window was written and let go
+
+
+def test_a_stopped_cropper_leaves_what_a_resumed_run_needs(clip, tmp_path):
+    """Stopped part-way (as by a kill after the detections were saved): the rest is cut from the saved windows."""
+    info, frames = clip
+    detections = detections_of(frames)
+    reference = tmp_path / "reference"
+    cut_live(info, frames, reference, shared=True)
+    out = tmp_path / "stopped"
+    cropper = LiveCropper(info, FrameSelection(), out, out / ".work", RATE).start()
+    for detected, frame in zip(frames, iter_frames(info)):
+        cropper.add(DetectedFrame(detected.index, frame.image, detected.extent, detected.window_origin,
+                                  detected.window))
+    cropper.stop()
+    cropper.save_windows()
+    assert len(written(out)) < len(written(reference))  # the last second was not cut
+    write_crops(info, FrameSelection(), detections, plan_crops(detections, RATE), out, out / ".work",
+                SilentProgress())
+    assert written(out) == written(reference)
