@@ -50,26 +50,32 @@ class Detection:
 
 
 def _import_mediapipe() -> types.ModuleType:
-    """`import mediapipe`, without the 0.5 s of matplotlib that only its drawing helpers use.
+    """`import mediapipe`, without the 0.6 s of matplotlib and MediaPipe Tasks that the Pose solution never uses.
 
-    While mediapipe imports, `matplotlib.pyplot` is a stand-in that imports the
-    real module on first use; afterwards every other importer gets the real one.
+    While mediapipe imports, those modules are stand-ins that import the real
+    module on first use; afterwards every other importer gets the real one.
     """
     if "mediapipe" in sys.modules or "matplotlib" in sys.modules:
         import mediapipe
 
         return mediapipe
-    package, pyplot = types.ModuleType("matplotlib"), _DeferredPyplot("matplotlib.pyplot")
-    package.pyplot = pyplot
-    sys.modules.update({"matplotlib": package, "matplotlib.pyplot": pyplot})
+    names = ("matplotlib", "matplotlib.pyplot", "mediapipe.tasks", "mediapipe.tasks.python")
+    stand_ins = {name: _Deferred(name) for name in names}
+    stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]
+    stand_ins["mediapipe.tasks"].python = stand_ins["mediapipe.tasks.python"]
+    sys.modules.update(stand_ins)
     try:
         import mediapipe
     finally:
-        del sys.modules["matplotlib"], sys.modules["matplotlib.pyplot"]
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
     return mediapipe
 
 
-class _DeferredPyplot(types.ModuleType):
+class _Deferred(types.ModuleType):
+    """Stands in for a module: imports the real one when an attribute is first asked for."""
+
     def __getattr__(self, name: str):
         import importlib
 
