@@ -24,7 +24,8 @@ import numpy as np
 import trimesh
 
 from humanvid.camera import Camera
-from humanvid.synth.render import Lighting, normal_map, shade
+from humanvid.synth.render import normal_map
+from humanvid.synth.shading import Lighting, shade
 
 CLAY_ALBEDO = 0.72
 KEY_LIGHT = Lighting(direction=(-0.5, 0.7, 0.5), ambient=0.25, diffuse=0.8)  # upper left, camera frame

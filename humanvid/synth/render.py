@@ -26,6 +26,7 @@ from scipy import ndimage
 from humanvid.synth.backgrounds import BackgroundImages, random_background
 from humanvid.synth.camera import Camera, ViewRanges, sample_camera
 from humanvid.synth.props import Prop
+from humanvid.synth.shading import Lighting, random_lighting, shade, unshadowed
 from humanvid.synth.textures import Logo, Pattern, apply_pattern
 
 
@@ -61,20 +62,6 @@ def appearance_from_materials(labels: np.ndarray, texcoords: np.ndarray | None, 
         arguments["logos"] = tuple(l if isinstance(l, Logo) else Logo(**l) for l in arguments.get("logos", ()))
         patterns[index] = Pattern(**arguments)
     return Appearance(palette[labels], labels, patterns, texcoords)
-
-
-@dataclass(frozen=True)
-class Lighting:
-    """Lambert + ambient. ``direction`` points from the surface towards the light, camera frame.
-
-    With ``shadows``, points whose ray towards the light hits the mesh get ambient light only.
-    """
-
-    direction: tuple[float, float, float] = (0.3, 0.5, 0.8)
-    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    ambient: float = 0.35
-    diffuse: float = 0.75
-    shadows: bool = False
 
 
 @dataclass
@@ -166,7 +153,7 @@ def render(
     lit = None
     if lighting.shadows and len(faces):
         points = _interpolate(vertices, faces, weights)
-        lit = _unshadowed(scene, points, normals_world, lighting, camera)
+        lit = unshadowed(scene, points, normals_world, lighting, camera)
     shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
         background = np.full((camera.height, camera.width, 3), 128, dtype=np.uint8)
@@ -207,7 +194,7 @@ def _shade_prop(scene: trimesh.Trimesh, prop: Prop, camera: Camera, hits: RayHit
     normals_world = normals_world * np.where(np.einsum("ij,ij->i", normals_world, directions) > 0, -1.0, 1.0)[:, None]
     base = np.broadcast_to(np.asarray(prop.color, dtype=np.float64), (len(rows), 3))
     albedo = apply_pattern(prop.pattern, base, points)
-    lit = _unshadowed(scene, points, normals_world, lighting, camera) if lighting.shadows else None
+    lit = unshadowed(scene, points, normals_world, lighting, camera) if lighting.shadows else None
     return shade(albedo, normals_world @ camera.rotation.T, lighting, lit)
 
 
@@ -238,34 +225,6 @@ def _hit_normals(mesh: trimesh.Trimesh, camera: Camera, hits: RayHits, mask: np.
     normals_cam[backwards] -= along[backwards, None] * view[backwards]
     normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
     return normals_world, normals_cam
-
-
-def shade(albedo: np.ndarray, normals: np.ndarray, lighting: Lighting, lit: np.ndarray | None = None) -> np.ndarray:
-    """Lambert + ambient in linear light. albedo: (P, 3) sRGB in [0, 1]; normals: (P, 3) camera frame;
-    lit: (P,) bool, False where the point is in shadow (default: all lit)."""
-    direction = np.asarray(lighting.direction, dtype=np.float64)
-    direction = direction / np.linalg.norm(direction)
-    lambert = np.clip(normals @ direction, 0.0, None)
-    if lit is not None:
-        lambert = lambert * lit
-    light = (lighting.ambient + lighting.diffuse * lambert)[:, None] * np.asarray(lighting.color)
-    linear = np.power(np.clip(albedo, 0.0, 1.0), 2.2) * light
-    return np.power(np.clip(linear, 0.0, 1.0), 1.0 / 2.2)  # sRGB-like gamma, values in [0, 1]
-
-
-def random_lighting(rng: np.random.Generator) -> Lighting:
-    """A light from the camera's side of the person, usually from above, random warmth and strength."""
-    azimuth = rng.uniform(-np.pi * 0.6, np.pi * 0.6)
-    elevation = rng.uniform(-0.1, 1.2)
-    direction = (np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation))
-    warmth = rng.uniform(-0.08, 0.08)
-    return Lighting(
-        direction=tuple(float(x) for x in direction),
-        color=(1.0 + warmth, 1.0, 1.0 - warmth),
-        ambient=float(rng.uniform(0.25, 0.55)),
-        diffuse=float(rng.uniform(0.5, 0.9)),
-        shadows=bool(rng.random() < 0.6),
-    )
 
 
 @dataclass
@@ -333,21 +292,6 @@ def render_random(
     """One random view of ``mesh`` with random light, background and mild sensor noise;
     deterministic in ``rng``."""
     return render_view(mesh, appearance, sample_view(rng, np.asarray(mesh.vertices), images, ranges, up), noise)
-
-
-def _unshadowed(mesh: trimesh.Trimesh, points: np.ndarray, normals: np.ndarray, lighting: Lighting,
-                camera: Camera) -> np.ndarray:
-    """(P,) bool: the ray from each surface point (P, 3) towards the light leaves the mesh unblocked."""
-    towards = camera.rotation.T @ np.asarray(lighting.direction, dtype=np.float64)  # camera → world
-    towards /= np.linalg.norm(towards)
-    facing = normals @ towards > 0
-    lit = np.zeros(len(points), dtype=bool)
-    if not np.any(facing):
-        return lit
-    origins = points[facing] + 2e-3 * normals[facing]  # leave the surface (2 mm) before tracing
-    blocked = mesh.ray.intersects_any(origins, np.broadcast_to(towards, origins.shape))
-    lit[np.flatnonzero(facing)[~blocked]] = True
-    return lit
 
 
 def _pixel_box(mesh: trimesh.Trimesh, camera: Camera) -> tuple[int, int, int, int] | None:

@@ -48,7 +48,8 @@ def sample_tile(folder: Path, tile: int = 160, margin: float = 0.08) -> SheetTil
     """The render of a sample and its ground-truth mesh from the same camera, cropped square to the person."""
     from humanvid.synth.camera import Camera
     from humanvid.synth.groundtruth_io import groundtruth_trimesh
-    from humanvid.synth.render import Lighting, normal_map, shade
+    from humanvid.synth.render import normal_map
+    from humanvid.synth.shading import Lighting, shade
 
     rgb = cv2.cvtColor(cv2.imread(str(folder / "render.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     mask = cv2.imread(str(folder / "render_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
