@@ -64,6 +64,9 @@ class ViewRanges:
     yaw_deg: tuple[float, float] = (0.0, 360.0)  # 0 = front view (camera on the −y side)
     frame_sizes: tuple[tuple[int, int], ...] = VIDEO_FRAME_SIZES
     margin: float = 0.03  # keep the person this fraction of the frame away from the borders
+    # Steepest view up or down at the body centre: a camera high above a bending or sitting person,
+    # close by, looks down at 40-60°, rare in video and where MediaPipe misses a quarter of the people.
+    max_pitch_deg: float = 25.0
 
 
 def sample_camera(
@@ -111,6 +114,7 @@ def sample_camera(
     for _ in range(4):  # fixed point: distance ∝ 1 / projected size
         eye = centre + horizontal * distance
         eye = eye - up * (eye @ up) + up * (floor + camera_height)
+        eye = _limit_pitch(eye, target, up, ranges.max_pitch_deg)
         camera = camera.with_world_to_camera(look_at(eye, target, up, roll))
         pixels, depth = camera.project(points)
         if np.any(depth <= 0.05):
@@ -119,6 +123,16 @@ def sample_camera(
         extent = float(pixels[:, 1].max() - pixels[:, 1].min())
         distance *= extent / (fraction * height)
     return _place_in_frame(camera, points, placement, ranges.margin)
+
+
+def _limit_pitch(eye: np.ndarray, target: np.ndarray, up: np.ndarray, max_pitch_deg: float) -> np.ndarray:
+    """``eye`` moved along ``up`` so that it sees ``target`` at most ``max_pitch_deg`` from the horizontal."""
+    offset = eye - target
+    vertical = float(offset @ up)
+    limit = math.tan(math.radians(max_pitch_deg)) * float(np.linalg.norm(offset - up * vertical))
+    if abs(vertical) <= limit:
+        return eye
+    return eye - up * (vertical - math.copysign(limit, vertical))
 
 
 def _place_in_frame(camera: Camera, points: np.ndarray, placement: np.ndarray, margin: float) -> Camera:

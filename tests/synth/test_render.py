@@ -127,6 +127,21 @@ def test_sampled_cameras_frame_the_person_from_all_sides():
     assert np.all(counts > 0)  # front, sides and back
 
 
+def test_cameras_do_not_look_steeply_down_on_a_low_person():
+    """A bending or sitting person (1 m tall) seen close up from up to 1.8 m: the view stays within 25° of level."""
+    mesh = trimesh.creation.box(extents=[0.5, 0.6, 1.0])
+    mesh.apply_translation([0.0, 0.0, 0.5])
+    rng = np.random.default_rng(1)
+    ranges = ViewRanges(person_fraction=(0.85, 0.9), camera_height=(1.6, 1.8))
+    for _ in range(20):
+        camera = sample_camera(rng, mesh.vertices, ranges)
+        to_body = mesh.bounds.mean(axis=0) - camera.position
+        elevation = math.degrees(math.asin(to_body[2] / np.linalg.norm(to_body)))
+        assert -25.0 - 6.0 <= elevation <= 25.0 + 6.0  # the aim is jittered by a few cm about the centre
+        pixels, depth = camera.project(mesh.vertices)
+        assert np.all(depth > 0) and np.all(pixels >= -0.5) and np.all(pixels[:, 1] <= camera.height - 0.5)
+
+
 def test_render_random_is_deterministic_and_consistent():
     mesh = _standing_box()
     colors = np.tile([0.8, 0.3, 0.2], (len(mesh.vertices), 1))
