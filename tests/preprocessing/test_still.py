@@ -22,3 +22,27 @@ def test_still_crop_matches_the_cli(tmp_path):
     assert np.abs(cli_crop.astype(int) - still.crop).mean() < 1.0
     cli_mask = cv2.imread(str(tmp_path / photo.stem / "masks" / "000000.png"), cv2.IMREAD_GRAYSCALE)
     assert np.mean((cli_mask > 127) == (still.mask > 127)) > 0.99
+
+
+def test_mirrored_detection_maps_back_onto_the_image():
+    """A still where MediaPipe finds nobody is tried mirrored; the mirrored result must land on the person as
+    the direct one does, left as left (checked here on a frame it finds both ways)."""
+    from preprocessing.person import MIRRORED_LANDMARKS, _make_pose, _run_pose, mirror_detection
+    from preprocessing.video import iter_frames, probe
+
+    info = probe(real_media("tennis.mp4"))
+    frame = next(f for f in iter_frames(info) if f.index == 40).image
+    assert sorted(MIRRORED_LANDMARKS) == list(range(33))
+    pose = _make_pose(static_image_mode=True)
+    try:
+        direct = _run_pose(pose, frame, 1.0)
+        mirrored = mirror_detection(_run_pose(pose, np.ascontiguousarray(frame[:, ::-1]), 1.0), frame.shape[1])
+    finally:
+        pose.close()
+    body = [11, 12, 13, 14, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, hips, knees, ankles: left, right
+    assert np.median(np.linalg.norm(direct.landmarks[body, :2] - mirrored.landmarks[body, :2], axis=1)) < 8.0
+    swapped = mirrored.landmarks[[MIRRORED_LANDMARKS[i] for i in body], :2]
+    assert np.median(np.linalg.norm(direct.landmarks[body, :2] - swapped, axis=1)) > np.median(
+        np.linalg.norm(direct.landmarks[body, :2] - mirrored.landmarks[body, :2], axis=1))  # left stays left
+    first, second = direct.mask > 127, mirrored.mask > 127
+    assert (first & second).sum() / (first | second).sum() > 0.85
