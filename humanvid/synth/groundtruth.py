@@ -290,11 +290,6 @@ def to_camera_frame(points: np.ndarray, world_to_camera: np.ndarray) -> np.ndarr
     return np.asarray(points, dtype=np.float64) @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
 
 
-def directions_to_camera_frame(directions: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:
-    """(N, 3) world directions (normals) → camera-frame directions."""
-    return np.asarray(directions, dtype=np.float64) @ np.asarray(world_to_camera, dtype=np.float64)[:3, :3].T
-
-
 def body_outside_fraction(grid: VoxelGrid, body_vertices: np.ndarray, body_normals: np.ndarray,
                           tolerance: float = 0.002) -> float:
     """Fraction of body vertices more than ``tolerance`` outside the clothed surface.
