@@ -49,5 +49,6 @@ def test_camera_frame_conversion():
     camera = to_camera_frame(points, world_to_camera)
     assert np.allclose(camera, points @ world_to_camera[:3, :3].T + world_to_camera[:3, 3])
     assert np.allclose(to_camera_frame(camera, np.linalg.inv(world_to_camera)), points)
-    up = to_camera_frame(np.array([[0.0, 0.0, 1.0]]), world_to_camera) - to_camera_frame(np.zeros((1, 3)), world_to_camera)
+    origin = to_camera_frame(np.zeros((1, 3)), world_to_camera)
+    up = to_camera_frame(np.array([[0.0, 0.0, 1.0]]), world_to_camera) - origin
     assert np.allclose(up, [[0.0, 1.0, 0.0]])  # Anny's up is the camera's up for this level camera
