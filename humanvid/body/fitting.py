@@ -42,7 +42,7 @@ from humanvid.body.fitting_losses import (
 from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes, solve_translation
 from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import unwrap_axis_angles
-from humanvid.body.silhouette import SilhouetteObservations, silhouette_losses
+from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
 from humanvid.errors import HumanvidError
 
 
@@ -81,9 +81,9 @@ class FitSettings:
     chunk_overlap: int = 8
     shape_frames: int = 24
     fit_shape: bool = True
-    shape_iterations: int = 40
+    shape_iterations: int = 100
     global_iterations: int = 10
-    pose_iterations: int = 40
+    pose_iterations: int = 100
     robust_sigma: float = 30.0  # crop pixels
     reprojection_weight: float = 1.0
     direction_weight: float = 0.5
@@ -96,6 +96,7 @@ class FitSettings:
     coverage_weight: float = 0.5  # mask outline reached by the body
     silhouette_sigma: float = 20.0  # mask pixels
     silhouette_vertex_stride: int = 8  # every n-th vertex is projected
+    coverage_candidates: int = 32  # body points searched per outline point, chosen once per L-BFGS run; 0: all
 
 
 @dataclasses.dataclass
@@ -255,7 +256,8 @@ def _fit_shape(body, params, data, observed, camera, settings) -> torch.Tensor:
     return subset.shape.detach()
 
 
-def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool, prepared) -> torch.Tensor:
+def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool, prepared,
+               candidates: torch.Tensor | None = None) -> torch.Tensor:
     keypoints, vertices = body.fit_forward(params, prepared)
     projected = project_points(keypoints, *camera)
     priors = body.prior_energies(params)
@@ -268,7 +270,7 @@ def _objective(body, params: BodyParams, data: _FrameData, camera, settings: Fit
         loss = loss + settings.acceleration_weight * acceleration_loss(keypoints)
     if data.silhouettes is not None:
         points = project_points(vertices, *camera)
-        inside, coverage = silhouette_losses(points, data.silhouettes, settings.silhouette_sigma)
+        inside, coverage = silhouette_losses(points, data.silhouettes, settings.silhouette_sigma, candidates)
         loss = loss + settings.silhouette_weight * inside.sum() + settings.coverage_weight * coverage.sum()
     return loss
 
@@ -288,15 +290,20 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
     vertex_ids = torch.arange(0, body.num_vertices, settings.silhouette_vertex_stride, device=body.device)
     if data.silhouettes is None:
         vertex_ids = vertex_ids[:0]
-    fixed = None
-    if "shape" not in names:
-        with torch.no_grad():
+    fixed = candidates = None
+    with torch.no_grad():
+        if "shape" not in names:
             fixed = body.prepare_fit(params.shape, vertex_ids)
+        if data.silhouettes is not None and settings.coverage_candidates > 0:
+            # Which body points can be nearest to each mask outline point is decided once for
+            # the run (the body moves little within it): one search instead of one per evaluation.
+            _, vertices = body.fit_forward(params, fixed if fixed is not None else body.prepare_fit(params.shape, vertex_ids))
+            candidates = boundary_candidates(project_points(vertices, *camera), data.silhouettes, settings.coverage_candidates)
 
     def closure():
         optimiser.zero_grad()
         prepared = fixed if fixed is not None else body.prepare_fit(params.shape, vertex_ids)
-        loss = _objective(body, params, data, camera, settings, temporal, prepared)
+        loss = _objective(body, params, data, camera, settings, temporal, prepared, candidates)
         loss.backward()
         return loss
 

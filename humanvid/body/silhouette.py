@@ -37,7 +37,8 @@ class SilhouetteObservations:
     available: torch.Tensor
 
     def index(self, frames) -> "SilhouetteObservations":
-        return SilhouetteObservations(*(value[frames] for value in dataclasses.astuple(self)))
+        # Not dataclasses.astuple: it deep-copies every tensor.
+        return SilhouetteObservations(*(getattr(self, field.name)[frames] for field in dataclasses.fields(self)))
 
 
 def silhouette_targets(mask: np.ndarray, max_boundary_points: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -84,18 +85,38 @@ def sample_map(image: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     return top * (1 - fy) + bottom * fy + (points - clamped).norm(dim=-1)
 
 
-def nearest_distance(targets: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """(T, M, 2), (T, N, 2) -> (T, M) distance from each target to its nearest point; the
-    nearest point is found without gradient, then the distance to it recomputed with one
-    (torch.cdist's backward is slow on CPU)."""
+def nearest_candidates(targets: torch.Tensor, points: torch.Tensor, count: int) -> torch.Tensor:
+    """(T, M, 2), (T, N, 2) -> (T, M, K) indices of the K = min(count, N) points nearest to each target."""
     with torch.no_grad():
-        nearest = torch.cdist(targets, points).argmin(dim=-1)  # (T, M)
-    chosen = points.gather(1, nearest[..., None].expand(-1, -1, 2))
-    return (targets - chosen).square().sum(dim=-1).clamp_min(1e-12).sqrt()
+        distances = torch.cdist(targets, points)
+        return distances.topk(min(count, points.shape[1]), dim=-1, largest=False).indices
+
+
+def nearest_distance(targets: torch.Tensor, points: torch.Tensor, candidates: torch.Tensor | None = None) -> torch.Tensor:
+    """(T, M, 2), (T, N, 2) -> (T, M) distance from each target to its nearest point.
+
+    candidates: optional (T, M, K) indices of the points to consider for each target
+    (nearest_candidates, found once while the points move little); without them every point
+    is searched. The search has no gradient; the distance to the chosen point is recomputed
+    with one (torch.cdist's backward is slow on CPU).
+    """
+    if candidates is None:
+        candidates = nearest_candidates(targets, points, 1)
+    frames, count, choices = candidates.shape
+    chosen = points.gather(1, candidates.reshape(frames, -1, 1).expand(-1, -1, 2)).reshape(frames, count, choices, 2)
+    squared = (targets[:, :, None] - chosen).square().sum(dim=-1).min(dim=-1).values
+    return squared.clamp_min(1e-12).sqrt()
+
+
+def boundary_candidates(projected: torch.Tensor, targets: SilhouetteObservations, count: int) -> torch.Tensor:
+    """(T, N, 2) projected body points in full-frame pixels -> (T, M, K) indices of the body
+    points nearest to each mask outline point, for silhouette_losses while the body moves little."""
+    points = to_mask_pixels(projected, targets.affines.to(projected))
+    return nearest_candidates(torch.nan_to_num(targets.boundary.to(projected)), points, count)
 
 
 def silhouette_losses(
-    projected: torch.Tensor, targets: SilhouetteObservations, sigma: float
+    projected: torch.Tensor, targets: SilhouetteObservations, sigma: float, candidates: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Robust silhouette terms, each (T,) (0 for frames without a mask).
 
@@ -103,6 +124,8 @@ def silhouette_losses(
         projected: (T, N, 2) projected body points (e.g. a fixed subset of the vertices) in
             full-frame pixels.
         sigma: Geman-McClure scale in mask pixels.
+        candidates: optional (T, M, K) body points to search for each outline point
+            (boundary_candidates); all of them without.
     Returns:
         inside: mean robust distance of the body points outside the mask;
         coverage: mean robust distance from the mask outline points to the nearest body point.
@@ -112,7 +135,7 @@ def silhouette_losses(
     inside = geman_mcclure(outside.square(), sigma).mean(dim=-1)
     boundary = targets.boundary.to(projected)
     valid = torch.isfinite(boundary).all(dim=-1)
-    nearest = nearest_distance(torch.nan_to_num(boundary), points)
+    nearest = nearest_distance(torch.nan_to_num(boundary), points, candidates)
     robust = geman_mcclure(nearest.square(), sigma) * valid
     coverage = robust.sum(dim=-1) / valid.sum(dim=-1).clamp_min(1)
     available = targets.available.to(projected.device)

@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from humanvid.body.silhouette import SilhouetteObservations, sample_map, silhouette_losses, silhouette_targets
+from humanvid.body.silhouette import (
+    SilhouetteObservations,
+    boundary_candidates,
+    nearest_candidates,
+    nearest_distance,
+    sample_map,
+    silhouette_losses,
+    silhouette_targets,
+)
 
 
 def _square_mask():
@@ -60,3 +68,31 @@ def test_gradients_pull_points_into_the_mask():
     inside, _ = silhouette_losses(points, targets, sigma=10.0)
     inside.sum().backward()
     assert points.grad[0, 0, 0] > 0  # descending moves x down, towards the mask
+
+
+def test_candidate_search_matches_the_full_search_and_its_gradient():
+    generator = torch.Generator().manual_seed(0)
+    targets = torch.rand(3, 50, 2, generator=generator) * 100
+    points = (torch.rand(3, 400, 2, generator=generator) * 100).requires_grad_(True)
+    full = nearest_distance(targets, points)
+    candidates = nearest_candidates(targets, points, 8)
+    assert candidates.shape == (3, 50, 8)
+    moved = points + 0.5  # the points move a little after the candidates were chosen
+    assert torch.allclose(nearest_distance(targets, moved, candidates), nearest_distance(targets, moved), atol=1e-5)
+    assert torch.allclose(nearest_distance(targets, points, candidates), full, atol=1e-5)
+    nearest_distance(targets, points, candidates).sum().backward()
+    assert (points.grad.abs().sum(dim=-1) > 0).sum() <= 150  # only each target's nearest point is pulled
+
+
+def test_boundary_candidates_are_the_body_points_nearest_the_outline():
+    targets = _targets(_square_mask())
+    grid = torch.stack(torch.meshgrid(torch.arange(20.0, 40.0), torch.arange(10.0, 30.0), indexing="xy"), -1)
+    body = grid.reshape(1, -1, 2)
+    candidates = boundary_candidates(body, targets, 4)
+    valid = torch.isfinite(targets.boundary).all(dim=-1)
+    with_candidates = silhouette_losses(body * 0.5 + 15.0, targets, 5.0, candidates)[1]
+    exhaustive = silhouette_losses(body * 0.5 + 15.0, targets, 5.0)[1]
+    assert candidates.shape == (1, 64, 4) and valid.any()
+    # A body that shrank since the candidates were chosen: still the exhaustive answer or
+    # more (the candidates bound the distance from above), and clearly far from covered.
+    assert with_candidates.item() >= exhaustive.item() - 1e-6 and exhaustive.item() > 0.3
