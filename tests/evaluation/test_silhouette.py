@@ -31,3 +31,24 @@ def test_iou():
     b[:, :5] = True
     assert mask_iou(a, b) == pytest.approx(25 / 75)
     assert mask_iou(a, a) == 1.0
+
+
+@pytest.mark.parametrize("subdivisions", [1, 4])  # triangles larger and smaller than a pixel
+def test_silhouette_marks_exactly_the_covered_pixel_centres(subdivisions):
+    sphere = trimesh.creation.icosphere(subdivisions=subdivisions, radius=0.5)
+    vertices = sphere.vertices * [1.0, 1.6, 0.7] + [0.05, -0.02, -3.0]
+    camera = np.array([[60.0, 0.0, 15.3], [0.0, 60.0, 16.7], [0.0, 0.0, 1.0]])
+    silhouette = rasterize_silhouette(vertices, sphere.faces, camera, 32)
+    depth = -vertices[:, 2]
+    pixels = np.stack([vertices[:, 0] / depth, -vertices[:, 1] / depth, np.ones(len(depth))], 1) @ camera.T
+    a, b, c = (pixels[sphere.faces][:, None, i, :2] for i in range(3))  # (F, 1, 2)
+    yy, xx = np.mgrid[0:32, 0:32]
+    centres = np.stack([xx.ravel(), yy.ravel()], 1)[None].astype(float)  # (1, P, 2)
+
+    def edge(p, q, r):
+        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+
+    sides = np.stack([edge(a, b, centres), edge(b, c, centres), edge(c, a, centres)])
+    covered = ((sides >= 0).all(axis=0) | (sides <= 0).all(axis=0)).any(axis=0).reshape(32, 32)
+    assert silhouette.sum() > 100 and not silhouette.all()
+    assert (silhouette != covered).sum() <= 2  # rounding exactly on an edge may go either way
