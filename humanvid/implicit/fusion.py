@@ -21,7 +21,7 @@ import torch
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from humanvid.implicit.meshing import Grid
+from humanvid.implicit.meshing import Grid, bounding_box
 
 FrameOccupancy = Callable[[np.ndarray], np.ndarray]  # (N, 3) camera-frame points → (N,) in [0, 1]
 
@@ -48,11 +48,10 @@ class VolumeField:
     @classmethod
     def cropped(cls, volume: np.ndarray, grid: Grid, floor: float = 1e-3) -> VolumeField:
         """The field of `volume`, kept only over the box where it is not (nearly) empty: far less memory."""
-        occupied = np.argwhere(volume > floor)
-        if not len(occupied):
+        occupied = volume > floor
+        if not occupied.any():
             return cls(np.zeros((1, 1, 1), np.float32), grid)
-        low = np.maximum(occupied.min(axis=0) - 1, 0)
-        high = np.minimum(occupied.max(axis=0) + 2, volume.shape)
+        low, high = bounding_box(occupied, margin=1)
         box = np.ascontiguousarray(volume[low[0]:high[0], low[1]:high[1], low[2]:high[2]], np.float32)
         return cls(box, Grid(grid.origin + grid.voxel * low, grid.voxel, box.shape))
 

@@ -106,6 +106,17 @@ def _upsample(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values)
 
 
+def bounding_box(occupied: np.ndarray, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(3,) low and (3,) exclusive high index of the True samples of a non-empty (X, Y, Z) mask,
+    widened by `margin` samples and clipped to the volume (from its projections: no index list)."""
+    low, high = [], []
+    for axis in range(3):
+        present = np.flatnonzero(occupied.any(axis=tuple(a for a in range(3) if a != axis)))
+        low.append(max(present[0] - margin, 0))
+        high.append(min(present[-1] + 1 + margin, occupied.shape[axis]))
+    return np.array(low), np.array(high)
+
+
 def extract_surface(volume: np.ndarray, grid: Grid, level: float = 0.5, largest_only: bool = True) -> trimesh.Trimesh:
     """Marching cubes on the volume (padded with empty space, so the surface is closed).
 
@@ -123,8 +134,7 @@ def extract_surface(volume: np.ndarray, grid: Grid, level: float = 0.5, largest_
             occupied = labels == sizes.argmax()
     if not occupied.any():
         return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), int), process=False)
-    low = np.maximum(np.argwhere(occupied).min(axis=0) - 1, 0)
-    high = np.minimum(np.argwhere(occupied).max(axis=0) + 2, volume.shape)
+    low, high = bounding_box(occupied, margin=1)
     box = volume[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
     padded = np.pad(box, 1, mode="constant", constant_values=0.0)
     vertices, faces = mcubes.marching_cubes(padded, level)

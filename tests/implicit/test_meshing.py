@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from humanvid.implicit.meshing import evaluate_coarse_to_fine, extract_surface, grid_around
+from humanvid.implicit.meshing import bounding_box, evaluate_coarse_to_fine, extract_surface, grid_around
 
 
 def sphere_occupancy(center, radius, softness=0.005):
@@ -67,3 +67,12 @@ def test_empty_field_gives_an_empty_mesh():
     grid = grid_around(np.zeros(3), np.ones(3), resolution=16, coarse_step=4)
     volume, _ = evaluate_coarse_to_fine(lambda p: np.zeros(len(p), np.float32), grid)
     assert len(extract_surface(volume, grid).faces) == 0
+
+
+def test_bounding_box_of_occupied_samples():
+    occupied = np.zeros((6, 7, 8), bool)
+    occupied[2, 3, 1] = occupied[4, 5, 7] = True
+    low, high = bounding_box(occupied)
+    assert low.tolist() == [2, 3, 1] and high.tolist() == [5, 6, 8]
+    low, high = bounding_box(occupied, margin=1)
+    assert low.tolist() == [1, 2, 0] and high.tolist() == [6, 7, 8]  # clipped to the volume
