@@ -9,10 +9,13 @@ render's focal as --focal so the pipeline's camera is the render camera); the me
 in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
 (a) the fitted body alone, (b) the network with image features only (--checkpoint-image),
 (c) image features + keypoint encoding (--checkpoint, the shipped default), (d) + body SDF (not
-built yet). All rows mesh the same fitted body. Stills where MediaPipe finds nobody are counted
+built yet). All rows mesh the same fitted body, except the oracle row (t): the default network
+given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
+share of the error from the fit's. Stills where MediaPipe finds nobody are counted
 and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
-moved onto the ground truth's area centroid and scaled to its RMS radius: monocular size and
-depth are ambiguous together, the fitted body can be ~10–20 % too large and too far).
+scaled about the camera centre by the factor that best matches the truth: monocular size and
+depth are ambiguous together, the fitted body can be ~10–20 % too large and too far, and
+scaling about the camera centre changes no projection; see accuracy_scores.py).
 
 Clips: ``humanvid synth --split test --clips`` clips reconstructed with temporal window 0 and
 --temporal-window (fitted once): excess frame-to-frame surface change against the ground-truth
@@ -36,7 +39,7 @@ import numpy as np
 from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
-from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, reconstruct
+from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body, reconstruct
 from accuracy_scores import (MeshScores, SequenceScores, SurfaceScore, prepare_truth, read_mesh, score_mesh,
                              score_sequences)
 from common import REPO, RESULTS, write_section
@@ -46,6 +49,7 @@ ROW_LABELS = {
     "b": "(b) image features only",
     "c": "(c) image + keypoint encoding",
     "d": "(d) + body SDF",
+    "t": "(c) given the true body (oracle)",
 }
 ROW_VARIANTS = {"b": "image", "c": "image_keypoints"}  # row → folder of its meshes under OUT/stills/
 
@@ -116,22 +120,35 @@ def reconstruct_stills(stills: list[Still], out: Path, variants: list[Variant], 
     return outcomes
 
 
-def still_predictions(outcome: Outcome) -> dict[str, Path]:
-    """Row key → the predicted mesh file of an image input (frame 0)."""
+def still_predictions(outcome: Outcome, oracle: Path | None) -> dict[str, Path]:
+    """Row key → the predicted mesh file of an image input (frame 0); `oracle`: row t's mesh."""
     paths = {"a": body_path(outcome.fitted, 0)}
     paths.update({key: mesh_path(outcome.variants[name], 0) for key, name in ROW_VARIANTS.items()
                   if name in outcome.variants})
+    if oracle is not None:
+        paths["t"] = oracle
     return paths
 
 
-def score_stills(stills: list[Still], outcomes: list[Outcome], samples: int) -> dict[str, dict[str, MeshScores]]:
-    """Row key → still name → scores, for every mesh the pipeline produced."""
+def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int) -> dict[str, Path]:
+    """Still name → row t's mesh: the default network given the still's true body (ground-truth keypoints)."""
+    meshes = {}
+    for still in stills:
+        path = mesh_with_true_body(still.image.parent, checkpoint, out / f"{still.name}.obj", resolution)
+        if path is not None:
+            meshes[still.name] = path
+    return meshes
+
+
+def score_stills(stills: list[Still], outcomes: list[Outcome], oracles: dict[str, Path],
+                 samples: int) -> dict[str, dict[str, MeshScores]]:
+    """Row key → still name → scores, for every mesh the pipeline (and the oracle) produced."""
     scores: dict[str, dict[str, MeshScores]] = {}
     for still, outcome in zip(stills, outcomes):
         if outcome.error is not None:
             continue
         truth = prepare_truth(load_truth(still.truth), samples)
-        for key, path in still_predictions(outcome).items():
+        for key, path in still_predictions(outcome, oracles.get(still.name)).items():
             mesh = read_mesh(path)
             if mesh is not None:
                 scores.setdefault(key, {})[still.name] = score_mesh(mesh, truth, samples)
@@ -221,9 +238,10 @@ Synthetic test stills 000000–{stills.stills - 1:06d} (`humanvid synth --split 
 the real pipeline in-process (preprocess → fit → mesh; `--focal` = the render's fx, temporal window 0,
 resolution {args.resolution}); ground truth: the clothed surface `mesh.npz`, camera frame. {stills.reconstructed} of
 {stills.stills} reconstructed, {excluded}{failed}; means over the {stills.common} stills meshed by every row.
-Protocols: **camera** = meshes as exported; **aligned** = each prediction moved onto the ground
-truth's area centroid and scaled to its RMS radius (monocular size and depth are ambiguous together:
-a body 10 % too large and 10 % too far projects the same), so it scores the shape. Chamfer = ½ (P2S both ways), {args.samples} samples per surface (PIFu/ICON protocol).{clip_text}
+Protocols: **camera** = meshes as exported; **aligned** = each prediction scaled about the camera
+centre by the factor (0.5–2) that brings its surface samples closest to the truth's (monocular size and
+depth are ambiguous together: a body 10 % too large and 10 % too far projects the same, and this
+scaling changes no projection), so it removes that ambiguity and nothing else. Chamfer = ½ (P2S both ways), {args.samples} samples per surface (PIFu/ICON protocol).{clip_text}
 
 """
     for table in tables:
@@ -250,7 +268,13 @@ def main() -> None:
     stills = ensure_stills(data, args.count)
     outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
     started = time.perf_counter()
-    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, args.samples), sources)
+    oracles = oracle_meshes(stills, args.out.resolve() / "stills" / "true_body", args.checkpoint.resolve(),
+                            args.resolution)
+    sources["t"] = f"{sources['c']} with the true body"
+    print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
+    started = time.perf_counter()
+    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, oracles, args.samples),
+                                      sources)
     print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
     clips_summary = None
     if args.clips > 0:

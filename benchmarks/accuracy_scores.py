@@ -1,11 +1,13 @@
 """Surface scores for benchmarks/accuracy.py, in two protocols, and the temporal scores of a clip.
 
 - camera frame: the meshes as exported (camera frame of the input), compared as they are;
-- aligned: each predicted mesh first moved so its area centroid meets the ground truth's and
-  scaled about it so the RMS distance of its surface samples from the centroid matches the
-  truth's (a similarity without rotation). Monocular depth and size are ambiguous together:
-  a fitted body 10 % too large and 10 % too far projects exactly like the true one, and the
-  clothed mesh built around it inherits both; this protocol scores the shape, not that.
+- aligned: each predicted mesh first scaled about the camera centre by the factor that brings
+  its surface samples closest to the truth's (symmetric mean nearest-sample distance). Monocular
+  depth and size are ambiguous together: a fitted body 10 % too large and 10 % too far projects
+  exactly like the true one, and the clothed mesh built around it inherits both. Scaling about
+  the camera centre changes no projection, so this protocol removes that ambiguity and nothing
+  else (an earlier version matched centroids and RMS radii, which also moved and resized the
+  shape: it scored a mesh made from the true body worse than the same mesh unaligned).
 
 Metrics are humanvid.evaluation.metrics' (PIFu/ICON protocol): Chamfer and P2S in cm, normal
 consistency; every surface is sampled with fixed seeds, so scores are deterministic.
@@ -20,8 +22,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from accuracy_data import load_truth
-from humanvid.evaluation.metrics import (PreparedSurface, SurfaceIndex, SurfaceSamples, compare_surfaces,
-                                         excess_surface_change, prepare_surface)
+from humanvid.evaluation.metrics import (PreparedSurface, SurfaceIndex, SurfaceSamples, best_depth_scale,
+                                         compare_surfaces, excess_surface_change, prepare_surface)
 
 PRED_SEED, TRUTH_SEED = 0, 2  # as metrics.surface_metrics and `humanvid evaluate`
 
@@ -51,11 +53,6 @@ def read_mesh(path: Path):
     return mesh if len(mesh.faces) else None
 
 
-def area_centroid(mesh) -> np.ndarray:
-    area = mesh.area_faces
-    return (mesh.triangles_center * area[:, None]).sum(axis=0) / area.sum()
-
-
 def prepare_truth(mesh, samples: int) -> PreparedSurface:
     return prepare_surface(mesh, samples, TRUTH_SEED)
 
@@ -66,27 +63,18 @@ def score(prepared: PreparedSurface, truth: PreparedSurface) -> SurfaceScore:
 
 
 def aligned(prepared: PreparedSurface, truth: PreparedSurface) -> PreparedSurface:
-    """`prepared` moved onto the truth's area centroid and scaled to its RMS radius: what preparing the
-    moved mesh would give (same samples, moved), without sampling it again."""
-    source, target = area_centroid(prepared.mesh), area_centroid(truth.mesh)
-    scale = rms_radius(truth.samples.points, target) / rms_radius(prepared.samples.points, source)
-
-    def move(points: np.ndarray) -> np.ndarray:
-        return (points - source) * scale + target
-
+    """`prepared` scaled about the camera centre (the origin) by best_depth_scale: what preparing
+    the scaled mesh would give (same samples, scaled), without sampling it again."""
+    scale = best_depth_scale(prepared.samples.points, truth.samples.points)
     mesh = prepared.mesh.copy()
-    mesh.vertices = move(mesh.vertices)
-    samples = SurfaceSamples(move(prepared.samples.points), prepared.samples.normals)
-    index = SurfaceIndex(mesh, cKDTree(move(prepared.index.tree.data)), prepared.index.point_faces)
+    mesh.vertices = mesh.vertices * scale
+    samples = SurfaceSamples(prepared.samples.points * scale, prepared.samples.normals)
+    index = SurfaceIndex(mesh, cKDTree(prepared.index.tree.data * scale), prepared.index.point_faces)
     return PreparedSurface(mesh, samples, index)
 
 
-def rms_radius(points: np.ndarray, center: np.ndarray) -> float:
-    return float(np.sqrt(((points - center) ** 2).sum(axis=1).mean()))
-
-
 def score_mesh(mesh, truth: PreparedSurface, samples: int) -> MeshScores:
-    """Scores of `mesh` (camera frame) against a prepared ground truth, raw and aligned (centroid + scale)."""
+    """Scores of `mesh` (camera frame) against a prepared ground truth, raw and aligned (depth scale)."""
     prepared = prepare_surface(mesh, samples, PRED_SEED)
     return MeshScores(score(prepared, truth), score(aligned(prepared, truth), truth))
 

@@ -142,6 +142,9 @@ def evaluate_paths(pred: Path, gt: Path, pred_keypoints: Path | None = None, gt_
             pred_mesh.apply_translation(_area_centroid(gt_mesh) - _area_centroid(pred_mesh))
         pred_surface = metrics.prepare_surface(pred_mesh, samples, seed)
         gt_surface = metrics.prepare_surface(gt_mesh, samples, seed + 2)
+        if align == "depth-scale":
+            pred_mesh.apply_scale(metrics.best_depth_scale(pred_surface.samples.points, gt_surface.samples.points))
+            pred_surface = metrics.prepare_surface(pred_mesh, samples, seed)
         result = metrics.compare_surfaces(pred_surface, gt_surface)
         report.frames.append(name)
         report.chamfer_cm.append(result.chamfer_cm)
@@ -255,8 +258,10 @@ def per_frame_table(report: EvaluationReport):
 @click.option("--samples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Points sampled on each surface.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the surface sampling.")
-@click.option("--align", type=click.Choice(["none", "centroid"]), default="none", show_default=True,
-              help="Move each predicted mesh so its surface centroid matches the ground truth's first.")
+@click.option("--align", type=click.Choice(["none", "centroid", "depth-scale"]), default="none", show_default=True,
+              help="First move each predicted mesh so its surface centroid matches the ground truth's (centroid), "
+                   "or scale it about the camera centre to best match it (depth-scale: removes the monocular "
+                   "size/distance ambiguity and changes no projection; meshes in the camera frame).")
 @click.option("--normal-images/--no-normal-images", default=True, show_default=True,
               help="Also ray-cast both meshes from 4 views and compare their normal images (ICON's 'Normal').")
 @click.option("--up", type=click.Choice(["y", "z"]), default="y", show_default=True,

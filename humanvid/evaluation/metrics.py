@@ -265,3 +265,33 @@ def _masked_mean(values: np.ndarray, valid: np.ndarray | None) -> float:
     if not valid.any():
         return float("nan")
     return float(values[valid].mean())
+
+
+def best_depth_scale(points: np.ndarray, truth: np.ndarray, low: float = 0.5, high: float = 2.0,
+                     subset: int = 3000) -> float:
+    """The factor s in [low, high] for which s · points (N, 3) lie closest to `truth` (M, 3), both
+    camera frame: symmetric mean nearest-point distance over the first `subset` samples of each
+    (surface samples are random already), a log-spaced scan refined by golden section."""
+    points, truth = points[:subset], truth[:subset]
+    truth_tree = cKDTree(truth)
+
+    def distance(scale: float) -> float:
+        scaled = points * scale
+        return truth_tree.query(scaled)[0].mean() + cKDTree(scaled).query(truth)[0].mean()
+
+    scales = np.geomspace(low, high, 25)
+    best = int(np.argmin([distance(s) for s in scales]))
+    a, b = scales[max(best - 1, 0)], scales[min(best + 1, len(scales) - 1)]
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = distance(c), distance(d)
+    for _ in range(20):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = distance(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = distance(d)
+    return float(0.5 * (a + b))

@@ -113,3 +113,17 @@ def test_synthetic_ground_truth_npz_is_read(tmp_path):
     result = CliRunner().invoke(evaluate_command, [str(tmp_path / "pred"), str(tmp_path / "gt")])
     assert result.exit_code == 1 and "not a humanvid ground-truth file" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_depth_scale_alignment_removes_a_size_and_distance_error(tmp_path):
+    for folder in ("pred", "gt"):
+        (tmp_path / folder).mkdir()
+    truth = trimesh.creation.icosphere(subdivisions=4, radius=0.3)
+    truth.apply_translation([0.1, 0.0, -2.5])
+    truth.export(tmp_path / "gt" / "000000.obj")
+    too_big = truth.copy()
+    too_big.apply_scale(1.2)  # 20 % too large and too far: projects exactly like the truth
+    too_big.export(tmp_path / "pred" / "000000.obj")
+    raw = evaluate_paths(tmp_path / "pred", tmp_path / "gt", samples=3000, normal_images=False)
+    aligned = evaluate_paths(tmp_path / "pred", tmp_path / "gt", samples=3000, align="depth-scale")
+    assert raw.chamfer_cm[0] > 20 and aligned.chamfer_cm[0] < 0.5

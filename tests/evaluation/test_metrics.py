@@ -9,6 +9,7 @@ from scipy.spatial.transform import Rotation
 
 from humanvid.evaluation.metrics import (
     acceleration_error,
+    best_depth_scale,
     chamfer_distance,
     closest_points,
     excess_surface_change,
@@ -142,3 +143,13 @@ def test_normal_image_error():
     # a surface missing entirely: every covered pixel differs by a unit normal
     far = _sphere(0.5, 4, centre=(0.0, 50.0, 0.0))  # far above: out of every view
     assert normal_image_error(far, sphere, size=128) == pytest.approx(1.0)
+
+
+def test_best_depth_scale_undoes_a_size_and_distance_error():
+    truth = _sphere(0.3, centre=(0.2, -0.1, -3.0))
+    pred = truth.copy()
+    pred.apply_scale(1.15)  # 15 % too large and 15 % too far: the same projection
+    points = lambda mesh, seed: trimesh.sample.sample_surface(mesh, 5000, seed=seed)[0]  # noqa: E731
+    scale = best_depth_scale(points(pred, 0), points(truth, 1))
+    assert scale == pytest.approx(1 / 1.15, rel=0.01)
+    assert best_depth_scale(points(truth, 0), points(truth, 1)) == pytest.approx(1.0, rel=0.01)
