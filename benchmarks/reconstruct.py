@@ -1,6 +1,6 @@
 """The whole `humanvid reconstruct` on the real tennis clip: meshes, their agreement with the video, speed.
 
-    python benchmarks/reconstruct.py [--video PATH] [--max-frames N] [--temporal-window K]
+    python benchmarks/reconstruct.py [--video PATH] [--max-frames N] [--temporal-window K] [--keep DIR]
 
 Runs the real command (preprocess → fit → mesh with the shipped network) into a fresh
 folder and reads its run.json: frames with a person, meshes written, watertight
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +29,8 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=REAL / "tennis.mp4")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--temporal-window", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="also copy the output folder to DIR (e.g. for benchmarks/contact_sheet.py)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         extra = ["--temporal-window", args.temporal_window]
@@ -37,6 +40,9 @@ def main() -> None:
         if timed.returncode != 0:
             sys.exit(f"reconstruct failed: {timed.stderr.strip()}")
         run = json.loads((Path(out) / args.video.stem / "run.json").read_text())
+        if args.keep is not None:
+            shutil.rmtree(args.keep, ignore_errors=True)
+            shutil.copytree(Path(out) / args.video.stem, args.keep)
     stages, quality, summary = run["stages"], run["quality"], run["summary"]
     frames = summary["frames_total"]
     preprocess = sum(v for k, v in stages["preprocess"].items() if k.endswith("_s"))
