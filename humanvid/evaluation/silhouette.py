@@ -36,9 +36,12 @@ def rasterize_silhouette(vertices: np.ndarray, faces: np.ndarray, camera: np.nda
     triangles, first, centres = triangles[covering], first[covering], centres[covering]
     small = (centres <= SMALL_TRIANGLE).all(axis=1)
     _fill(canvas, triangles[small], first[small], _BLOCK[None])
+    limit = np.array(canvas.shape[::-1]) - 1
     for triangle, start, span in zip(triangles[~small], first[~small], centres[~small]):
-        block = np.stack(np.meshgrid(np.arange(span[0]), np.arange(span[1])), -1).reshape(1, -1, 2)
-        _fill(canvas, triangle[None], start[None], block)
+        low, high = np.maximum(start, 0), np.minimum(start + span - 1, limit)  # only centres on the canvas
+        if (high >= low).all():
+            block = np.stack(np.meshgrid(*(np.arange(n) for n in high - low + 1)), -1).reshape(1, -1, 2)
+            _fill(canvas, triangle[None], low[None], block)
     if supersample > 1:
         canvas = cv2.resize(canvas.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA) >= 0.5
     return canvas.astype(bool)

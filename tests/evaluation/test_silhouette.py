@@ -52,3 +52,11 @@ def test_silhouette_marks_exactly_the_covered_pixel_centres(subdivisions):
     covered = ((sides >= 0).all(axis=0) | (sides <= 0).all(axis=0)).any(axis=0).reshape(32, 32)
     assert silhouette.sum() > 100 and not silhouette.all()
     assert (silhouette != covered).sum() <= 2  # rounding exactly on an edge may go either way
+
+
+def test_a_huge_triangle_is_filled_only_on_the_canvas():
+    vertices = np.array([[-50.0, -50.0, -1.0], [60.0, -50.0, -1.0], [0.0, 80.0, -1.0], [0.0, 0.0, -2.0]])
+    faces = np.array([[0, 1, 2]])
+    camera = np.array([[10.0, 0.0, 15.5], [0.0, 10.0, 15.5], [0.0, 0.0, 1.0]])
+    silhouette = rasterize_silhouette(vertices, faces, camera, 32)  # spans ~1000 px around a 32-px canvas
+    assert silhouette.all()
