@@ -132,9 +132,12 @@ def still_predictions(outcome: Outcome, oracle: Path | None) -> dict[str, Path]:
 
 def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int) -> dict[str, Path]:
     """Still name → row t's mesh: the default network given the still's true body (ground-truth keypoints)."""
+    from humanvid.implicit.checkpoint import load_network
+
+    network = load_network(checkpoint, "cpu")
     meshes = {}
     for still in stills:
-        path = mesh_with_true_body(still.image.parent, checkpoint, out / f"{still.name}.obj", resolution)
+        path = mesh_with_true_body(still.image.parent, network, out / f"{still.name}.obj", resolution)
         if path is not None:
             meshes[still.name] = path
     return meshes

@@ -115,14 +115,14 @@ class StageSeconds:
         return cls(*(statistics.median(getattr(r, name) for r in runs) for name in cls.__dataclass_fields__))
 
 
-def mesh_with_true_body(sample: Path, checkpoint: Path, path: Path, resolution: int = 256) -> Path | None:
+def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256) -> Path | None:
     """The network's mesh of a synthetic still given its TRUE body instead of the fitted one (an
     oracle: what a perfect fit would give), from the sample's crop, mask and ground-truth keypoints
-    and body; written to `path` (None where the sample has no crop: MediaPipe found nobody)."""
+    and body; written to `path` (None where the sample has no crop: MediaPipe found nobody).
+    network: the loaded OccupancyNetwork (loaded once by the caller for all stills)."""
     import numpy as np
 
     from humanvid.export.obj import write_obj
-    from humanvid.implicit.checkpoint import load_network
     from humanvid.implicit.reconstruct import encode_frame, mesh_frame, occupancy_function
     from humanvid.implicit.samples import read_sample
 
@@ -134,7 +134,6 @@ def mesh_with_true_body(sample: Path, checkpoint: Path, path: Path, resolution: 
             vertices = body["vertices"][0].astype(np.float64)  # already in the camera frame
         frame = FrameInputs(data.crop, data.mask, data.intrinsics, data.affine, data.keypoints.astype(np.float64),
                             vertices)
-        network = load_network(checkpoint, "cpu")
         mesh = mesh_frame(occupancy_function(network, encode_frame(network, frame)), frame, resolution)
         write_obj(path, mesh.vertices, mesh.faces)
     return path

@@ -174,7 +174,7 @@ spin-waiting included, so it grows with the load). On 48-frame clips the one-off
 CPU time. Monocular scale is ambiguous: the synthetic people are 1.63–2.04 m tall while the shape prior
 centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it).
 The fit's remaining error is mostly limb depth: MediaPipe's 2D landmarks on these renders are within
-5–10 crop px of the true joints, and its 3D world landmarks (last column) are further off than the fit.
+4–11 crop px of the true joints (mean per joint, measured once; not rescored here), and its 3D world landmarks (last column) are further off than the fit.
 """
     print(body_text)
     if not args.no_write:
