@@ -28,6 +28,7 @@ class NetworkConfig:
     body_sdf: bool = False
     feature_channels: int = 32
     encoder_channels: int = 32
+    context_levels: int = 0  # image encoder levels below 1/8 (1/16, 1/32, …) for a person-sized receptive field
     hidden: int = 64  # 128 measured 3× slower per query point on a 2-core CPU
     encoded_landmarks: tuple[int, ...] = ENCODED_LANDMARKS  # of the 33 MediaPipe-ordered body keypoints
     frequencies: int = 3
@@ -73,7 +74,7 @@ class OccupancyNetwork(nn.Module):
     def __init__(self, config: NetworkConfig = NetworkConfig()):
         super().__init__()
         self.config = config
-        self.encoder = ImageEncoder(4, config.encoder_channels, config.feature_channels) \
+        self.encoder = ImageEncoder(4, config.encoder_channels, config.feature_channels, config.context_levels) \
             if config.image_features else None
         self.mlp = OccupancyMLP(config.point_features, config.hidden)
 

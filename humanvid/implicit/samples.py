@@ -8,6 +8,8 @@ A sample folder holds
                  keypoints (33, 3) body keypoints in MediaPipe order, camera frame [m], NaN where missing
                  points (N, 3) float16 occupancy sample points, camera frame [m]
                  inside (N,) bool, whether each point is inside the clothed surface
+    body.npz     (synthetic samples) the true body: vertices (1, V, 3) camera frame [m], faces (F, 3);
+                 read only for networks with the body-SDF feature
 All 3D quantities are in the OpenGL camera frame of DESIGN.md (x right, y up, looking down −z).
 """
 
@@ -34,6 +36,8 @@ class TrainingSample:
     keypoints: np.ndarray  # (33, 3)
     points: np.ndarray  # (N, 3)
     inside: np.ndarray  # (N,) bool
+    body_vertices: np.ndarray | None = None  # (V, 3) float32 true body, camera frame [m]
+    body_faces: np.ndarray | None = None  # (F, 3) int32
 
 
 def write_sample(folder: str | Path, sample: TrainingSample) -> None:
@@ -46,7 +50,8 @@ def write_sample(folder: str | Path, sample: TrainingSample) -> None:
                      points=sample.points.astype(np.float16), inside=sample.inside.astype(bool))
 
 
-def read_sample(folder: str | Path) -> TrainingSample:
+def read_sample(folder: str | Path, with_body: bool = False) -> TrainingSample:
+    """The sample in `folder`; with_body also reads its true body (body.npz)."""
     folder = Path(folder)
     crop = cv2.imread(str(folder / "crop.png"), cv2.IMREAD_COLOR)
     mask = cv2.imread(str(folder / "mask.png"), cv2.IMREAD_GRAYSCALE)
@@ -57,8 +62,16 @@ def read_sample(folder: str | Path) -> TrainingSample:
             arrays = {key: data[key] for key in SAMPLE_KEYS}
     except (OSError, KeyError, ValueError) as err:
         raise HumanvidError(f"{folder}: incomplete training sample ({err})") from None
-    return TrainingSample(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), mask, arrays["intrinsics"], arrays["affine"],
-                          arrays["keypoints"], arrays["points"].astype(np.float32), arrays["inside"])
+    sample = TrainingSample(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), mask, arrays["intrinsics"], arrays["affine"],
+                            arrays["keypoints"], arrays["points"].astype(np.float32), arrays["inside"])
+    if with_body:
+        try:
+            with np.load(folder / "body.npz") as body:
+                sample.body_vertices = body["vertices"][0].astype(np.float32)
+                sample.body_faces = body["faces"].astype(np.int32)
+        except (OSError, KeyError, ValueError) as err:
+            raise HumanvidError(f"{folder}: the body-SDF feature needs the sample's true body ({err})") from None
+    return sample
 
 
 def find_samples(root: str | Path) -> list[Path]:

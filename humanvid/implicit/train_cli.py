@@ -22,16 +22,28 @@ from humanvid.errors import HumanvidError
               help="Occupancy samples per crop and step.")
 @click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--features", type=click.Choice(["image", "image+keypoints"]), default="image+keypoints",
-              show_default=True, help="Which point features the network uses (image only: the ablation).")
+@click.option("--features", type=click.Choice(["image", "image+keypoints", "image+keypoints+sdf"]),
+              default="image+keypoints", show_default=True,
+              help="Which point features the network uses (image only, and + body SDF: the ablations).")
+@click.option("--context-levels", type=click.IntRange(0, 4), default=0, show_default=True,
+              help="Image encoder levels below 1/8 of the crop (1/16, 1/32, …): a wider view of the person.")
+@click.option("--keypoint-noise", type=click.FloatRange(min=0), default=0.02, show_default=True,
+              help="Independent jitter of each body keypoint [m].")
+@click.option("--field-noise", type=(click.FloatRange(min=0), click.FloatRange(min=0)), default=(0.0, 0.0),
+              show_default=True, metavar="SIDE DEPTH",
+              help="A smooth error field over the body [m]: sideways and in depth, as a monocular fit errs.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint at --out.")
-def train_command(data, out, steps, batch, points, learning_rate, seed, features, resume):
+def train_command(data, out, steps, batch, points, learning_rate, seed, features, context_levels, keypoint_noise,
+                  field_noise, resume):
     """Train the occupancy network; reproducible from --seed, resumable with --resume."""
     from humanvid.implicit.network import NetworkConfig
     from humanvid.implicit.training import TrainConfig, train
 
-    network_config = NetworkConfig(keypoint_encoding="keypoints" in features)
-    config = TrainConfig(steps=steps, batch=batch, points=points, learning_rate=learning_rate, seed=seed)
+    network_config = NetworkConfig(keypoint_encoding="keypoints" in features, body_sdf="sdf" in features,
+                                   context_levels=context_levels)
+    config = TrainConfig(steps=steps, batch=batch, points=points, learning_rate=learning_rate, seed=seed,
+                         keypoint_noise=keypoint_noise, field_noise_side=field_noise[0],
+                         field_noise_depth=field_noise[1])
     console = Console()
     columns = (TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn())

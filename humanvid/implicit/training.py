@@ -8,6 +8,8 @@ projects the same), and the mesh is built around the fitted body; so training
 scales whole scenes — keypoints and occupancy points — about the camera, which
 leaves every projection unchanged. (Moving the keypoints alone in depth would
 ask the network for a depth the image cannot tell: it learns to blur.)
+With the body-SDF feature the body surface moves with its jittered keypoints:
+each vertex by the Gaussian-weighted mean of the nearby keypoints' offsets.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 
 from humanvid.errors import HumanvidError
+from humanvid.implicit.body_distance import BodySurface
 from humanvid.implicit.checkpoint import read_checkpoint, save_checkpoint
 from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
 from humanvid.implicit.projection import crop_camera
@@ -39,6 +42,10 @@ class TrainConfig:
     validate_every: int = 500
     save_every: int = 250
     keypoint_noise: float = 0.02  # metres, per keypoint
+    # A smooth error field over the body (metres, per keypoint before smoothing): sideways (x, y) and
+    # in depth (z), where a monocular fit errs most. Keypoints and body surface move with it alike.
+    field_noise_side: float = 0.0
+    field_noise_depth: float = 0.0
     scale_jitter: float = 0.1  # scenes scaled about the camera by exp(U(−j, j))
     color_jitter: float = 0.25  # relative gain / contrast change of the crop's colours
 
@@ -51,11 +58,38 @@ class Batch:
     keypoints: torch.Tensor  # (B, 33, 3)
     points: torch.Tensor  # (B, N, 3)
     inside: torch.Tensor  # (B, N) float
+    body_sdf: torch.Tensor | None = None  # (B, N) signed distance of the points to the body [m]
 
 
 def perturbed_keypoints(keypoints: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
     """Keypoints as wrong as a fitted body's joints: (33, 3) → (33, 3)."""
     return keypoints + rng.normal(0, config.keypoint_noise, keypoints.shape)
+
+
+def interpolated_offsets(points: np.ndarray, keypoints: np.ndarray, offsets: np.ndarray,
+                         sigma: float = 0.15) -> np.ndarray:
+    """(P, 3) offsets at `points`: the keypoints' (K, 3) offsets, averaged with Gaussian weights (σ [m])
+    of the distance to each keypoint (NaN keypoints or offsets are left out)."""
+    valid = np.isfinite(keypoints).all(axis=1) & np.isfinite(offsets).all(axis=1)
+    at, anchors = points.astype(np.float32), keypoints[valid].astype(np.float32)
+    # |p − k|² = |p|² + |k|² − 2 p·k: one product instead of a (P, K, 3) difference
+    distance_sq = (at**2).sum(1)[:, None] + (anchors**2).sum(1)[None] - 2 * at @ anchors.T  # (P, K)
+    weight = np.exp((distance_sq.min(axis=1, keepdims=True) - distance_sq) * (0.5 / sigma**2))
+    weight /= weight.sum(axis=1, keepdims=True)
+    return weight @ offsets[valid]
+
+
+def warped_vertices(vertices: np.ndarray, keypoints: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """(V, 3) body vertices carried along with their keypoints (K, 3) → moved (K, 3)."""
+    return vertices + interpolated_offsets(vertices, keypoints, moved - keypoints)
+
+
+def smooth_keypoint_error(keypoints: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """(K, 3) offsets of a smooth error field over the body: neighbouring joints err alike, as a
+    fitted limb that leans the wrong way in depth."""
+    raw = rng.normal(0.0, 1.0, keypoints.shape) * np.array(
+        [config.field_noise_side, config.field_noise_side, config.field_noise_depth])
+    return interpolated_offsets(np.nan_to_num(keypoints), keypoints, raw)
 
 
 def balanced_points(sample: TrainingSample, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +113,10 @@ def jittered_colors(crop: np.ndarray, strength: float, rng: np.random.Generator)
 
 
 def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.random.Generator,
-               augment: bool = True) -> Batch:
-    images, masks, cameras, keypoints, points, inside = [], [], [], [], [], []
+               augment: bool = True, body_sdf: bool = False) -> Batch:
+    """Crops, cameras, (jittered) keypoints and labelled points of `samples`; with body_sdf also the
+    points' signed distances to the (equally jittered) true body."""
+    images, masks, cameras, keypoints, points, inside, distances = [], [], [], [], [], [], []
     for sample in samples:
         crop = jittered_colors(sample.crop, config.color_jitter, rng) if augment and config.color_jitter else sample.crop
         images.append(torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0)
@@ -88,18 +124,28 @@ def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.rando
         cameras.append(crop_camera(torch.tensor(sample.intrinsics[None], dtype=torch.float32),
                                    torch.tensor(sample.affine[None], dtype=torch.float32))[0])
         body = perturbed_keypoints(sample.keypoints, config, rng) if augment else sample.keypoints
+        if augment and (config.field_noise_side or config.field_noise_depth):
+            body = body + smooth_keypoint_error(sample.keypoints, config, rng)
         chosen_points, chosen_inside = balanced_points(sample, config.points, rng)
+        scale = 1.0
         if augment and config.scale_jitter:
             scale = np.exp(rng.uniform(-config.scale_jitter, config.scale_jitter))
             body, chosen_points = body * scale, chosen_points * scale  # projections stay where they were
+        if body_sdf:
+            if sample.body_vertices is None:
+                raise HumanvidError("the body-SDF feature needs each sample's true body (read_sample(with_body=True))")
+            vertices = warped_vertices(sample.body_vertices.astype(np.float64), sample.keypoints, body / scale)
+            surface = BodySurface(vertices * scale, sample.body_faces)
+            distances.append(torch.tensor(surface.signed_distance(chosen_points), dtype=torch.float32))
         keypoints.append(torch.tensor(body, dtype=torch.float32))
         points.append(torch.tensor(chosen_points, dtype=torch.float32))
         inside.append(torch.tensor(chosen_inside, dtype=torch.float32))
-    return Batch(*(torch.stack(part) for part in (images, masks, cameras, keypoints, points, inside)))
+    parts = [torch.stack(part) for part in (images, masks, cameras, keypoints, points, inside)]
+    return Batch(*parts, body_sdf=torch.stack(distances) if body_sdf else None)
 
 
 def loss_of(network: OccupancyNetwork, batch: Batch) -> torch.Tensor:
-    logits = network(batch.image, batch.mask, batch.points, batch.camera, batch.keypoints)
+    logits = network(batch.image, batch.mask, batch.points, batch.camera, batch.keypoints, batch.body_sdf)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.inside)
 
 
@@ -111,8 +157,9 @@ def validate(network: OccupancyNetwork, samples: list[TrainingSample], config: T
     intersection = union = correct = total = 0.0
     losses = []
     for start in range(0, len(samples), config.batch):
-        batch = make_batch(samples[start:start + config.batch], config, rng, augment=False)
-        logits = network(batch.image, batch.mask, batch.points, batch.camera, batch.keypoints)
+        batch = make_batch(samples[start:start + config.batch], config, rng, augment=False,
+                           body_sdf=network.config.body_sdf)
+        logits = network(batch.image, batch.mask, batch.points, batch.camera, batch.keypoints, batch.body_sdf)
         losses.append(float(torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.inside)))
         predicted, truth = logits > 0, batch.inside > 0.5
         intersection += float((predicted & truth).sum())
@@ -155,14 +202,15 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
         rng.bit_generator.state = _rng_state_from(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         step, metrics, seconds = int(state["step"]), dict(state["metrics"]), float(state["seconds"])
-    val_samples = [read_sample(p) for p in val_paths]
+    with_body = network_config.body_sdf
+    val_samples = [read_sample(p, with_body) for p in val_paths]
     cache: dict[Path, TrainingSample] = {}
     network.train()
     started = time.perf_counter() - seconds
     while step < config.steps:
         chosen = rng.choice(len(train_paths), config.batch, replace=len(train_paths) < config.batch)
-        samples = [_cached_sample(cache, train_paths[i]) for i in chosen]
-        loss = loss_of(network, make_batch(samples, config, rng))
+        samples = [_cached_sample(cache, train_paths[i], with_body) for i in chosen]
+        loss = loss_of(network, make_batch(samples, config, rng, body_sdf=with_body))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -178,11 +226,11 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
     return metrics
 
 
-def _cached_sample(cache: dict, path: Path, limit: int = 1000) -> TrainingSample:
-    """Samples are read once and kept while the cache is small (about 1 GB at most)."""
+def _cached_sample(cache: dict, path: Path, with_body: bool, limit: int = 1000) -> TrainingSample:
+    """Samples are read once and kept while the cache is small (about 1 GB at most, 1.5 GB with bodies)."""
     if path in cache:
         return cache[path]
-    sample = read_sample(path)
+    sample = read_sample(path, with_body)
     if len(cache) < limit:
         cache[path] = sample
     return sample

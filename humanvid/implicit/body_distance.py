@@ -1,0 +1,47 @@
+"""Signed distance of query points to a posed body mesh (the body-SDF feature of PaMIR / ICON).
+
+The distance is to the nearest body vertex and its sign comes from that
+vertex's normal: negative when the point lies behind the surface (inside).
+Anny's vertices are 1–2 cm apart, well below the feature's 10 cm clamp, so the
+nearest vertex stands in for the nearest surface point at a fraction of the cost
+of an exact point-to-triangle search (one k-d tree query per point).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) unit normals, the area-weighted mean of the faces around each vertex (outward for CCW faces)."""
+    corners = vertices[faces]  # (F, 3, 3)
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])  # length = 2 × area
+    normals = np.zeros_like(vertices)
+    for axis in range(3):
+        weights = np.repeat(face_normals[:, axis], 3)
+        normals[:, axis] = np.bincount(faces.ravel(), weights, minlength=len(vertices))
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+class BodySurface:
+    """A posed body mesh, ready to answer signed distances of many points."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+        self.vertices = np.asarray(vertices, np.float64)
+        self.normals = vertex_normals(self.vertices, np.asarray(faces, np.int64))
+        self.tree = cKDTree(self.vertices)
+
+    def signed_distance(self, points: np.ndarray, near: float = 0.1) -> np.ndarray:
+        """(N, 3) points → (N,) signed distance [same unit as the vertices], negative inside.
+
+        The search first looks only within `near` (4× faster); the few points farther away
+        (outside, or deep in the torso) are searched again without the bound.
+        """
+        points = np.asarray(points, np.float64)
+        distance, nearest = self.tree.query(points, workers=-1, distance_upper_bound=near)
+        far = ~np.isfinite(distance)
+        if far.any():
+            distance[far], nearest[far] = self.tree.query(points[far], workers=-1)
+        side = np.einsum("ij,ij->i", points - self.vertices[nearest], self.normals[nearest])
+        return np.where(side < 0, -distance, distance)
