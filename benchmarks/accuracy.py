@@ -1,6 +1,7 @@
 """Clothed-mesh accuracy of `humanvid reconstruct` on the synthetic TEST split (stills and clips), and its speed.
 
     python benchmarks/accuracy.py [--checkpoint checkpoints/occupancy_v1.pt] [--checkpoint-image PATH]
+                                  [--checkpoint-sdf PATH]
                                   [--count 48] [--clips 2 --clip-frames 48]
 
 Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
@@ -8,8 +9,8 @@ Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
 render's focal as --focal so the pipeline's camera is the render camera); the meshes, which are
 in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
 (a) the fitted body alone, (b) the network with image features only (--checkpoint-image),
-(c) image features + keypoint encoding (--checkpoint, the shipped default), (d) + body SDF (not
-built yet). All rows mesh the same fitted body, except the oracle row (t): the default network
+(c) image features + keypoint encoding (--checkpoint, the shipped default), (d) + body SDF
+(--checkpoint-sdf). All rows mesh the same fitted body, except the oracle row (t): the default network
 given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
 share of the error from the fit's. Stills where MediaPipe finds nobody are counted
 and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
@@ -51,7 +52,7 @@ ROW_LABELS = {
     "d": "(d) + body SDF",
     "t": "(c) given the true body (oracle)",
 }
-ROW_VARIANTS = {"b": "image", "c": "image_keypoints"}  # row → folder of its meshes under OUT/stills/
+ROW_VARIANTS = {"b": "image", "c": "image_keypoints", "d": "image_keypoints_sdf"}  # row → folder of its meshes under OUT/stills/
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,6 +69,8 @@ def parse_args() -> argparse.Namespace:
                              "(default: %(default)s)")
     parser.add_argument("--checkpoint-image", type=Path, default=None, metavar="PATH",
                         help="network with image features only, for row (b); without it the row says 'not trained'")
+    parser.add_argument("--checkpoint-sdf", type=Path, default=None, metavar="PATH",
+                        help="network with image features + keypoint encoding + body SDF, for row (d)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth", metavar="DIR",
                         help="synthetic data: stills in DIR/test, clips in DIR/clips-<frames>/test-clips; "
                              "made with `humanvid synth --split test …` where missing (default: %(default)s)")
@@ -170,7 +173,7 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
     rows = []
     for key, label in ROW_LABELS.items():
         if key not in sources:
-            rows.append(RowSummary(key, label, "—", "not built" if key == "d" else "not trained"))
+            rows.append(RowSummary(key, label, "—", "not trained"))
             continue
         chosen = [scores[key][name] for name in common]
         rows.append(RowSummary(key, label, sources[key], None, len(scores.get(key, {})),
@@ -266,6 +269,9 @@ def main() -> None:
     if args.checkpoint_image is not None:
         sources["b"] = describe_checkpoint(args.checkpoint_image, ["image_features"])
         variants.insert(0, Variant(ROW_VARIANTS["b"], args.checkpoint_image.resolve()))
+    if args.checkpoint_sdf is not None:
+        sources["d"] = describe_checkpoint(args.checkpoint_sdf, ["image_features", "keypoint_encoding", "body_sdf"])
+        variants.append(Variant(ROW_VARIANTS["d"], args.checkpoint_sdf.resolve()))
     data = args.data.resolve()
 
     stills = ensure_stills(data, args.count)
@@ -286,7 +292,8 @@ def main() -> None:
                                       args.temporal_window, args.resolution, args.samples)
 
     tables = [stills_table(stills_summary)]
-    notes = [f"checkpoints: (c) {sources['c']}; (b) {sources.get('b', 'not trained')}",
+    notes = [f"checkpoints: (c) {sources['c']}; (b) {sources.get('b', 'not trained')}; "
+             f"(d) {sources.get('d', 'not trained')}",
              *improvements(stills_summary)]
     if clips_summary is not None:
         tables.append(clips_table(clips_summary))

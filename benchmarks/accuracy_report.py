@@ -106,6 +106,11 @@ def improvements(summary: StillsSummary) -> list[str]:
         lines.append(f"(c) vs ({key}) {name}: Chamfer {reduction(other.camera.chamfer_cm, target.camera.chamfer_cm):+.1f} % "
                      f"(camera frame), {reduction(other.aligned.chamfer_cm, target.aligned.chamfer_cm):+.1f} % (aligned) "
                      "— positive: (c) is better")
+    with_sdf = rows.get("d")
+    if target is not None and target.camera is not None and with_sdf is not None and with_sdf.camera is not None:
+        lines.append(f"(d) vs (c): Chamfer {reduction(target.camera.chamfer_cm, with_sdf.camera.chamfer_cm):+.1f} % "
+                     f"(camera frame), {reduction(target.aligned.chamfer_cm, with_sdf.aligned.chamfer_cm):+.1f} % "
+                     "(aligned) — positive: the body SDF helps")
     oracle = rows.get("t")
     if target is not None and target.camera is not None and oracle is not None and oracle.camera is not None:
         lines.append(f"(t) the same network given the true body: Chamfer {oracle.camera.chamfer_cm:.2f} cm (camera), "

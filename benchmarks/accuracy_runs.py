@@ -132,8 +132,9 @@ def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256
         data = read_sample(sample)
         with np.load(sample / "body.npz") as body:
             vertices = body["vertices"][0].astype(np.float64)  # already in the camera frame
+            faces = body["faces"].astype(np.int64)
         frame = FrameInputs(data.crop, data.mask, data.intrinsics, data.affine, data.keypoints.astype(np.float64),
-                            vertices)
+                            vertices, faces)
         mesh = mesh_frame(occupancy_function(network, encode_frame(network, frame)), frame, resolution)
         write_obj(path, mesh.vertices, mesh.faces)
     return path

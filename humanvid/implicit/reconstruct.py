@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import trimesh
 
+from humanvid.implicit.body_distance import BodySurface
 from humanvid.implicit.meshing import (Grid, KeepFn, OccupancyFn, evaluate_coarse_to_fine, extract_surface,
                                       grid_around)
 from humanvid.implicit.network import EncodedImage, OccupancyNetwork
@@ -33,6 +34,7 @@ class FrameInputs:
     affine: np.ndarray  # (2, 3) full frame → crop
     keypoints: np.ndarray  # (33, 3) fitted body keypoints, camera frame (NaN where missing)
     body_vertices: np.ndarray  # (V, 3) fitted body, camera frame
+    body_faces: np.ndarray | None = None  # (F, 3) of the body mesh; needed by networks with the body SDF
 
 
 @dataclass
@@ -40,16 +42,22 @@ class EncodedFrame:
     encoded: EncodedImage
     camera: torch.Tensor  # (1, 3, 3) crop camera
     keypoints: torch.Tensor  # (1, 33, 3)
+    body: BodySurface | None = None  # for the body-SDF feature
 
 
 @torch.no_grad()
 def encode_frame(network: OccupancyNetwork, frame: FrameInputs, device: str = "cpu") -> EncodedFrame:
+    body = None
+    if network.config.body_sdf:
+        if frame.body_faces is None:
+            raise ValueError("this network needs the body mesh (FrameInputs.body_faces) for its body-SDF feature")
+        body = BodySurface(frame.body_vertices, frame.body_faces)
     image = torch.from_numpy(frame.crop).permute(2, 0, 1)[None].float().to(device) / 255.0
     mask = torch.from_numpy(frame.mask)[None, None].float().to(device) / 255.0
     camera = crop_camera(torch.tensor(frame.intrinsics[None], dtype=torch.float32),
                          torch.tensor(frame.affine[None], dtype=torch.float32)).to(device)
     keypoints = torch.tensor(frame.keypoints[None], dtype=torch.float32, device=device)
-    return EncodedFrame(network.encode(image, mask), camera, keypoints)
+    return EncodedFrame(network.encode(image, mask), camera, keypoints, body)
 
 
 def occupancy_function(network: OccupancyNetwork, frame: EncodedFrame, batch: int = 65_536) -> OccupancyFn:
@@ -60,8 +68,12 @@ def occupancy_function(network: OccupancyNetwork, frame: EncodedFrame, batch: in
     def occupancy(points: np.ndarray) -> np.ndarray:
         out = np.empty(len(points), np.float32)
         for start in range(0, len(points), batch):
-            chunk = torch.from_numpy(np.ascontiguousarray(points[start:start + batch], np.float32))[None].to(device)
-            logits = network.query(frame.encoded, chunk, frame.camera, frame.keypoints)
+            part = np.ascontiguousarray(points[start:start + batch], np.float32)
+            chunk = torch.from_numpy(part)[None].to(device)
+            body_sdf = None
+            if frame.body is not None:
+                body_sdf = torch.from_numpy(frame.body.signed_distance(part).astype(np.float32))[None].to(device)
+            logits = network.query(frame.encoded, chunk, frame.camera, frame.keypoints, body_sdf)
             out[start:start + batch] = torch.sigmoid(logits)[0].cpu().numpy()
         return out
 

@@ -100,18 +100,24 @@ class FittedBodies:
         self.params = saved.params
 
     @torch.no_grad()
-    def pose(self, row: int) -> tuple[PosedBody, np.ndarray]:
-        """The body of frame `row` and its (33, 3) MediaPipe-order keypoints (NaN where the model has none)."""
+    def pose(self, row: int) -> tuple[PosedBody, np.ndarray, np.ndarray]:
+        """The body of frame `row` (its fusion carriers), its (33, 3) MediaPipe-order keypoints (NaN where
+        the model has none) and all its (V, 3) vertices."""
         output = self.model(self.params.index([row]))
         keypoints = output.keypoints[0].double().numpy()
         keypoints[output.keypoint_weights.numpy() <= 0] = np.nan
         carriers = torch.arange(0, output.vertices.shape[1], CARRY_STRIDE)
         transforms = output.vertex_transforms(carriers)[0].double().numpy()
-        return PosedBody(output.vertices[0, carriers].double().numpy(), transforms), keypoints
+        vertices = output.vertices[0].double().numpy()
+        return PosedBody(vertices[carriers.numpy()], transforms), keypoints, vertices
+
+    @property
+    def faces(self) -> np.ndarray:
+        return self.model.faces.numpy()
 
 
 def read_frame(out_dir: Path, video: VideoFrames, row: int, body_vertices: np.ndarray,
-               keypoints: np.ndarray) -> FrameInputs:
+               keypoints: np.ndarray, body_faces: np.ndarray | None = None) -> FrameInputs:
     name = f"{video.frames[row]:06d}.png"
     crop = cv2.imread(str(out_dir / "crops" / name), cv2.IMREAD_COLOR)
     mask = cv2.imread(str(out_dir / "masks" / name), cv2.IMREAD_GRAYSCALE)
@@ -119,7 +125,7 @@ def read_frame(out_dir: Path, video: VideoFrames, row: int, body_vertices: np.nd
         raise HumanvidError(f"{out_dir}: crop or mask of frame {video.frames[row]} is missing; "
                             "rerun with --overwrite")
     return FrameInputs(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), mask, video.intrinsics, video.affines[row],
-                       keypoints, body_vertices)
+                       keypoints, body_vertices, body_faces)
 
 
 def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset(),
@@ -149,8 +155,8 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         if row in inputs or row not in needed:
             return
         tick = time.perf_counter()
-        body, keypoints = bodies.pose(row)
-        frame = read_frame(out_dir, video, row, body.vertices, keypoints)
+        body, keypoints, vertices = bodies.pose(row)
+        frame = read_frame(out_dir, video, row, vertices, keypoints, bodies.faces)
         grid = frame_grid(frame, settings.resolution, COARSE_STEP)
         occupancy = occupancy_function(network, encode_frame(network, frame, settings.device))
         volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=visual_hull(frame))

@@ -54,3 +54,27 @@ def test_network_occupancy_function_is_batched_and_bounded():
     values = occupancy(points)
     assert values.shape == (250,) and np.all((values >= 0) & (values <= 1))
     assert np.allclose(values[:100], occupancy(points[:100]), atol=1e-6)
+
+
+def test_a_network_with_the_body_sdf_needs_the_body_mesh_and_reads_it():
+    import trimesh
+
+    config = NetworkConfig(feature_channels=16, encoder_channels=16, hidden=16, body_sdf=True)
+    network = OccupancyNetwork(config).eval()
+    frame = ball_frame()
+    with pytest.raises(ValueError, match="body mesh"):
+        encode_frame(network, frame)
+    body = trimesh.creation.icosphere(subdivisions=3, radius=RADIUS * 0.8)
+    frame.body_vertices, frame.body_faces = body.vertices + CENTER, body.faces
+    occupancy = occupancy_function(network, encode_frame(network, frame))
+    near_body = CENTER + [[0, 0, RADIUS * 0.8 + 0.01], [0, 0, RADIUS * 0.8 - 0.01]]
+    seen = []
+    original = network.query
+
+    def spy(encoded, points, camera, keypoints, body_sdf=None):
+        seen.append(body_sdf)
+        return original(encoded, points, camera, keypoints, body_sdf)
+
+    network.query = spy
+    assert occupancy(near_body).shape == (2,)
+    assert seen[0][0].numpy() == pytest.approx([0.01, -0.01], abs=0.005)  # the points' signed distances

@@ -82,3 +82,56 @@ def test_same_seed_same_weights_and_exact_resume(tiny_data, tmp_path):
 def test_no_samples_is_a_clear_error(tmp_path):
     with pytest.raises(HumanvidError, match="no training samples"):
         train(tmp_path, tmp_path / "net.pt", TrainConfig(steps=1), SMALL)
+
+
+def write_ball_bodies(root) -> None:
+    """Give each ball sample a 'body': a smaller sphere inside the ball (as a body inside clothes)."""
+    import trimesh
+
+    from humanvid.implicit.samples import find_samples, read_sample
+
+    for folder in find_samples(root):
+        sample = read_sample(folder)
+        centre = np.nanmean(sample.keypoints, axis=0)
+        body = trimesh.creation.icosphere(subdivisions=3, radius=0.25)
+        np.savez(folder / "body.npz", vertices=(body.vertices + centre)[None], faces=body.faces)
+
+
+def test_body_sdf_training_reads_the_bodies_and_learns(tiny_data, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    config = TrainConfig(steps=30, batch=2, points=512, learning_rate=3e-3, validate_every=30, save_every=30,
+                         field_noise_side=0.02, field_noise_depth=0.05)
+    network_config = NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32, body_sdf=True,
+                                   context_levels=2)
+    with pytest.raises(HumanvidError, match="true body"):
+        train(data, tmp_path / "net.pt", config, network_config)
+    write_ball_bodies(data)
+    losses = []
+    train(data, tmp_path / "net.pt", config, network_config, on_step=lambda s, loss, m: losses.append(loss))
+    assert np.mean(losses[-6:]) < 0.7 * np.mean(losses[:6])
+    assert load_network(tmp_path / "net.pt").config == network_config
+
+
+def test_noise_moves_keypoints_and_body_together():
+    from humanvid.implicit.training import smooth_keypoint_error, warped_vertices
+
+    rng = np.random.default_rng(0)
+    keypoints = rng.uniform(-0.5, 0.5, (33, 3)) + [0, 0, -3]
+    keypoints[5] = np.nan
+    vertices = rng.uniform(-0.5, 0.5, (500, 3)) + [0, 0, -3]
+    shift = np.array([0.01, -0.02, 0.03])
+    assert np.allclose(warped_vertices(vertices, keypoints, keypoints + shift), vertices + shift)
+    assert np.allclose(warped_vertices(vertices, keypoints, keypoints), vertices)
+    config = TrainConfig(field_noise_side=0.02, field_noise_depth=0.08)
+    offsets = np.concatenate([smooth_keypoint_error(keypoints, config, rng) for _ in range(50)])
+    assert np.isfinite(offsets).all()
+    side, depth = offsets[:, :2].std(), offsets[:, 2].std()
+    assert 2.0 < depth / side < 6.0  # the fit errs most in depth
+    moved = keypoints + offsets[:33]
+    near = np.nanargmin(np.linalg.norm(vertices[:, None] - keypoints[None], axis=2), axis=1)
+    vertex_offsets = warped_vertices(vertices, keypoints, moved) - vertices
+    # a vertex moves much as its nearest keypoint does: a smooth field, not independent jitter
+    assert np.corrcoef(vertex_offsets[:, 2], offsets[:33][near, 2])[0, 1] > 0.5
