@@ -111,6 +111,13 @@ def describe_checkpoint(path: Path, expected: list[str]) -> str:
     return f"{path.name} ({' + '.join(features)}{'' if step is None else f', step {step}'})"
 
 
+def checkpoint_tag(path: Path) -> str:
+    """A folder name for what a checkpoint made: its name and the start of its content hash."""
+    import hashlib
+
+    return f"{path.stem}-{hashlib.sha1(path.read_bytes()).hexdigest()[:10]}"
+
+
 def reconstruct_stills(stills: list[Still], out: Path, variants: list[Variant], resolution: int) -> list[Outcome]:
     outcomes = []
     for index, still in enumerate(stills):
@@ -277,8 +284,8 @@ def main() -> None:
     stills = ensure_stills(data, args.count)
     outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
     started = time.perf_counter()
-    oracles = oracle_meshes(stills, args.out.resolve() / "stills" / "true_body", args.checkpoint.resolve(),
-                            args.resolution)
+    oracle_folder = args.out.resolve() / "stills" / "true_body" / checkpoint_tag(args.checkpoint)
+    oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution)
     sources["t"] = f"{sources['c']} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
     started = time.perf_counter()
