@@ -21,7 +21,8 @@ scaling about the camera centre changes no projection; see accuracy_scores.py).
 Clips: ``humanvid synth --split test --clips`` clips reconstructed with temporal window 0 and
 --temporal-window (fitted once): excess frame-to-frame surface change against the ground-truth
 sequence, and mean per-frame Chamfer. Speed: seconds per frame by stage, from each run.json.
-Missing test data is generated (deterministic seeds); outputs stay in --out, so a rerun resumes.
+Missing test data is generated (deterministic seeds); outputs and scores (scores.json) stay in --out, so a
+rerun resumes and scores only meshes that changed.
 Writes its section of benchmarks/RESULTS.md.
 """
 
@@ -41,8 +42,8 @@ from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
 from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body, reconstruct
-from accuracy_scores import (MeshScores, SequenceScores, SurfaceScore, prepare_truth, read_mesh, score_mesh,
-                             score_sequences)
+from accuracy_scores import (MeshScores, ScoreCache, SequenceScores, SurfaceScore, prepare_truth, read_mesh,
+                             score_mesh, score_sequences)
 from common import REPO, RESULTS, write_section
 
 ROW_LABELS = {
@@ -154,17 +155,26 @@ def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: 
 
 
 def score_stills(stills: list[Still], outcomes: list[Outcome], oracles: dict[str, Path],
-                 samples: int) -> dict[str, dict[str, MeshScores]]:
+                 samples: int, cache: ScoreCache) -> dict[str, dict[str, MeshScores]]:
     """Row key → still name → scores, for every mesh the pipeline (and the oracle) produced."""
     scores: dict[str, dict[str, MeshScores]] = {}
     for still, outcome in zip(stills, outcomes):
         if outcome.error is not None:
             continue
-        truth = prepare_truth(load_truth(still.truth), samples)
+        truth = None
         for key, path in still_predictions(outcome, oracles.get(still.name)).items():
-            mesh = read_mesh(path)
-            if mesh is not None:
-                scores.setdefault(key, {})[still.name] = score_mesh(mesh, truth, samples)
+            if not path.exists():
+                continue
+            cache_key = ScoreCache.key([path, still.truth], samples)
+            score = cache.mesh_scores(cache_key)
+            if score is None:
+                mesh = read_mesh(path)
+                if mesh is None:
+                    continue
+                truth = truth or prepare_truth(load_truth(still.truth), samples)
+                score = score_mesh(mesh, truth, samples)
+                cache.put(cache_key, score)
+            scores.setdefault(key, {})[still.name] = score
     return scores
 
 
@@ -197,7 +207,7 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
 
 
 def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, resolution: int,
-                  samples: int) -> ClipsSummary:
+                  samples: int, cache: ScoreCache) -> ClipsSummary:
     """Reconstruct each clip with windows 0 and `window` from one fit, and score both sequences."""
     variants = [Variant("window0", checkpoint, 0), Variant(f"window{window}", checkpoint, window)]
     summary = ClipsSummary([f"{clip.name} ({clip.motion})" for clip in clips], len(clips[0].frames), window)
@@ -213,8 +223,13 @@ def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, r
         folders = [outcome.variants[variant.name] for variant in variants]
         frames = [t for t in range(len(clip.frames)) if all(mesh_path(f, t).exists() for f in folders)]
         started = time.perf_counter()
-        single, windowed = score_sequences([clip.truths[t] for t in frames],
-                                           [[mesh_path(f, t) for t in frames] for f in folders], samples)
+        truths, predictions = [clip.truths[t] for t in frames], [[mesh_path(f, t) for t in frames] for f in folders]
+        cache_key = ScoreCache.key(truths + [path for paths in predictions for path in paths], samples)
+        scored = cache.sequence_scores(cache_key)
+        if scored is None:
+            scored = score_sequences(truths, predictions, samples)
+            cache.put(cache_key, scored)
+        single, windowed = scored
         print(f"clip {clip.name}: scored [{time.perf_counter() - started:.0f} s]", flush=True)
         singles.append(single)
         fused.append(windowed)
@@ -289,14 +304,15 @@ def main() -> None:
     sources["t"] = f"{sources['c']} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
     started = time.perf_counter()
-    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, oracles, args.samples),
+    cache = ScoreCache(args.out.resolve() / "scores.json")
+    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, oracles, args.samples, cache),
                                       sources)
     print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
     clips_summary = None
     if args.clips > 0:
         clips = ensure_clips(data, args.clips, args.clip_frames)
         clips_summary = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
-                                      args.temporal_window, args.resolution, args.samples)
+                                      args.temporal_window, args.resolution, args.samples, cache)
 
     tables = [stills_table(stills_summary)]
     notes = [f"checkpoints: (c) {sources['c']}; (b) {sources.get('b', 'not trained')}; "

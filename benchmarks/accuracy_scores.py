@@ -15,6 +15,8 @@ consistency; every surface is sampled with fixed seeds, so scores are determinis
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,3 +134,37 @@ def score_sequences(truths: list[Path], predictions: list[list[Path]], samples: 
 
 def mean(values) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
+
+
+class ScoreCache:
+    """Scores already computed, on disk beside the reconstructions, so a rerun scores only what changed.
+
+    Keyed by the files compared (path, size, modification time) and the sample count: a mesh made
+    again gets a new key. Scoring is most of the benchmark's time (~5 s per mesh)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.entries = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+
+    @staticmethod
+    def key(files: list[Path], samples: int) -> str:
+        parts = [f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
+        return "|".join(parts + [str(samples)])
+
+    def mesh_scores(self, key: str) -> MeshScores | None:
+        entry = self.entries.get(key)
+        return None if entry is None else MeshScores(SurfaceScore(**entry["camera"]), SurfaceScore(**entry["aligned"]))
+
+    def sequence_scores(self, key: str) -> list[SequenceScores] | None:
+        entry = self.entries.get(key)
+        return None if entry is None else [SequenceScores(**scores) for scores in entry]
+
+    def put(self, key: str, value) -> None:
+        from humanvid import atomic
+
+        self.entries[key] = [dataclasses.asdict(v) for v in value] if isinstance(value, list) \
+            else dataclasses.asdict(value)
+        atomic.write_text(self.path, json.dumps(self.entries))
