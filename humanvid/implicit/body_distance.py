@@ -14,13 +14,12 @@ from scipy.spatial import cKDTree
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit normals, the area-weighted mean of the faces around each vertex (outward for CCW faces)."""
-    corners = vertices[faces]  # (F, 3, 3)
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])  # length = 2 × area
-    normals = np.zeros_like(vertices)
-    for axis in range(3):
-        weights = np.repeat(face_normals[:, axis], 3)
-        normals[:, axis] = np.bincount(faces.ravel(), weights, minlength=len(vertices))
+    """(V, 3) unit normals, the area-weighted mean of the faces around each vertex (outward for CCW faces;
+    zeros for vertices in no face)."""
+    cross = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
+    normals = np.stack([  # float64: bincount sums in double precision
+        np.bincount(faces.ravel(), weights=np.repeat(cross[:, axis], 3), minlength=len(vertices)) for axis in range(3)
+    ], axis=1)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from humanvid.synth.bodies import BodySpec, PosedBody
 from humanvid.synth.groundtruth import Material, Solid
-from humanvid.synth.regions import BodyRegions, vertex_normals
+from humanvid.implicit.body_distance import vertex_normals
+from humanvid.synth.regions import BodyRegions
 from humanvid.synth.skirts import skirt_solid
 
 # Stacking order: larger layers cover smaller ones where they overlap.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, diags
 
+from humanvid.implicit.body_distance import vertex_normals
+
 
 @dataclass(frozen=True)
 class BodyRegions:
@@ -108,10 +110,3 @@ def vertex_adjacency(faces: np.ndarray, count: int) -> csr_matrix:
     return diags(1.0 / np.maximum(degree, 1.0)) @ matrix
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit normals (vertices outside ``faces`` get zeros)."""
-    cross = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
-    normals = np.stack([
-        np.bincount(faces.ravel(), weights=np.repeat(cross[:, axis], 3), minlength=len(vertices)) for axis in range(3)
-    ], axis=1)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
