@@ -1,17 +1,16 @@
 """Clothed-mesh accuracy of `humanvid reconstruct` on the synthetic TEST split (stills and clips), and its speed.
 
-    python benchmarks/accuracy.py [--checkpoint checkpoints/occupancy_v1.pt] [--checkpoint-image PATH]
-                                  [--checkpoint-sdf PATH]
+    python benchmarks/accuracy.py [--checkpoint checkpoints/occupancy_v1.pt] [--ablation PATH ...]
                                   [--count 48] [--clips 2 --clip-frames 48]
 
 Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
 (humanvid.pipeline.run_job, in-process: preprocess → fit → mesh, temporal window 0, with the
 render's focal as --focal so the pipeline's camera is the render camera); the meshes, which are
 in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
-(a) the fitted body alone, (b) the network with image features only (--checkpoint-image),
-(c) image features + keypoint encoding (--checkpoint, the shipped default), (d) + body SDF
-(--checkpoint-sdf). All rows mesh the same fitted body, except the oracle row (t): the default network
-given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
+(a) the fitted body alone, (b) the network with image features only, (c) image features +
+keypoint encoding, (d) + body SDF. Each checkpoint (--checkpoint, the shipped default, and any
+--ablation) fills the row of the features it was trained with. All rows mesh the same fitted body,
+except the oracle row (t): the default network given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
 share of the error from the fit's. Stills where MediaPipe finds nobody are counted
 and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
 scaled about the camera centre by the factor that best matches the truth: monocular size and
@@ -20,7 +19,7 @@ scaling about the camera centre changes no projection; see accuracy_scores.py).
 
 Clips: ``humanvid synth --split test --clips`` clips reconstructed with temporal window 0 and
 --temporal-window (fitted once): excess frame-to-frame surface change against the ground-truth
-sequence, and mean per-frame Chamfer. Speed: seconds per frame by stage, from each run.json.
+sequence, and mean per-frame Chamfer; the fitted body's sequence is scored too (the change the fit brings). Speed: seconds per frame by stage, from each run.json.
 Missing test data is generated (deterministic seeds); outputs and scores (scores.json) stay in --out, so a
 rerun resumes and scores only meshes that changed.
 Writes its section of benchmarks/RESULTS.md.
@@ -51,9 +50,11 @@ ROW_LABELS = {
     "b": "(b) image features only",
     "c": "(c) image + keypoint encoding",
     "d": "(d) + body SDF",
-    "t": "(c) given the true body (oracle)",
+    "t": "default network given the true body (oracle)",
 }
 ROW_VARIANTS = {"b": "image", "c": "image_keypoints", "d": "image_keypoints_sdf"}  # row → folder of its meshes under OUT/stills/
+FEATURE_ROWS = {("image_features",): "b", ("image_features", "keypoint_encoding"): "c",
+                ("image_features", "keypoint_encoding", "body_sdf"): "d"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,16 +63,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Accuracy and speed of humanvid's clothed meshes on the synthetic test split (stills and "
                     "clips), through the real pipeline; writes its section of benchmarks/RESULTS.md.",
-        epilog="Full run: python benchmarks/accuracy.py --checkpoint-image IMAGE_ONLY.pt "
+        epilog="Full run: python benchmarks/accuracy.py --ablation IMAGE_ONLY.pt --ablation KEYPOINTS.pt "
                "(48 stills, 2 clips × 48 frames). Quick check: --count 2 --clips 1 --clip-frames 6 --no-write.",
     )  # fmt: skip
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="PATH",
-                        help="network with image features + keypoint encoding, for row (c) and the clips "
-                             "(default: %(default)s)")
-    parser.add_argument("--checkpoint-image", type=Path, default=None, metavar="PATH",
-                        help="network with image features only, for row (b); without it the row says 'not trained'")
-    parser.add_argument("--checkpoint-sdf", type=Path, default=None, metavar="PATH",
-                        help="network with image features + keypoint encoding + body SDF, for row (d)")
+                        help="the default network: its row, the oracle row and the clips (default: %(default)s)")
+    parser.add_argument("--ablation", type=Path, action="append", default=[], metavar="PATH",
+                        help="another network for the row of its features (repeatable); rows without one say "
+                             "'not trained'")
     parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth", metavar="DIR",
                         help="synthetic data: stills in DIR/test, clips in DIR/clips-<frames>/test-clips; "
                              "made with `humanvid synth --split test …` where missing (default: %(default)s)")
@@ -95,8 +94,8 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def describe_checkpoint(path: Path, expected: list[str]) -> str:
-    """A checkpoint's name, features and training step; refuses one whose features are not `expected`."""
+def checkpoint_row(path: Path) -> tuple[str, str]:
+    """The row a checkpoint fills (by the features it was trained with) and its description."""
     from humanvid.errors import HumanvidError
     from humanvid.implicit.checkpoint import read_checkpoint
 
@@ -105,11 +104,11 @@ def describe_checkpoint(path: Path, expected: list[str]) -> str:
     except HumanvidError as err:
         raise SystemExit(str(err)) from None
     config = payload["config"]
-    features = [name for name in ("image_features", "keypoint_encoding", "body_sdf") if config.get(name)]
-    if features != expected:
-        raise SystemExit(f"{path}: its network uses {' + '.join(features)}, not {' + '.join(expected)}")
+    features = tuple(name for name in ("image_features", "keypoint_encoding", "body_sdf") if config.get(name))
+    if features not in FEATURE_ROWS:
+        raise SystemExit(f"{path}: its network uses {' + '.join(features) or 'no features'}, which is no row here")
     step = payload.get("step")
-    return f"{path.name} ({' + '.join(features)}{'' if step is None else f', step {step}'})"
+    return FEATURE_ROWS[features], f"{path.name} ({' + '.join(features)}{'' if step is None else f', step {step}'})"
 
 
 def checkpoint_tag(path: Path) -> str:
@@ -183,7 +182,7 @@ def mean_score(scores: list[SurfaceScore]) -> SurfaceScore:
 
 
 def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[str, dict[str, MeshScores]],
-                     sources: dict[str, str]) -> StillsSummary:
+                     sources: dict[str, str], default_row: str) -> StillsSummary:
     reconstructed = [o.name for o in outcomes if o.error is None]
     measured = [key for key in ROW_LABELS if key in sources]
     common = [name for name in reconstructed if all(name in scores.get(key, {}) for key in measured)]
@@ -196,8 +195,8 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
         rows.append(RowSummary(key, label, sources[key], None, len(scores.get(key, {})),
                                mean_score([s.camera for s in chosen]) if chosen else None,
                                mean_score([s.aligned for s in chosen]) if chosen else None))
-    speeds = [StageSeconds.from_run(o.variants[ROW_VARIANTS["c"]]) for o in outcomes
-              if ROW_VARIANTS["c"] in o.variants]
+    speeds = [StageSeconds.from_run(o.variants[ROW_VARIANTS[default_row]]) for o in outcomes
+              if ROW_VARIANTS[default_row] in o.variants]
     return StillsSummary(
         rows, len(stills), len(reconstructed), len(common),
         no_person=[o.name for o in outcomes if o.no_person],
@@ -211,7 +210,7 @@ def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, r
     """Reconstruct each clip with windows 0 and `window` from one fit, and score both sequences."""
     variants = [Variant("window0", checkpoint, 0), Variant(f"window{window}", checkpoint, window)]
     summary = ClipsSummary([f"{clip.name} ({clip.motion})" for clip in clips], len(clips[0].frames), window)
-    singles, fused, speeds = [], [], {variant.name: [] for variant in variants}
+    singles, fused, bodies, speeds = [], [], [], {variant.name: [] for variant in variants}
     for clip in clips:
         started = time.perf_counter()
         source = clip.frames[0].parent  # frames/ holds only the RGB frames
@@ -223,19 +222,22 @@ def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, r
         folders = [outcome.variants[variant.name] for variant in variants]
         frames = [t for t in range(len(clip.frames)) if all(mesh_path(f, t).exists() for f in folders)]
         started = time.perf_counter()
-        truths, predictions = [clip.truths[t] for t in frames], [[mesh_path(f, t) for t in frames] for f in folders]
+        truths = [clip.truths[t] for t in frames]
+        predictions = [[mesh_path(f, t) for t in frames] for f in folders] + \
+            [[body_path(outcome.fitted, t) for t in frames]]
         cache_key = ScoreCache.key(truths + [path for paths in predictions for path in paths], samples)
         scored = cache.sequence_scores(cache_key)
         if scored is None:
             scored = score_sequences(truths, predictions, samples)
             cache.put(cache_key, scored)
-        single, windowed = scored
+        single, windowed, body = scored
         print(f"clip {clip.name}: scored [{time.perf_counter() - started:.0f} s]", flush=True)
         singles.append(single)
         fused.append(windowed)
+        bodies.append(body)
         for variant, folder in zip(variants, folders):
             speeds[variant.name].append(StageSeconds.from_run(folder))
-    summary.single, summary.fused = mean_sequence(singles), mean_sequence(fused)
+    summary.single, summary.fused, summary.body = mean_sequence(singles), mean_sequence(fused), mean_sequence(bodies)
     summary.speed_single = StageSeconds.median(speeds[variants[0].name])
     summary.speed_fused = StageSeconds.median(speeds[variants[1].name])
     return summary
@@ -285,15 +287,15 @@ def main() -> None:
 
     torch.set_num_threads(2)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
-    sources = {"a": "body/000000.obj",
-               "c": describe_checkpoint(args.checkpoint, ["image_features", "keypoint_encoding"])}
-    variants = [Variant(ROW_VARIANTS["c"], args.checkpoint.resolve())]
-    if args.checkpoint_image is not None:
-        sources["b"] = describe_checkpoint(args.checkpoint_image, ["image_features"])
-        variants.insert(0, Variant(ROW_VARIANTS["b"], args.checkpoint_image.resolve()))
-    if args.checkpoint_sdf is not None:
-        sources["d"] = describe_checkpoint(args.checkpoint_sdf, ["image_features", "keypoint_encoding", "body_sdf"])
-        variants.append(Variant(ROW_VARIANTS["d"], args.checkpoint_sdf.resolve()))
+    default_row, default_source = checkpoint_row(args.checkpoint)
+    sources = {"a": "body/000000.obj", default_row: default_source}
+    variants = [Variant(ROW_VARIANTS[default_row], args.checkpoint.resolve())]
+    for path in args.ablation:
+        row, source = checkpoint_row(path)
+        if row in sources:
+            raise SystemExit(f"{path}: row ({row}) already has {sources[row]}")
+        sources[row] = source
+        variants.append(Variant(ROW_VARIANTS[row], path.resolve()))
     data = args.data.resolve()
 
     stills = ensure_stills(data, args.count)
@@ -301,12 +303,12 @@ def main() -> None:
     started = time.perf_counter()
     oracle_folder = args.out.resolve() / "stills" / "true_body" / checkpoint_tag(args.checkpoint)
     oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution)
-    sources["t"] = f"{sources['c']} with the true body"
+    sources["t"] = f"{default_source} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
     started = time.perf_counter()
     cache = ScoreCache(args.out.resolve() / "scores.json")
     stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, oracles, args.samples, cache),
-                                      sources)
+                                      sources, default_row)
     print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
     clips_summary = None
     if args.clips > 0:
@@ -315,9 +317,9 @@ def main() -> None:
                                       args.temporal_window, args.resolution, args.samples, cache)
 
     tables = [stills_table(stills_summary)]
-    notes = [f"checkpoints: (c) {sources['c']}; (b) {sources.get('b', 'not trained')}; "
-             f"(d) {sources.get('d', 'not trained')}",
-             *improvements(stills_summary)]
+    notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'not trained')}" for row in "bcd")
+             + f"; default: ({default_row})",
+             *improvements(stills_summary, default_row)]
     if clips_summary is not None:
         tables.append(clips_table(clips_summary))
         notes += temporal_lines(clips_summary) + [f"clip failed: {f}" for f in clips_summary.failed]

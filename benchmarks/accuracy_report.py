@@ -39,6 +39,7 @@ class ClipsSummary:
     window: int
     single: SequenceScores | None = None  # window 0, means over the clips
     fused: SequenceScores | None = None  # window `window`
+    body: SequenceScores | None = None  # the fitted body alone: how much of the change the fit brings
     failed: list[str] = field(default_factory=list)
     speed_single: StageSeconds | None = None
     speed_fused: StageSeconds | None = None
@@ -93,43 +94,43 @@ def stills_table(summary: StillsSummary) -> Table:
         columns, rows)
 
 
-def improvements(summary: StillsSummary) -> list[str]:
-    """Lines saying how much the default network (row c) improves Chamfer over rows a and b."""
-    rows = {row.key: row for row in summary.rows}
-    target = rows.get("c")
+def improvements(summary: StillsSummary, default_row: str) -> list[str]:
+    """Lines saying how much each network row improves Chamfer over the simpler rows, and what the oracle shows."""
+    rows = {row.key: row for row in summary.rows if row.camera is not None}
+    pairs = (("c", "a", "the fitted body alone"), ("c", "b", "image features only"),
+             ("d", "a", "the fitted body alone"), ("d", "c", "no body SDF"))
     lines = []
-    for key, name in (("a", "the fitted body alone"), ("b", "image features only")):
-        other = rows.get(key)
-        if target is None or target.camera is None or other is None or other.camera is None:
-            lines.append(f"(c) vs ({key}) {name}: not measured")
+    for key, other_key, name in pairs:
+        target, other = rows.get(key), rows.get(other_key)
+        if target is None or other is None:
+            lines.append(f"({key}) vs ({other_key}) {name}: not measured")
             continue
-        lines.append(f"(c) vs ({key}) {name}: Chamfer {reduction(other.camera.chamfer_cm, target.camera.chamfer_cm):+.1f} % "
-                     f"(camera frame), {reduction(other.aligned.chamfer_cm, target.aligned.chamfer_cm):+.1f} % (aligned) "
-                     "— positive: (c) is better")
-    with_sdf = rows.get("d")
-    if target is not None and target.camera is not None and with_sdf is not None and with_sdf.camera is not None:
-        lines.append(f"(d) vs (c): Chamfer {reduction(target.camera.chamfer_cm, with_sdf.camera.chamfer_cm):+.1f} % "
-                     f"(camera frame), {reduction(target.aligned.chamfer_cm, with_sdf.aligned.chamfer_cm):+.1f} % "
-                     "(aligned) — positive: the body SDF helps")
-    oracle = rows.get("t")
-    if target is not None and target.camera is not None and oracle is not None and oracle.camera is not None:
-        lines.append(f"(t) the same network given the true body: Chamfer {oracle.camera.chamfer_cm:.2f} cm (camera), "
-                     f"{oracle.aligned.chamfer_cm:.2f} cm (aligned), against (c)'s {target.camera.chamfer_cm:.2f} / "
-                     f"{target.aligned.chamfer_cm:.2f} cm with the fitted body: the rest of (c)'s error is the fit's")
+        lines.append(f"({key}) vs ({other_key}) {name}: Chamfer "
+                     f"{reduction(other.camera.chamfer_cm, target.camera.chamfer_cm):+.1f} % (camera frame), "
+                     f"{reduction(other.aligned.chamfer_cm, target.aligned.chamfer_cm):+.1f} % (aligned) "
+                     f"— positive: ({key}) is better")
+    default, oracle = rows.get(default_row), rows.get("t")
+    if default is not None and oracle is not None:
+        lines.append(f"(t) the default network ({default_row}) given the true body: Chamfer "
+                     f"{oracle.camera.chamfer_cm:.2f} cm (camera), {oracle.aligned.chamfer_cm:.2f} cm (aligned), "
+                     f"against {default.camera.chamfer_cm:.2f} / {default.aligned.chamfer_cm:.2f} cm with the fitted "
+                     "body: the rest of its error is the fit's")
     return lines
 
 
 def clips_table(summary: ClipsSummary) -> Table:
     rows = []
-    for window, scores in ((0, summary.single), (summary.window, summary.fused)):
+    sequences = (("fitted body alone", summary.body), ("network, temporal window 0", summary.single),
+                 (f"network, temporal window {summary.window}", summary.fused))
+    for name, scores in sequences:
         if scores is None:
-            rows.append([str(window)] + ["—"] * 6)
+            rows.append([name] + ["—"] * 6)
             continue
-        rows.append([str(window), str(scores.frames), f"{scores.excess_change_cm:.3f}", f"{scores.pred_change_cm:.3f}",
+        rows.append([name, str(scores.frames), f"{scores.excess_change_cm:.3f}", f"{scores.pred_change_cm:.3f}",
                      f"{scores.truth_change_cm:.3f}", _cm(scores.chamfer_cm), _cm(scores.chamfer_aligned_cm)])
     return Table(
         f"Temporal: {len(summary.clips)} synthetic test clip(s) × {summary.frames} frames (means over clips)",
-        ["temporal window", "frames", "excess change cm", "predicted change cm/frame", "true change cm/frame",
+        ["sequence", "frames", "excess change cm", "predicted change cm/frame", "true change cm/frame",
          "Chamfer cm (camera)", "Chamfer cm (aligned)"],
         rows,
     )  # fmt: skip
