@@ -104,7 +104,8 @@ def main() -> None:
 @click.option("--temporal-window", type=click.IntRange(min=0, max=8), default=2, show_default=True,
               help="Fuse each frame's occupancy with this many frames on either side (0: no fusion).")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
-              help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt).")
+              help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
+                   "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
@@ -138,6 +139,10 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(f"--model-path {model_path}: no such file or folder")
     if preview and until == "preprocess":
         raise click.UsageError("--preview draws the fitted body: it needs --until fit")
+    if checkpoint is not None:
+        from humanvid.implicit.checkpoint import resolve_checkpoint
+
+        checkpoint = resolve_checkpoint(checkpoint)
     if until == "mesh":
         _check_checkpoint(checkpoint)
     if end is not None and end <= start:

@@ -97,6 +97,28 @@ def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_pat
     assert coarse.is_watertight and len(coarse.faces) > 2000
 
 
+def test_the_shipped_body_sdf_network_by_name(meshed, tmp_path):
+    import shutil
+
+    out_dir, _ = meshed
+    shutil.copytree(out_dir, tmp_path / "clip", ignore=shutil.ignore_patterns("meshes"))
+    result = run_cli("reconstruct", CLIP, "-o", tmp_path, *ARGS, "--checkpoint", "occupancy_v1_sdf.pt",
+                     "--temporal-window", "0", "--resolution", "128")
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "clip" / "run.json").read_text())
+    assert run["stages"]["mesh"]["checkpoint"].endswith("checkpoints/occupancy_v1_sdf.pt")
+    assert run["stages"]["fit"]["status"] == "complete" and run["quality"]["watertight_fraction"] == 1.0
+    assert run["quality"]["mesh_mask_iou_mean"] > 0.8
+    truth = groundtruth(FRAMES[0])
+    mesh = trimesh.load(tmp_path / "clip" / "meshes" / f"{FRAMES[0]:06d}.obj", process=False)
+    body = trimesh.load(tmp_path / "clip" / "body" / f"{FRAMES[0]:06d}.obj", process=False)
+    from humanvid.evaluation.metrics import surface_metrics
+
+    clothed = surface_metrics(similar_to(mesh, truth), truth, count=5000)
+    naked = surface_metrics(similar_to(body, truth), truth, count=5000)
+    assert clothed.chamfer_cm < 0.85 * naked.chamfer_cm, (clothed, naked)
+
+
 @pytest.mark.parametrize("content, fragment", [
     (None, "not found"),
     (b"this is not a checkpoint", "unreadable or not a humanvid checkpoint"),

@@ -44,6 +44,16 @@ def shipped_checkpoint(candidates: list[Path] | None = None) -> Path:
 DEFAULT_CHECKPOINT = shipped_checkpoint()
 
 
+def resolve_checkpoint(path: str | Path) -> Path:
+    """`path` itself, or, where no such file exists and it is a bare file name, the shipped checkpoint of
+    that name (``--checkpoint occupancy_v1_sdf.pt`` works from any folder and from an installed wheel)."""
+    path = Path(path)
+    if path.exists() or path.parent != Path("."):
+        return path
+    shipped = [candidate.parent / path.name for candidate in shipped_checkpoint_candidates()]
+    return next((candidate for candidate in shipped if candidate.is_file()), path)
+
+
 def save_checkpoint(path: str | Path, network: OccupancyNetwork, extra: dict | None = None) -> None:
     """Write atomically: a crash leaves the previous checkpoint intact."""
     payload = {"format": FORMAT, "config": _plain(network.config.as_dict()), "state_dict": network.state_dict()}

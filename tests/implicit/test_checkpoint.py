@@ -69,3 +69,16 @@ def test_shipped_checkpoint_is_found_in_a_checkout_or_an_installed_prefix(tmp_pa
     assert shipped_checkpoint([missing]) == missing  # nothing found: the error will name the checkout path
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert f'"share/humanvid" = ["checkpoints/{SHIPPED_NAME}"' in pyproject  # what a wheel installs there
+
+
+def test_a_bare_shipped_name_finds_the_shipped_network(tmp_path, monkeypatch):
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint, resolve_checkpoint
+
+    monkeypatch.chdir(tmp_path)  # no such file here: the name is looked up among the shipped checkpoints
+    shipped = resolve_checkpoint("occupancy_v1_sdf.pt")
+    assert shipped == DEFAULT_CHECKPOINT.parent / "occupancy_v1_sdf.pt"
+    assert read_checkpoint(shipped)["config"]["body_sdf"] is True
+    (tmp_path / "occupancy_v1_sdf.pt").write_bytes(b"mine")  # a file of that name here comes first
+    assert resolve_checkpoint("occupancy_v1_sdf.pt") == Path("occupancy_v1_sdf.pt")
+    assert resolve_checkpoint("missing.pt") == Path("missing.pt")  # unknown names stay as given (clear error later)
+    assert resolve_checkpoint(tmp_path / "sub" / "x.pt") == tmp_path / "sub" / "x.pt"

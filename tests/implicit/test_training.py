@@ -135,3 +135,24 @@ def test_noise_moves_keypoints_and_body_together():
     vertex_offsets = warped_vertices(vertices, keypoints, moved) - vertices
     # a vertex moves much as its nearest keypoint does: a smooth field, not independent jitter
     assert np.corrcoef(vertex_offsets[:, 2], offsets[:33][near, 2])[0, 1] > 0.5
+
+
+def test_train_command_defaults_to_the_shipped_features(tiny_data, tmp_path):
+    """`humanvid train` with no --features trains what the shipped default network uses."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT
+    from humanvid.implicit.train_cli import train_command
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    write_ball_bodies(data)
+    out = tmp_path / "net.pt"
+    result = CliRunner().invoke(train_command, ["--data", str(data), "--out", str(out), "--steps", "2",
+                                                "--batch", "1", "--points", "64"])
+    assert result.exit_code == 0, result.output
+    features = ("image_features", "keypoint_encoding", "body_sdf", "context_levels")
+    trained, shipped = load_network(out).config, load_network(DEFAULT_CHECKPOINT).config
+    assert [getattr(trained, name) for name in features] == [getattr(shipped, name) for name in features]
