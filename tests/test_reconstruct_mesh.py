@@ -100,6 +100,8 @@ def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_pat
 def test_the_shipped_body_sdf_network_by_name(meshed, tmp_path):
     import shutil
 
+    from humanvid.evaluation.metrics import surface_metrics
+
     out_dir, _ = meshed
     shutil.copytree(out_dir, tmp_path / "clip", ignore=shutil.ignore_patterns("meshes"))
     result = run_cli("reconstruct", CLIP, "-o", tmp_path, *ARGS, "--checkpoint", "occupancy_v1_sdf.pt",
@@ -112,8 +114,6 @@ def test_the_shipped_body_sdf_network_by_name(meshed, tmp_path):
     truth = groundtruth(FRAMES[0])
     mesh = trimesh.load(tmp_path / "clip" / "meshes" / f"{FRAMES[0]:06d}.obj", process=False)
     body = trimesh.load(tmp_path / "clip" / "body" / f"{FRAMES[0]:06d}.obj", process=False)
-    from humanvid.evaluation.metrics import surface_metrics
-
     clothed = surface_metrics(similar_to(mesh, truth), truth, count=5000)
     naked = surface_metrics(similar_to(body, truth), truth, count=5000)
     assert clothed.chamfer_cm < 0.85 * naked.chamfer_cm, (clothed, naked)
