@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import trimesh
 
-from humanvid.implicit.body_distance import BodySurface
+from humanvid.implicit.body_distance import BodySurface, DistanceLattice
 from humanvid.implicit.meshing import (Grid, KeepFn, OccupancyFn, evaluate_coarse_to_fine, extract_surface,
                                       grid_around)
 from humanvid.implicit.network import EncodedImage, OccupancyNetwork
@@ -22,6 +22,7 @@ from humanvid.implicit.projection import crop_camera, project
 
 BOX_MARGIN = 0.25  # metres around the fitted body
 HULL_DILATION = 9  # crop pixels the mask is grown by before it culls points
+SDF_SPACING = 0.03  # metres between the nodes the body SDF is interpolated from
 
 
 @dataclass
@@ -42,7 +43,7 @@ class EncodedFrame:
     encoded: EncodedImage
     camera: torch.Tensor  # (1, 3, 3) crop camera
     keypoints: torch.Tensor  # (1, 33, 3)
-    body: BodySurface | None = None  # for the body-SDF feature
+    body: DistanceLattice | None = None  # the body SDF around the body, for networks that read it
 
 
 @torch.no_grad()
@@ -51,7 +52,8 @@ def encode_frame(network: OccupancyNetwork, frame: FrameInputs, device: str = "c
     if network.config.body_sdf:
         if frame.body_faces is None:
             raise ValueError("this network needs the body mesh (FrameInputs.body_faces) for its body-SDF feature")
-        body = BodySurface(frame.body_vertices, frame.body_faces)
+        low, high = body_box(frame)
+        body = BodySurface(frame.body_vertices, frame.body_faces).lattice(low, high, SDF_SPACING)
     image = torch.from_numpy(frame.crop).permute(2, 0, 1)[None].float().to(device) / 255.0
     mask = torch.from_numpy(frame.mask)[None, None].float().to(device) / 255.0
     camera = crop_camera(torch.tensor(frame.intrinsics[None], dtype=torch.float32),
@@ -98,11 +100,14 @@ def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
     return keep
 
 
+def body_box(frame: FrameInputs) -> tuple[np.ndarray, np.ndarray]:
+    """(3,) low and high corner of the fitted body's box grown by BOX_MARGIN: where the surface is sought."""
+    return frame.body_vertices.min(axis=0) - BOX_MARGIN, frame.body_vertices.max(axis=0) + BOX_MARGIN
+
+
 def frame_grid(frame: FrameInputs, resolution: int = 256, coarse_step: int = 8) -> Grid:
-    """The lattice a frame is meshed on: the fitted body's box grown by BOX_MARGIN, `resolution` cells long."""
-    low = frame.body_vertices.min(axis=0) - BOX_MARGIN
-    high = frame.body_vertices.max(axis=0) + BOX_MARGIN
-    return grid_around(low, high, resolution, coarse_step)
+    """The lattice a frame is meshed on: the body box, `resolution` cells along its longest side."""
+    return grid_around(*body_box(frame), resolution, coarse_step)
 
 
 def mesh_frame(occupancy: OccupancyFn, frame: FrameInputs, resolution: int = 256,

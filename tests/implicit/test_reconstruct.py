@@ -64,7 +64,7 @@ def test_a_network_with_the_body_sdf_needs_the_body_mesh_and_reads_it():
     frame = ball_frame()
     with pytest.raises(ValueError, match="body mesh"):
         encode_frame(network, frame)
-    body = trimesh.creation.icosphere(subdivisions=3, radius=RADIUS * 0.8)
+    body = trimesh.creation.icosphere(subdivisions=5, radius=RADIUS * 0.8)
     frame.body_vertices, frame.body_faces = body.vertices + CENTER, body.faces
     occupancy = occupancy_function(network, encode_frame(network, frame))
     near_body = CENTER + [[0, 0, RADIUS * 0.8 + 0.01], [0, 0, RADIUS * 0.8 - 0.01]]
