@@ -59,7 +59,17 @@ class OccupancyMLP(nn.Module):
                                     nn.Linear(hidden, hidden // 2), nn.LeakyReLU(0.1), nn.Linear(hidden // 2, 1))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.second(torch.cat([self.first(features), features], dim=-1)).squeeze(-1)
+        # The input's share of the second block's first layer is computed together with the first
+        # layer, in one matrix product: the same function as second(cat([first(x), x])), without
+        # copying the features into a wider tensor (that copy cost ~10 % of a query on a CPU).
+        hidden = self.first[2].in_features
+        entry, skip = self.first[0], self.second[0]
+        both = features @ torch.cat([entry.weight, skip.weight[:, hidden:]]).T  # (…, 2H)
+        head, side = both.split(hidden, dim=-1)
+        inner = self.first[3](self.first[2](self.first[1](head + entry.bias)))
+        merged = torch.addmm(side.flatten(0, -2), inner.flatten(0, -2), skip.weight[:, :hidden].T, beta=1.0)
+        merged = (merged + skip.bias).unflatten(0, features.shape[:-1])
+        return self.second[1:](merged).squeeze(-1)
 
 
 @dataclass
