@@ -1,6 +1,7 @@
 """The whole `humanvid reconstruct` on the real tennis clip: meshes, their agreement with the video, speed.
 
-    python benchmarks/reconstruct.py [--video PATH] [--max-frames N] [--temporal-window K] [--keep DIR]
+    python benchmarks/reconstruct.py [--video PATH] [--max-frames N] [--temporal-window K] [--checkpoint CKPT]
+                                     [--keep DIR]
 
 Runs the real command (preprocess → fit → mesh with the shipped network) into a fresh
 folder and reads its run.json: frames with a person, meshes written, watertight
@@ -29,6 +30,8 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=REAL / "tennis.mp4")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--temporal-window", type=int, default=2)
+    parser.add_argument("--checkpoint", default=None,
+                        help="network to mesh with (a path or a shipped file's name); default: the shipped default")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
                         help="also copy the output folder to DIR (e.g. for benchmarks/contact_sheet.py)")
     args = parser.parse_args()
@@ -36,6 +39,8 @@ def main() -> None:
         extra = ["--temporal-window", args.temporal_window]
         if args.max_frames:
             extra += ["--max-frames", args.max_frames]
+        if args.checkpoint:
+            extra += ["--checkpoint", args.checkpoint]
         timed = run_timed(humanvid("reconstruct", args.video, "-o", out, "-q", *extra))
         if timed.returncode != 0:
             sys.exit(f"reconstruct failed: {timed.stderr.strip()}")
@@ -61,7 +66,8 @@ def main() -> None:
     ]
     command = "python benchmarks/reconstruct.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     body = (f"## Whole reconstruction of `{args.video.name}` ({frames} frames, resolution {mesh['resolution']}, "
-            f"temporal window {mesh['temporal_window']})\n\n`{command.strip()}`\n\n"
+            f"temporal window {mesh['temporal_window']}, network `{Path(mesh['checkpoint']).name}`)\n\n"
+            f"`{command.strip()}`\n\n"
             "| what | measured | target |\n|---|---|---|\n"
             + "".join(f"| {what} | {value} | {target} |\n" for what, value, target in rows))
     print(body)
