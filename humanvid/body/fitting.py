@@ -6,7 +6,12 @@ Stages (each an L-BFGS run in torch, batched over frames):
 1. shape: ONE shape for the video, fitted together with the poses of up to
    `shape_frames` frames spread over the video;
 2. per chunk of consecutive frames (overlapping, blended in the overlap), shape fixed:
-   global orientation + translation, then pose + orientation + translation with all terms.
+   global orientation + translation, then pose + orientation + translation with all terms;
+3. a Gaussian filter over time (σ `final_smoothing_sigma` frames) of orientation,
+   translation and pose. The smoothness term above is a soft penalty: raised tenfold it
+   made the bodies lag (MPJPE 94.5 → 108.8 mm on the synthetic clips) and removed little
+   jitter (acceleration error 9.5 → 8.5 mm/frame²); the filter after the fit (σ = 1) cut the
+   acceleration error to 7.6 with MPJPE unchanged (94.6 mm).
 
 Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
@@ -25,6 +30,7 @@ Anny is exact and ~5x cheaper than a full forward (anny_fast.py).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Callable
 
@@ -92,6 +98,7 @@ class FitSettings:
     shape_prior_weight: float = 0.05
     acceleration_weight: float = 500.0
     init_smoothing_radius: int = 2
+    final_smoothing_sigma: float = 1.0  # frames; 0: off
     silhouette_weight: float = 2.0  # body inside the mask (with silhouettes)
     coverage_weight: float = 0.5  # mask outline reached by the body
     silhouette_sigma: float = 20.0  # mask pixels
@@ -179,7 +186,7 @@ def fit_body_sequence(
             solved = solve_translation(keypoints, torch.nan_to_num(data.pixels), data.weights, *camera)
         params.translation = torch.where(observed[:, None], solved, params.translation)
         params = _fill_unobserved(params, observed)
-    params = _smoothed(params, settings.init_smoothing_radius)
+    params = _smoothed(params, box_kernel(settings.init_smoothing_radius))
 
     step = max(1, settings.chunk_size - settings.chunk_overlap)
     starts = list(range(0, max(1, total - settings.chunk_overlap), step)) if total > settings.chunk_size else [0]
@@ -194,6 +201,7 @@ def fit_body_sequence(
         previous_end = frames.stop
         if progress is not None:
             progress(frames.stop, total)
+    params = _smoothed(params, gaussian_kernel(settings.final_smoothing_sigma), linear_ends=True)
 
     with torch.no_grad():
         keypoints = body(params).keypoints
@@ -215,18 +223,46 @@ def _initial_params(body: BodyModel, observations: KeypointObservations, observe
     return _fill_unobserved(init, observed)
 
 
-def _smoothed(params: BodyParams, radius: int) -> BodyParams:
-    """Moving average over 2 radius + 1 frames (edges replicated) of the per-frame values:
-    the independent per-frame initialisations jitter, which the optimiser would spend its
-    iterations on. Axis-angles are averaged directly (neighbouring frames are close)."""
-    if radius <= 0 or params.batch_size < 3:
+def box_kernel(radius: int) -> torch.Tensor:
+    """(2 radius + 1,) moving average."""
+    return torch.full((2 * max(radius, 0) + 1,), 1.0 / (2 * max(radius, 0) + 1), dtype=torch.float64)
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """(2 ⌈3σ⌉ + 1,) normalised Gaussian over frame offsets; (1,) identity for σ ≤ 0."""
+    if sigma <= 0:
+        return torch.ones(1, dtype=torch.float64)
+    reach = math.ceil(3 * sigma)
+    offsets = torch.arange(-reach, reach + 1, dtype=torch.float64)
+    weights = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    return weights / weights.sum()
+
+
+def _smoothed(params: BodyParams, kernel: torch.Tensor, linear_ends: bool = False) -> BodyParams:
+    """The per-frame values filtered over time by the odd-length `kernel`.
+
+    Used on the independent per-frame initialisations, which jitter (the optimiser would spend
+    its iterations on that), and on the fitted sequence. Axis-angles are filtered directly:
+    they are continuous over time (unwrapped) and neighbouring frames are close. Beyond the
+    ends the sequence is continued as a constant, or with linear_ends by point reflection
+    about the end frame (2 x₀ − x_k), which keeps a steady motion steady up to the last frame.
+    """
+    radius = len(kernel) // 2
+    if radius == 0 or params.batch_size < 3:
         return params
-    kernel = torch.ones(1, 1, 2 * radius + 1, dtype=params.pose.dtype) / (2 * radius + 1)
+    weights = kernel.to(params.pose.dtype)[None, None]
+    count = params.batch_size
+    before = torch.arange(radius, 0, -1).clamp(max=count - 1)  # frames mirrored before the first
+    after = (count - 1 - torch.arange(1, radius + 1)).clamp(min=0)  # and after the last
 
     def smooth(values: torch.Tensor) -> torch.Tensor:
-        flat = values.reshape(values.shape[0], -1).T[:, None, :]  # (C, 1, T)
-        padded = torch.nn.functional.pad(flat, (radius, radius), mode="replicate")
-        return torch.nn.functional.conv1d(padded, kernel)[:, 0].T.contiguous().reshape(values.shape)
+        flat = values.reshape(count, -1).T[:, None, :]  # (C, 1, T)
+        if linear_ends:
+            first, last = flat[..., :1], flat[..., -1:]
+            padded = torch.cat([2 * first - flat[..., before], flat, 2 * last - flat[..., after]], dim=-1)
+        else:
+            padded = torch.nn.functional.pad(flat, (radius, radius), mode="replicate")
+        return torch.nn.functional.conv1d(padded, weights)[:, 0].T.contiguous().reshape(values.shape)
 
     return BodyParams(smooth(params.global_orient), smooth(params.translation), smooth(params.pose), params.shape)
 
