@@ -31,7 +31,7 @@ from preprocessing.video import FrameSelection, MediaInfo, probe
 STAGES = ("preprocess", "fit", "mesh")
 AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
-FIT_FORMAT = 1  # bump when fitting output changes for the same settings
+FIT_FORMAT = 2  # bump when fitting output changes for the same settings
 MESH_FORMAT = 1  # bump when meshing output changes for the same settings
 TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")
@@ -266,7 +266,8 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
     frames = [f["frame"] for f in manifest["frames"]]
     if stage.get("status") == "complete":
         if stage.get("fingerprint") != fingerprint and not settings.overwrite:
-            raise HumanvidError(f"{out_dir} holds bodies fitted with another body model; "
+            raise HumanvidError(f"{out_dir} holds bodies fitted with another body model "
+                                "or by an older humanvid; "
                                 "use --overwrite to replace them, or choose another output folder")
         if stage.get("fingerprint") == fingerprint and (out_dir / "body" / "params.npz").exists() and all(
                 (out_dir / "body" / f"{frame_name(i)}.obj").exists() for i in frames):
