@@ -66,3 +66,16 @@ def test_network_shapes_and_gradients(config):
     assert logits.shape == (2, 100) and torch.isfinite(logits).all()
     logits.sum().backward()
     assert all(p.grad is not None for p in network.parameters())
+
+
+def test_the_mlp_is_the_skip_connected_function_of_its_layers():
+    """forward() shares one matrix product between the first layer and the skip input; it must stay
+    the plain second(cat([first(x), x])) of the layers it holds."""
+    from humanvid.implicit.network import OccupancyMLP
+
+    torch.manual_seed(0)
+    mlp = OccupancyMLP(20, 16)
+    features = torch.randn(2, 50, 20)
+    plain = mlp.second(torch.cat([mlp.first(features), features], dim=-1)).squeeze(-1)
+    assert mlp(features).shape == (2, 50)
+    assert torch.allclose(mlp(features), plain, atol=1e-6)
