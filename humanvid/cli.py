@@ -139,10 +139,6 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(f"--model-path {model_path}: no such file or folder")
     if preview and until == "preprocess":
         raise click.UsageError("--preview draws the fitted body: it needs --until fit")
-    if checkpoint is not None:
-        from humanvid.implicit.checkpoint import resolve_checkpoint
-
-        checkpoint = resolve_checkpoint(checkpoint)
     if until == "mesh":
         _check_checkpoint(checkpoint)
     if end is not None and end <= start:
@@ -193,10 +189,10 @@ def _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose):
 
 def _check_checkpoint(checkpoint: Path | None) -> None:
     """A missing or unreadable network is a usage error before any work starts."""
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint, resolve_checkpoint
 
     try:
-        read_checkpoint(checkpoint if checkpoint is not None else DEFAULT_CHECKPOINT)
+        read_checkpoint(resolve_checkpoint(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT)
     except HumanvidError as err:
         hint = "" if checkpoint is not None else " (the shipped network is missing: reinstall humanvid)"
         raise click.UsageError(f"{err}{hint}") from None

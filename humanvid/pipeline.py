@@ -305,9 +305,10 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
 
 
 def checkpoint_path(settings: Settings) -> Path:
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT
+    """The network file: the shipped default, a path, or a shipped file's bare name (for CLI and library alike)."""
+    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, resolve_checkpoint
 
-    return Path(settings.checkpoint) if settings.checkpoint is not None else DEFAULT_CHECKPOINT
+    return resolve_checkpoint(settings.checkpoint) if settings.checkpoint is not None else DEFAULT_CHECKPOINT
 
 
 def mesh_fingerprint(fit: str, settings: Settings) -> str:
