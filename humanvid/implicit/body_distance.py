@@ -19,6 +19,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from humanvid.implicit.lattice import trilinear
+
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(V, 3) unit normals, the area-weighted mean of the faces around each vertex (outward for CCW faces;
@@ -87,5 +89,4 @@ class DistanceLattice:
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """(N, 3) points → (N,) trilinearly interpolated signed distance."""
-        coordinates = ((np.asarray(points, np.float64) - self.origin) / self.spacing).T
-        return ndimage.map_coordinates(self.values, coordinates, order=1, mode="nearest")
+        return trilinear(self.values, self.origin, self.spacing, points, outside="border")

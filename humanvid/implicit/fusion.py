@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from humanvid.implicit.lattice import trilinear
 from humanvid.implicit.meshing import Grid, bounding_box
 
 FrameOccupancy = Callable[[np.ndarray], np.ndarray]  # (N, 3) camera-frame points → (N,) in [0, 1]
@@ -50,14 +50,13 @@ class VolumeField:
         """The field of `volume`, kept only over the box where it is not (nearly) empty: far less memory."""
         occupied = volume > floor
         if not occupied.any():
-            return cls(np.zeros((1, 1, 1), np.float32), grid)
+            return cls(np.zeros((2, 2, 2), np.float32), grid)
         low, high = bounding_box(occupied, margin=1)
         box = np.ascontiguousarray(volume[low[0]:high[0], low[1]:high[1], low[2]:high[2]], np.float32)
         return cls(box, Grid(grid.origin + grid.voxel * low, grid.voxel, box.shape))
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        index = ((np.asarray(points, np.float64) - self.grid.origin) / self.grid.voxel).T
-        return ndimage.map_coordinates(self.volume, index, order=1, mode="constant", cval=0.0, prefilter=False)
+        return trilinear(self.volume, self.grid.origin, self.grid.voxel, points, outside="zero")
 
 
 def temporal_weights(window: int, sigma: float | None = None) -> dict[int, float]:

@@ -14,6 +14,7 @@ from typing import Callable
 
 import mcubes
 import numpy as np
+import torch
 import trimesh
 from scipy import ndimage
 
@@ -83,31 +84,35 @@ def evaluate_coarse_to_fine(occupancy: OccupancyFn, grid: Grid, coarse_step: int
                    for x, y, z in np.ndindex(2, 2, 2)]
         mixed = np.logical_or.reduce(corners) & ~np.logical_and.reduce(corners)  # cells the surface crosses
         values = _upsample(values)
-        todo = np.zeros(values.shape, bool)
-        cells = mixed.shape
-        for x, y, z in np.ndindex(3, 3, 3):
-            todo[x:x + 2 * cells[0]:2, y:y + 2 * cells[1]:2, z:z + 2 * cells[2]:2] |= mixed
+        todo = _around_cells(mixed, values.shape)
         todo[::2, ::2, ::2] = False  # already exact from the coarser level
         step //= 2
-        index = np.argwhere(todo)
-        if len(index):
-            values[tuple(index.T)] = run(index, step)
+        flat = np.flatnonzero(todo)  # cheaper than a 3-D argwhere
+        if len(flat):
+            np.put(values, flat, run(np.stack(np.unravel_index(flat, todo.shape), -1), step))
     return values, FieldStats(evaluated, int(np.prod(grid.shape)))
 
 
 def _upsample(values: np.ndarray) -> np.ndarray:
-    """Double the lattice density; new samples are trilinear interpolations."""
-    x, y, z = values.shape
-    finer = np.empty((2 * x - 1, 2 * y - 1, 2 * z - 1), np.float32)
-    finer[::2, ::2, ::2] = values
-    even = finer[:, :, ::2]  # fill the even z planes first, then every z plane from them
-    np.add(even[0:-1:2, ::2], even[2::2, ::2], out=even[1::2, ::2])
-    even[1::2, ::2] *= 0.5
-    np.add(even[:, 0:-1:2], even[:, 2::2], out=even[:, 1::2])
-    even[:, 1::2] *= 0.5
-    np.add(finer[:, :, 0:-1:2], finer[:, :, 2::2], out=finer[:, :, 1::2])
-    finer[:, :, 1::2] *= 0.5
-    return finer
+    """Double the lattice density; new samples are trilinear interpolations (the midpoints' means)."""
+    finer = tuple(2 * n - 1 for n in values.shape)
+    volume = torch.from_numpy(np.ascontiguousarray(values, np.float32))[None, None]
+    return torch.nn.functional.interpolate(volume, size=finer, mode="trilinear", align_corners=True)[0, 0].numpy()
+
+
+def _around_cells(cells: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """(X, Y, Z) bool: the samples of the finer lattice `shape` at the corners, edges, faces and centres of the
+    marked (X', Y', Z') coarse cells (each spans 3 finer samples per axis): a separable 3-sample dilation."""
+    marked = np.zeros(shape, bool)
+    marked[1::2, 1::2, 1::2] = cells  # the cells' centres
+    for axis in range(3):
+        grown = marked.copy()
+        lower, upper = [slice(None)] * 3, [slice(None)] * 3
+        lower[axis], upper[axis] = slice(None, -1), slice(1, None)
+        grown[tuple(lower)] |= marked[tuple(upper)]
+        grown[tuple(upper)] |= marked[tuple(lower)]
+        marked = grown
+    return marked
 
 
 def bounding_box(occupied: np.ndarray, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -129,17 +134,17 @@ def extract_surface(volume: np.ndarray, grid: Grid, level: float = 0.5, largest_
     meshed (stray blobs dropped before meshing, which is cheaper than after).
     """
     occupied = volume > level
-    if largest_only and occupied.any():
+    if not occupied.any():
+        return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), int), process=False)
+    low, high = bounding_box(occupied, margin=1)  # all the work below is inside this box
+    inner = tuple(slice(a, b) for a, b in zip(low, high))
+    box, occupied = volume[inner], occupied[inner]
+    if largest_only:
         labels, count = ndimage.label(occupied, structure=np.ones((3, 3, 3)))
         if count > 1:
             sizes = np.bincount(labels.ravel())
             sizes[0] = 0
-            volume = np.where(labels == sizes.argmax(), volume, np.minimum(volume, level - 1e-3))
-            occupied = labels == sizes.argmax()
-    if not occupied.any():
-        return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), int), process=False)
-    low, high = bounding_box(occupied, margin=1)
-    box = volume[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+            box = np.where(labels == sizes.argmax(), box, np.minimum(box, level - 1e-3))
     padded = np.pad(box, 1, mode="constant", constant_values=0.0)
     vertices, faces = mcubes.marching_cubes(padded, level)
     vertices = grid.origin + grid.voxel * (vertices - 1.0 + low)
