@@ -87,7 +87,7 @@ def closest_points(index: SurfaceIndex, points: np.ndarray) -> tuple[np.ndarray,
     """
     points = np.asarray(points, dtype=np.float64)
     k = min(CANDIDATES, len(index.point_faces))
-    _, neighbours = index.tree.query(points, k=k)
+    _, neighbours = index.tree.query(points, k=k, workers=-1)
     neighbours = neighbours.reshape(len(points), k)
     candidates = index.point_faces[neighbours]  # (N, k)
     triangles = index.mesh.triangles[candidates.ravel()]
