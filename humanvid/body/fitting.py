@@ -13,7 +13,7 @@ Stages (each an L-BFGS run in torch, batched over frames):
    jitter (acceleration error 9.5 → 8.5 mm/frame²); the filter after the fit cuts it to 7.6 at
    σ = 1 with MPJPE unchanged (94.6 mm). σ = 1.5 smooths more for ~0.5 mm of MPJPE, and the
    clothed meshes built on the bodies flicker less (excess frame-to-frame change of the fused
-   meshes on two synthetic clips 0.288 → 0.264 cm, Chamfer unchanged).
+   meshes on two synthetic clips 0.287 → 0.264 cm, Chamfer unchanged).
 
 Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
