@@ -98,6 +98,9 @@ def main() -> None:
               help="Body model to fit. SMPL / SMPL-X need --model-path (files from their websites).")
 @click.option("--model-path", type=click.Path(path_type=Path), default=None,
               help="SMPL / SMPL-X model file or folder (e.g. SMPL_NEUTRAL.pkl, models/smplx/).")
+@click.option("--height", "height", type=click.FloatRange(min=0.5, max=2.6), default=None, metavar="METRES",
+              help="The person's height, if you know it (e.g. 1.82): the body gets the right size and distance. "
+                   "Without it the size comes from the body model's prior (~1.7 m).")
 @click.option("--preview", is_flag=True, help="Also write preview.mp4: the fitted body drawn over the frames.")
 @click.option("--resolution", type=click.IntRange(min=32, max=1024), default=256, show_default=True,
               help="Marching-cubes cells along the longest side of the person's box (256: ~1 cm).")
@@ -109,8 +112,8 @@ def main() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, preview,
-                resolution, temporal_window, checkpoint, overwrite, verbose, quiet):
+def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, height,
+                preview, resolution, temporal_window, checkpoint, overwrite, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -150,7 +153,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(str(err)) from None
 
     settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite,
-                        body_model, model_path, preview, checkpoint, resolution, temporal_window)
+                        body_model, model_path, preview, checkpoint, resolution, temporal_window, height)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)

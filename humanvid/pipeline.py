@@ -52,6 +52,7 @@ class Settings:
     checkpoint: Path | None = None  # occupancy network; None: the shipped checkpoints/occupancy_v1.pt
     resolution: int = 256
     temporal_window: int = 2
+    height: float | None = None  # metres, the person's known height (fit stage)
 
     def as_dict(self) -> dict:
         return {
@@ -59,7 +60,7 @@ class Settings:
             "max_frames": self.selection.max_frames, "focal": self.focal, "until": self.until, "device": self.device,
             "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
             "preview": self.preview, "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
-            "resolution": self.resolution, "temporal_window": self.temporal_window,
+            "resolution": self.resolution, "temporal_window": self.temporal_window, "height": self.height,
         }
 
     def runs(self, stage: str) -> bool:
@@ -254,6 +255,8 @@ def _preprocess(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint:
 def fit_fingerprint(preprocess: str, settings: Settings) -> str:
     key = {"preprocess": preprocess, "format": FIT_FORMAT, "body_model": settings.body_model,
            "model_path": None if settings.model_path is None else str(Path(settings.model_path).resolve())}
+    if settings.height is not None:  # only when given, so that earlier fits keep their fingerprint
+        key["height"] = settings.height
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -266,7 +269,7 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
     frames = [f["frame"] for f in manifest["frames"]]
     if stage.get("status") == "complete":
         if stage.get("fingerprint") != fingerprint and not settings.overwrite:
-            raise HumanvidError(f"{out_dir} holds bodies fitted with another body model "
+            raise HumanvidError(f"{out_dir} holds bodies fitted with another body model or --height, "
                                 "or by an older humanvid; "
                                 "use --overwrite to replace them, or choose another output folder")
         if stage.get("fingerprint") == fingerprint and (out_dir / "body" / "params.npz").exists() and all(
@@ -285,7 +288,8 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
 
     manifest["stages"]["fit"] = {"status": "running", "fingerprint": fingerprint}
     atomic.write_json(out_dir / "run.json", manifest)
-    fit = run_fit(out_dir, settings.body_model, settings.model_path, settings.device, on_status, on_progress)
+    fit = run_fit(out_dir, settings.body_model, settings.model_path, settings.device, on_status, on_progress,
+                  height=settings.height)
     for entry, observed, error, iou in zip(manifest["frames"], fit.observed, fit.reprojection_px, fit.mask_iou):
         entry["body"] = "fitted" if observed else "interpolated"
         if observed:
@@ -295,6 +299,7 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
     manifest["stages"]["fit"] = {
         "status": "complete", "fingerprint": fingerprint, "body_model": settings.body_model,
         "seconds": round(fit.seconds, 3), "seconds_per_frame": round(fit.seconds / max(total, 1), 4),
+        "body_height_m": round(fit.body_height, 3), "height_given": settings.height is not None,
     }
     manifest["quality"]["reprojection_px_mean"] = round(float(np.nanmean(fit.reprojection_px[observed])), 3) \
         if observed.any() else None

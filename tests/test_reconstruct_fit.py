@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 import trimesh
 
 from helpers import real_media, run_cli
@@ -38,6 +39,25 @@ def test_fit_writes_bodies_quality_and_preview(tmp_path):
     again = run_cli("reconstruct", real_media("tennis.mp4"), "-o", tmp_path, "--start", "40", "--max-frames", "6",
                     "--every", "2", "--until", "fit")
     assert again.returncode == 0 and "already done" in again.stdout
+    guessed = run["stages"]["fit"]["body_height_m"]
+    assert 1.5 < guessed < 2.0 and run["stages"]["fit"]["height_given"] is False
+
+    # The player's height, if known, sizes the body; other bodies are not overwritten silently.
+    taller = ("reconstruct", real_media("tennis.mp4"), "-o", tmp_path, "--start", "40", "--max-frames", "6",
+              "--every", "2", "--until", "fit", "--height", f"{guessed + 0.2:.3f}")
+    refused = run_cli(*taller)
+    assert refused.returncode != 0 and "--height" in refused.stderr and "Traceback" not in refused.stderr
+    assert json.loads((out_dir / "run.json").read_text())["stages"]["fit"]["body_height_m"] == guessed
+    told = run_cli(*taller, "--overwrite")
+    assert told.returncode == 0, told.stderr
+    fit = json.loads((out_dir / "run.json").read_text())["stages"]["fit"]
+    assert fit["height_given"] is True and fit["body_height_m"] == pytest.approx(guessed + 0.2, abs=0.01)
+
+
+def test_an_impossible_height_is_a_usage_error(tmp_path):
+    result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--height", "180")
+    assert result.returncode == 2 and "--height" in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def test_smpl_without_files_is_a_usage_error(tmp_path):

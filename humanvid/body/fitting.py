@@ -4,7 +4,8 @@ Stages (each an L-BFGS run in torch, batched over frames):
 0. per-frame initialisation (initialization.py), frames without a person copied from the
    nearest frame with one;
 1. shape: ONE shape for the video, fitted together with the poses of up to
-   `shape_frames` frames spread over the video;
+   `shape_frames` frames spread over the video (held to `subject_height` when the user
+   knows it: monocular images cannot tell a tall person far away from a short one nearby);
 2. per chunk of consecutive frames (overlapping, blended in the overlap), shape fixed:
    global orientation + translation, then pose + orientation + translation with all terms;
 3. a Gaussian filter over time (σ `final_smoothing_sigma` frames) of orientation,
@@ -83,6 +84,9 @@ class KeypointObservations:
         return seen.sum(dim=1) >= 4
 
 
+MIN_HEIGHT, MAX_HEIGHT = 0.5, 2.6  # metres: the heights a known-height fit accepts
+
+
 @dataclasses.dataclass
 class FitSettings:
     chunk_size: int = 48
@@ -106,6 +110,8 @@ class FitSettings:
     silhouette_sigma: float = 20.0  # mask pixels
     silhouette_vertex_stride: int = 8  # every n-th vertex is projected
     coverage_candidates: int = 32  # body points searched per outline point, chosen once per L-BFGS run; 0: all
+    subject_height: float | None = None  # metres, the person's known height; None: the shape prior decides
+    height_weight: float = 1e4  # per m² of height error in the shape stage (1 cm off costs 1)
 
 
 @dataclasses.dataclass
@@ -158,6 +164,9 @@ def fit_body_sequence(
         HumanvidError: no frame has a person.
     """
     settings = settings or FitSettings()
+    if settings.subject_height is not None and not MIN_HEIGHT <= settings.subject_height <= MAX_HEIGHT:
+        raise HumanvidError(f"a person's height must be between {MIN_HEIGHT} and {MAX_HEIGHT} m, "
+                            f"got {settings.subject_height:g}")
     started = time.perf_counter()
     dtype = body.dtype
     observed = observations.observed
@@ -295,7 +304,7 @@ def _fit_shape(body, params, data, observed, camera, settings) -> torch.Tensor:
 
 
 def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool, prepared,
-               candidates: torch.Tensor | None = None) -> torch.Tensor:
+               candidates: torch.Tensor | None = None, height: float | None = None) -> torch.Tensor:
     keypoints, vertices = body.fit_forward(params, prepared)
     projected = project_points(keypoints, *camera)
     priors = body.prior_energies(params)
@@ -306,6 +315,8 @@ def _objective(body, params: BodyParams, data: _FrameData, camera, settings: Fit
     loss = loss + settings.shape_prior_weight * priors["shape_gaussian"].sum()
     if temporal:
         loss = loss + settings.acceleration_weight * acceleration_loss(keypoints)
+    if height is not None:
+        loss = loss + settings.height_weight * (body.rest_height(params.shape) - height).square()
     if data.silhouettes is not None:
         points = project_points(vertices, *camera)
         inside, coverage = silhouette_losses(points, data.silhouettes, settings.silhouette_sigma, candidates)
@@ -329,6 +340,7 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
     if data.silhouettes is None:
         vertex_ids = vertex_ids[:0]
     fixed = candidates = None
+    height = settings.subject_height if "shape" in names else None
     with torch.no_grad():
         if "shape" not in names:
             fixed = body.prepare_fit(params.shape, vertex_ids)
@@ -341,7 +353,7 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
     def closure():
         optimiser.zero_grad()
         prepared = fixed if fixed is not None else body.prepare_fit(params.shape, vertex_ids)
-        loss = _objective(body, params, data, camera, settings, temporal, prepared, candidates)
+        loss = _objective(body, params, data, camera, settings, temporal, prepared, candidates, height)
         loss.backward()
         return loss
 

@@ -175,6 +175,14 @@ class BodyModel(torch.nn.Module):
         is the local change  rotation(pose[p]) <- L^T R L rotation(pose[p])."""
         raise NotImplementedError
 
+    def rest_height(self, shape: torch.Tensor) -> torch.Tensor:
+        """(1, S) shape -> () its body's height in metres: the vertical extent of the rest pose
+        (sole to crown; differentiable in the shape)."""
+        params = self.neutral_params(1)
+        params.shape = shape
+        heights = self(params).vertices[0, :, 1]
+        return heights.max() - heights.min()
+
     def prior_energies(self, params: BodyParams) -> dict[str, torch.Tensor]:
         """The prior terms of a fit, each (B,) (shape terms per shape row)."""
         return {

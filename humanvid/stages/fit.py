@@ -86,16 +86,18 @@ class FitResult:
     observed: np.ndarray  # (T,) frames with a person (the others are interpolated bodies)
     reprojection_px: np.ndarray  # (T,) crop pixels, NaN where not observed
     mask_iou: np.ndarray  # (T,) NaN where not observed
+    body_height: float  # metres, the fitted shape's height
     seconds: float
 
 
 def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = None, device: str = "cpu",
             on_status: Callable[[str], None] = lambda _: None,
-            on_progress: Callable[[int, int], None] = lambda *_: None) -> FitResult:
-    """Fit the body to the preprocessed frames in `out_dir` and write body/ (params.npz, OBJs)."""
+            on_progress: Callable[[int, int], None] = lambda *_: None, height: float | None = None) -> FitResult:
+    """Fit the body to the preprocessed frames in `out_dir` and write body/ (params.npz, OBJs);
+    `height` (metres) holds the body to the person's known height."""
     quiet_warp()  # before anything imports anny
     from humanvid.body import create_body_model
-    from humanvid.body.fitting import KeypointObservations, fit_body_sequence
+    from humanvid.body.fitting import FitSettings, KeypointObservations, fit_body_sequence
     from humanvid.body.params_io import save_body_params
     from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets
 
@@ -126,14 +128,17 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small batched problems: a second thread mostly waits (measured 0.26 vs 0.38 CPU s/frame)
     try:
-        fit = fit_body_sequence(body, keypoints, progress=on_progress, silhouettes=silhouettes)
+        fit = fit_body_sequence(body, keypoints, FitSettings(subject_height=height), progress=on_progress,
+                                silhouettes=silhouettes)
     finally:
         torch.set_num_threads(threads)
     save_body_params(out_dir / "body" / "params.npz", body, fit.params, observations.frames,
                      fit.observed.cpu().numpy())
     on_status("writing body meshes")
     ious = write_bodies(out_dir, body, fit.params, observations)
-    return FitResult(fit.observed.cpu().numpy(), fit.reprojection_crop_px.cpu().numpy(), ious,
+    with torch.no_grad():
+        body_height = float(body.rest_height(fit.params.shape))
+    return FitResult(fit.observed.cpu().numpy(), fit.reprojection_crop_px.cpu().numpy(), ious, body_height,
                      time.perf_counter() - started)
 
 

@@ -68,6 +68,25 @@ def test_staged_fit_of_a_short_clip(anny_body, clip):
     assert anny_body.pose_prior.limit_violation(fit.params.pose).max() < 1e-3
 
 
+def test_a_known_height_sets_the_size_and_the_distance(anny_body, clip):
+    truth, keypoints, observations = clip
+    with torch.no_grad():
+        height = float(anny_body.rest_height(truth.shape))
+    settings = FitSettings(shape_iterations=15, global_iterations=4, pose_iterations=20)
+    guessed = fit_body_sequence(anny_body, observations, settings)
+    told = fit_body_sequence(anny_body, observations, FitSettings(**{**vars(settings), "subject_height": height + 0.15}))
+    with torch.no_grad():
+        assert float(anny_body.rest_height(told.params.shape)) == pytest.approx(height + 0.15, abs=0.01)
+    # A body 15 cm taller explains the same pixels from further away (monocular size and depth go together).
+    seen = told.observed
+    ratio = told.params.translation[seen, 2] / guessed.params.translation[seen, 2]
+    expected = (height + 0.15) / float(anny_body.rest_height(guessed.params.shape))
+    assert float(ratio.mean()) == pytest.approx(expected, rel=0.03)
+    assert torch.nanmean(told.reprojection_crop_px) < 4.0
+    with pytest.raises(HumanvidError, match="height"):
+        fit_body_sequence(anny_body, observations, FitSettings(subject_height=3.5))
+
+
 def test_fitting_without_any_person_is_a_clear_error(anny_body):
     nothing = torch.full((3, 33, 2), float("nan"))
     observations = KeypointObservations(nothing, torch.zeros(3, 33), torch.full((3, 33, 3), float("nan")), *CAMERA)
