@@ -11,7 +11,8 @@ in that camera frame, are compared with the ground-truth clothed surface (``mesh
 keypoint encoding, (d) + body SDF. Each checkpoint (--checkpoint, the shipped default, and any
 --ablation) fills the row of the features it was trained with. All rows mesh the same fitted body,
 except the oracle row (t): the default network given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
-share of the error from the fit's. Stills where MediaPipe finds nobody are counted
+share of the error from the fit's; with --known-height also row (h): the whole pipeline with the
+person's true height given, as `--height` does. Stills where MediaPipe finds nobody are counted
 and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
 scaled about the camera centre by the factor that best matches the truth: monocular size and
 depth are ambiguous together, the fitted body can be ~10–20 % too large and too far, and
@@ -50,6 +51,7 @@ ROW_LABELS = {
     "b": "(b) image features only",
     "c": "(c) image + keypoint encoding",
     "d": "(d) + body SDF",
+    "h": "default network, the fit told the person's height (--height)",
     "t": "default network given the true body (oracle)",
 }
 ROW_VARIANTS = {"b": "image", "c": "image_keypoints", "d": "image_keypoints_sdf"}  # row → folder of its meshes under OUT/stills/
@@ -86,6 +88,9 @@ def parse_args() -> argparse.Namespace:
                         help="meshing grid, R³ (default: %(default)s)")
     parser.add_argument("--samples", type=int, default=10_000, metavar="N",
                         help="points sampled on each surface by the metrics (default: %(default)s)")
+    parser.add_argument("--known-height", action="store_true",
+                        help="also fit each still told the person's true height (--height) and mesh it with the "
+                             "default network: row (h)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
     if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or args.clips < 0 \
@@ -130,14 +135,35 @@ def reconstruct_stills(stills: list[Still], out: Path, variants: list[Variant], 
     return outcomes
 
 
-def still_predictions(outcome: Outcome, oracle: Path | None) -> dict[str, Path]:
-    """Row key → the predicted mesh file of an image input (frame 0); `oracle`: row t's mesh."""
+def still_predictions(outcome: Outcome, extra: dict[str, Path]) -> dict[str, Path]:
+    """Row key → the predicted mesh file of an image input (frame 0); `extra`: the meshes of the
+    rows made outside the pipeline's variants (t, h)."""
     paths = {"a": body_path(outcome.fitted, 0)}
     paths.update({key: mesh_path(outcome.variants[name], 0) for key, name in ROW_VARIANTS.items()
                   if name in outcome.variants})
-    if oracle is not None:
-        paths["t"] = oracle
-    return paths
+    return paths | extra
+
+
+def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int) -> dict[str, Path]:
+    """Still name → row h's mesh: the whole pipeline with the person's true height given (--height),
+    meshed by the default network. The height is the true phenotype's rest height, as the fit
+    measures its own."""
+    import torch
+
+    from humanvid.body.anny_model import create_anny_body
+
+    body = create_anny_body()
+    meshes = {}
+    for still in stills:
+        with np.load(still.image.parent / "body.npz") as truth:
+            shape = torch.tensor(truth["phenotype"], dtype=body.dtype)[None]
+        with torch.no_grad():
+            height = float(body.rest_height(shape))
+        outcome = reconstruct(still.image, still.name, still.focal, out, [Variant("image_keypoints", checkpoint)],
+                              resolution, height=round(height, 3))
+        if outcome.error is None:
+            meshes[still.name] = mesh_path(outcome.variants["image_keypoints"], 0)
+    return meshes
 
 
 def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int) -> dict[str, Path]:
@@ -153,15 +179,17 @@ def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: 
     return meshes
 
 
-def score_stills(stills: list[Still], outcomes: list[Outcome], oracles: dict[str, Path],
+def score_stills(stills: list[Still], outcomes: list[Outcome], extra_rows: dict[str, dict[str, Path]],
                  samples: int, cache: ScoreCache) -> dict[str, dict[str, MeshScores]]:
-    """Row key → still name → scores, for every mesh the pipeline (and the oracle) produced."""
+    """Row key → still name → scores, for every mesh the pipeline (and the extra rows: row → still
+    name → mesh) produced."""
     scores: dict[str, dict[str, MeshScores]] = {}
     for still, outcome in zip(stills, outcomes):
         if outcome.error is not None:
             continue
         truth = None
-        for key, path in still_predictions(outcome, oracles.get(still.name)).items():
+        extra = {row: meshes[still.name] for row, meshes in extra_rows.items() if still.name in meshes}
+        for key, path in still_predictions(outcome, extra).items():
             if not path.exists():
                 continue
             cache_key = ScoreCache.key([path, still.truth], samples)
@@ -189,7 +217,8 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
     rows = []
     for key, label in ROW_LABELS.items():
         if key not in sources:
-            rows.append(RowSummary(key, label, "—", "not trained"))
+            if key in ROW_VARIANTS:  # a network row without its checkpoint; (h) is simply not asked for
+                rows.append(RowSummary(key, label, "—", "not trained"))
             continue
         chosen = [scores[key][name] for name in common]
         rows.append(RowSummary(key, label, sources[key], None, len(scores.get(key, {})),
@@ -305,9 +334,17 @@ def main() -> None:
     oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution)
     sources["t"] = f"{default_source} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
+    extra_rows = {"t": oracles}
+    if args.known_height:
+        started = time.perf_counter()
+        extra_rows["h"] = known_height_meshes(stills, args.out.resolve() / "stills" / "known_height",
+                                              args.checkpoint.resolve(), args.resolution)
+        sources["h"] = f"{default_source}, fit with --height"
+        print(f"meshed {len(extra_rows['h'])} stills told the true height [{time.perf_counter() - started:.0f} s]",
+              flush=True)
     started = time.perf_counter()
     cache = ScoreCache(args.out.resolve() / "scores.json")
-    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, oracles, args.samples, cache),
+    stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, extra_rows, args.samples, cache),
                                       sources, default_row)
     print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
     clips_summary = None

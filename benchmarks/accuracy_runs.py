@@ -44,18 +44,19 @@ class Outcome:
         return self.error is not None and NO_PERSON in self.error
 
 
-def settings_for(focal: float, resolution: int, variant: Variant | None = None) -> Settings:
+def settings_for(focal: float, resolution: int, variant: Variant | None = None, height: float | None = None) -> Settings:
     if variant is None:
-        return Settings(until="fit", focal=focal, resolution=resolution, temporal_window=0)
+        return Settings(until="fit", focal=focal, resolution=resolution, temporal_window=0, height=height)
     return Settings(until="mesh", focal=focal, checkpoint=variant.checkpoint, resolution=resolution,
-                    temporal_window=variant.temporal_window)
+                    temporal_window=variant.temporal_window, height=height)
 
 
 def reconstruct(source: Path, name: str, focal: float, out: Path, variants: list[Variant],
-                resolution: int = 256) -> Outcome:
-    """Fit `source` once, then mesh it once per variant; errors are returned in the outcome."""
+                resolution: int = 256, height: float | None = None) -> Outcome:
+    """Fit `source` once (told the person's `height` in metres, if given, as --height does), then
+    mesh it once per variant; errors are returned in the outcome."""
     outcome = Outcome(name)
-    fitted = run_job(Job(source, name), out / "fit", settings_for(focal, resolution))
+    fitted = run_job(Job(source, name), out / "fit", settings_for(focal, resolution, height=height))
     if fitted.error is not None:
         outcome.error = fitted.error
         return outcome
@@ -65,7 +66,7 @@ def reconstruct(source: Path, name: str, focal: float, out: Path, variants: list
         if not (folder / "run.json").exists():
             shutil.rmtree(folder, ignore_errors=True)
             shutil.copytree(fitted.out_dir, folder, ignore=shutil.ignore_patterns("meshes"))
-        meshed = run_job(Job(source, name), out / variant.name, settings_for(focal, resolution, variant))
+        meshed = run_job(Job(source, name), out / variant.name, settings_for(focal, resolution, variant, height))
         if meshed.error is not None:
             outcome.error = f"{variant.name}: {meshed.error}"
             return outcome
