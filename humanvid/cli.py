@@ -98,7 +98,8 @@ def main() -> None:
               help="Body model to fit. SMPL / SMPL-X need --model-path (files from their websites).")
 @click.option("--model-path", type=click.Path(path_type=Path), default=None,
               help="SMPL / SMPL-X model file or folder (e.g. SMPL_NEUTRAL.pkl, models/smplx/).")
-@click.option("--height", "height", type=click.FloatRange(min=0.5, max=2.6), default=None, metavar="METRES",
+@click.option("--height", "height", type=click.FloatRange(min=0.5, max=2.6),  # humanvid.body.fitting's range
+              default=None, metavar="METRES",
               help="The person's height, if you know it (e.g. 1.82): the body gets the right size and distance. "
                    "Without it the size comes from the body model's prior (~1.7 m).")
 @click.option("--preview", is_flag=True, help="Also write preview.mp4: the fitted body drawn over the frames.")

@@ -58,6 +58,12 @@ def test_an_impossible_height_is_a_usage_error(tmp_path):
     result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--height", "180")
     assert result.returncode == 2 and "--height" in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())
+    # The CLI checks the range before any work (without importing torch): the library's range.
+    from humanvid.body.fitting import MAX_HEIGHT, MIN_HEIGHT
+    from humanvid.cli import reconstruct
+
+    option = next(param for param in reconstruct.params if param.name == "height")
+    assert (option.type.min, option.type.max) == (MIN_HEIGHT, MAX_HEIGHT)
 
 
 def test_smpl_without_files_is_a_usage_error(tmp_path):
