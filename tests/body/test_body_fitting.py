@@ -1,5 +1,7 @@
 """Staged fit of a short synthetic clip posed by Anny itself (truth known)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -47,11 +49,20 @@ def clip(anny_body):
     return truth, keypoints, KeypointObservations(pixels, visibility, world, *CAMERA)
 
 
-def test_staged_fit_of_a_short_clip(anny_body, clip):
-    truth, keypoints, observations = clip
-    settings = FitSettings(shape_iterations=15, global_iterations=4, pose_iterations=20)
+QUICK = FitSettings(shape_iterations=15, global_iterations=4, pose_iterations=20)
+
+
+@pytest.fixture(scope="module")
+def quick_fit(anny_body, clip):
+    """The clip fitted with QUICK settings (no height given), and the progress calls it made."""
     done = []
-    fit = fit_body_sequence(anny_body, observations, settings, progress=lambda d, t: done.append((d, t)))
+    fit = fit_body_sequence(anny_body, clip[2], QUICK, progress=lambda d, t: done.append((d, t)))
+    return fit, done
+
+
+def test_staged_fit_of_a_short_clip(anny_body, clip, quick_fit):
+    truth, keypoints, observations = clip
+    fit, done = quick_fit
     assert done[-1] == (8, 8)
     assert fit.observed.tolist() == [True] * 4 + [False] + [True] * 3
     assert fit.params.shape.shape == (1, 6)
@@ -68,13 +79,12 @@ def test_staged_fit_of_a_short_clip(anny_body, clip):
     assert anny_body.pose_prior.limit_violation(fit.params.pose).max() < 1e-3
 
 
-def test_a_known_height_sets_the_size_and_the_distance(anny_body, clip):
+def test_a_known_height_sets_the_size_and_the_distance(anny_body, clip, quick_fit):
     truth, keypoints, observations = clip
     with torch.no_grad():
         height = float(anny_body.rest_height(truth.shape))
-    settings = FitSettings(shape_iterations=15, global_iterations=4, pose_iterations=20)
-    guessed = fit_body_sequence(anny_body, observations, settings)
-    told = fit_body_sequence(anny_body, observations, FitSettings(**{**vars(settings), "subject_height": height + 0.15}))
+    guessed = quick_fit[0]
+    told = fit_body_sequence(anny_body, observations, dataclasses.replace(QUICK, subject_height=height + 0.15))
     with torch.no_grad():
         assert float(anny_body.rest_height(told.params.shape)) == pytest.approx(height + 0.15, abs=0.01)
     # A body 15 cm taller explains the same pixels from further away (monocular size and depth go together).
