@@ -8,7 +8,9 @@ Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
 render's focal as --focal so the pipeline's camera is the render camera); the meshes, which are
 in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
 (a) the fitted body alone, (b) the network with image features only, (c) image features +
-keypoint encoding, (d) + body SDF. Each checkpoint (--checkpoint, the shipped default, and any
+keypoint encoding, (d) + body SDF. Rows (c), (d), (h) and (t) mesh within the fitted (true) body's depth
+band as `humanvid reconstruct` does by default (--depth-margin); row (b), image features only, is meshed
+without it, as it must not learn of the body from meshing either. Each checkpoint (--checkpoint, the shipped default, and any
 --ablation) fills the row of the features it was trained with. All rows mesh the same fitted body,
 except the oracle row (t): the default network given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
 share of the error from the fit's; with --known-height also row (h): the whole pipeline with the
@@ -41,7 +43,8 @@ import numpy as np
 from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
-from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body, reconstruct
+from accuracy_runs import (DEPTH_MARGIN, Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body,
+                           reconstruct)
 from accuracy_scores import (MeshScores, ScoreCache, SequenceScores, SurfaceScore, prepare_truth, read_mesh,
                              score_mesh, score_sequences)
 from common import REPO, RESULTS, write_section
@@ -114,6 +117,11 @@ def checkpoint_row(path: Path) -> tuple[str, str]:
         raise SystemExit(f"{path}: its network uses {' + '.join(features) or 'no features'}, which is no row here")
     step = payload.get("step")
     return FEATURE_ROWS[features], f"{path.name} ({' + '.join(features)}{'' if step is None else f', step {step}'})"
+
+
+def row_variant(row: str, checkpoint: Path) -> Variant:
+    """How a row's network meshes the stills: (b) without the body's depth band, the others with it."""
+    return Variant(ROW_VARIANTS[row], checkpoint, depth_margin=0.0 if row == "b" else DEPTH_MARGIN)
 
 
 def checkpoint_tag(path: Path) -> str:
@@ -318,19 +326,19 @@ def main() -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
     default_row, default_source = checkpoint_row(args.checkpoint)
     sources = {"a": "body/000000.obj", default_row: default_source}
-    variants = [Variant(ROW_VARIANTS[default_row], args.checkpoint.resolve())]
+    variants = [row_variant(default_row, args.checkpoint.resolve())]
     for path in args.ablation:
         row, source = checkpoint_row(path)
         if row in sources:
             raise SystemExit(f"{path}: row ({row}) already has {sources[row]}")
         sources[row] = source
-        variants.append(Variant(ROW_VARIANTS[row], path.resolve()))
+        variants.append(row_variant(row, path.resolve()))
     data = args.data.resolve()
 
     stills = ensure_stills(data, args.count)
     outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
     started = time.perf_counter()
-    oracle_folder = args.out.resolve() / "stills" / "true_body" / checkpoint_tag(args.checkpoint)
+    oracle_folder = args.out.resolve() / "stills" / "true_body" / f"{checkpoint_tag(args.checkpoint)}-band{DEPTH_MARGIN:g}"
     oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution)
     sources["t"] = f"{default_source} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)

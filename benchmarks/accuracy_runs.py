@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from humanvid.implicit.reconstruct import FrameInputs
+from humanvid.implicit.reconstruct import DEPTH_MARGIN, FrameInputs
 from humanvid.inputs import Job
 from humanvid.pipeline import Settings, run_job
 
@@ -23,11 +23,12 @@ NO_PERSON = "no person found"
 
 @dataclass(frozen=True)
 class Variant:
-    """One way of meshing: a folder name, a checkpoint and a temporal window."""
+    """One way of meshing: a folder name, a checkpoint, a temporal window and a depth band (--depth-margin)."""
 
     name: str
     checkpoint: Path
     temporal_window: int = 0
+    depth_margin: float = DEPTH_MARGIN
 
 
 @dataclass
@@ -48,7 +49,7 @@ def settings_for(focal: float, resolution: int, variant: Variant | None = None, 
     if variant is None:
         return Settings(until="fit", focal=focal, resolution=resolution, temporal_window=0, height=height)
     return Settings(until="mesh", focal=focal, checkpoint=variant.checkpoint, resolution=resolution,
-                    temporal_window=variant.temporal_window, height=height)
+                    temporal_window=variant.temporal_window, height=height, depth_margin=variant.depth_margin)
 
 
 def reconstruct(source: Path, name: str, focal: float, out: Path, variants: list[Variant],
@@ -116,7 +117,8 @@ class StageSeconds:
         return cls(*(statistics.median(getattr(r, name) for r in runs) for name in cls.__dataclass_fields__))
 
 
-def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256) -> Path | None:
+def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256,
+                        depth_margin: float = DEPTH_MARGIN) -> Path | None:
     """The network's mesh of a synthetic still given its TRUE body instead of the fitted one (an
     oracle: what a perfect fit would give), from the sample's crop, mask and ground-truth keypoints
     and body; written to `path` (None where the sample has no crop: MediaPipe found nobody).
@@ -136,6 +138,7 @@ def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256
             faces = body["faces"].astype(np.int64)
         frame = FrameInputs(data.crop, data.mask, data.intrinsics, data.affine, data.keypoints.astype(np.float64),
                             vertices, faces)
-        mesh = mesh_frame(occupancy_function(network, encode_frame(network, frame)), frame, resolution)
+        mesh = mesh_frame(occupancy_function(network, encode_frame(network, frame)), frame, resolution,
+                          depth_margin=depth_margin)
         write_obj(path, mesh.vertices, mesh.faces)
     return path

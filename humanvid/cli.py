@@ -107,6 +107,10 @@ def main() -> None:
               help="Marching-cubes cells along the longest side of the person's box (256: ~1 cm).")
 @click.option("--temporal-window", type=click.IntRange(min=0, max=8), default=2, show_default=True,
               help="Fuse each frame's occupancy with this many frames on either side (0: no fusion).")
+@click.option("--depth-margin", type=click.FloatRange(min=0.0, max=0.25),  # DEPTH_MARGIN of humanvid.implicit.reconstruct
+              default=0.07, show_default=True, metavar="METRES",
+              help="Mesh nothing more than this in front of or behind the fitted body (an image does not show how "
+                   "deep the person is, and the network errs thick). Raise it for wide skirts and coats; 0: no limit.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
                    "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")
@@ -114,7 +118,7 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, height,
-                preview, resolution, temporal_window, checkpoint, overwrite, verbose, quiet):
+                preview, resolution, temporal_window, depth_margin, checkpoint, overwrite, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -154,7 +158,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         raise click.UsageError(str(err)) from None
 
     settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite,
-                        body_model, model_path, preview, checkpoint, resolution, temporal_window, height)
+                        body_model, model_path, preview, checkpoint, resolution, temporal_window, height, depth_margin)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)

@@ -53,6 +53,7 @@ class Settings:
     resolution: int = 256
     temporal_window: int = 2
     height: float | None = None  # metres, the person's known height (fit stage)
+    depth_margin: float = 0.07  # metres; as reconstruct.DEPTH_MARGIN (pipeline does not import torch)
 
     def as_dict(self) -> dict:
         return {
@@ -61,6 +62,7 @@ class Settings:
             "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
             "preview": self.preview, "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
             "resolution": self.resolution, "temporal_window": self.temporal_window, "height": self.height,
+            "depth_margin": self.depth_margin,
         }
 
     def runs(self, stage: str) -> bool:
@@ -323,7 +325,7 @@ def mesh_fingerprint(fit: str, settings: Settings) -> str:
     except OSError:
         raise HumanvidError(f"checkpoint {path} not found") from None
     key = {"fit": fit, "format": MESH_FORMAT, "checkpoint": weights, "resolution": settings.resolution,
-           "temporal_window": settings.temporal_window}
+           "temporal_window": settings.temporal_window, "depth_margin": settings.depth_margin}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -351,7 +353,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
         finished[0] = frames_done
 
     mesh_settings = MeshSettings(checkpoint_path(settings), settings.resolution, settings.temporal_window,
-                                 settings.device, settings.body_model, settings.model_path)
+                                 settings.device, settings.depth_margin, settings.body_model, settings.model_path)
     result = run_mesh(out_dir, mesh_settings, done, on_progress)
     for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
                                                      result.watertight, result.mask_iou):
@@ -365,6 +367,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
     manifest["stages"]["mesh"] = {
         "status": "complete", "fingerprint": fingerprint, "checkpoint": str(checkpoint_path(settings)),
         "resolution": settings.resolution, "temporal_window": settings.temporal_window,
+        "depth_margin": settings.depth_margin,
         "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
         **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
     }

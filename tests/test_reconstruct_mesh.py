@@ -52,6 +52,7 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
     run = json.loads((out_dir / "run.json").read_text())
     stage = run["stages"]["mesh"]
     assert stage["status"] == "complete" and stage["resolution"] == 256 and stage["temporal_window"] == 2
+    assert stage["depth_margin"] == 0.07
     assert sorted(p.name for p in (out_dir / "meshes").iterdir()) == [f"{f:06d}.obj" for f in FRAMES]
     for entry in run["frames"]:
         assert entry["mesh"] == "ok" and entry["watertight"]
@@ -88,10 +89,11 @@ def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_pat
     assert before == {p.name: p.stat().st_mtime_ns for p in (out_dir / "meshes").iterdir()}
 
     unfused = run_cli("reconstruct", CLIP, "-o", out_dir.parent, *ARGS, "--temporal-window", "0",
-                      "--resolution", "128")
+                      "--resolution", "128", "--depth-margin", "0")
     assert unfused.returncode == 0, unfused.stderr
     run = json.loads((out_dir / "run.json").read_text())
     assert run["stages"]["mesh"]["temporal_window"] == 0 and run["stages"]["mesh"]["resolution"] == 128
+    assert run["stages"]["mesh"]["depth_margin"] == 0
     assert run["stages"]["fit"]["status"] == "complete"  # the bodies were reused, not fitted again
     coarse = trimesh.load(out_dir / "meshes" / f"{FRAMES[0]:06d}.obj", process=False)
     assert coarse.is_watertight and len(coarse.faces) > 2000
@@ -131,3 +133,15 @@ def test_missing_or_corrupt_checkpoint_is_one_clear_error(tmp_path, content, fra
     assert result.returncode == 2
     assert fragment in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_depth_margin_option_matches_the_library():
+    # The CLI states the default and range without importing torch: they must be the library's.
+    from humanvid.cli import reconstruct
+    from humanvid.implicit.reconstruct import BOX_MARGIN, DEPTH_MARGIN
+    from humanvid.pipeline import Settings
+    from humanvid.stages.mesh import MeshSettings
+
+    option = next(param for param in reconstruct.params if param.name == "depth_margin")
+    assert option.default == DEPTH_MARGIN == Settings().depth_margin == MeshSettings(REPO).depth_margin
+    assert (option.type.min, option.type.max) == (0.0, BOX_MARGIN)  # beyond the query box it would change nothing

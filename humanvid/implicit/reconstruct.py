@@ -2,15 +2,21 @@
 
 The query box is the fitted body's bounding box grown by a margin (loose
 clothes and hair reach beyond the body); points whose projection falls outside
-the dilated person mask are empty without asking the network (visual hull).
+the dilated person mask are empty without asking the network (visual hull), and
+so are points more than a margin in front of or behind the fitted body along
+their pixel's ray (depth band): the image does not show how deep the person is,
+and left alone the network makes people too thick (its meshes held ~1.5× the
+true volume on synthetic validation stills, ~1.4× with the band at 7 cm).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 import torch
 import trimesh
 
@@ -23,6 +29,8 @@ from humanvid.implicit.projection import crop_camera, project
 BOX_MARGIN = 0.25  # metres around the fitted body
 HULL_DILATION = 9  # crop pixels the mask is grown by before it culls points
 SDF_SPACING = 0.03  # metres between the nodes the body SDF is interpolated from
+DEPTH_MARGIN = 0.07  # metres; default of the depth band (`humanvid reconstruct --depth-margin`); 0: none
+BAND_CELL = 8  # crop pixels per cell of the body's depth range
 
 
 @dataclass
@@ -82,14 +90,27 @@ def occupancy_function(network: OccupancyNetwork, frame: EncodedFrame, batch: in
     return occupancy
 
 
-def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
-    """Points that project inside the (dilated) person mask and lie in front of the camera."""
-    grown = cv2.dilate((frame.mask > 127).astype(np.uint8), np.ones((2 * dilation + 1,) * 2, np.uint8)) > 0
+PixelsFn = Callable[[np.ndarray], np.ndarray]
+
+
+def crop_pixels(frame: FrameInputs) -> PixelsFn:
+    """(N, 3) camera-frame points → (N, 2) their pixels in the frame's 512×512 crop."""
     camera = crop_camera(torch.tensor(frame.intrinsics[None], dtype=torch.float32),
                          torch.tensor(frame.affine[None], dtype=torch.float32))
 
+    def pixels(points: np.ndarray) -> np.ndarray:
+        return project(torch.from_numpy(np.ascontiguousarray(points[None], np.float32)), camera)[0].numpy()
+
+    return pixels
+
+
+def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
+    """Points that project inside the (dilated) person mask and lie in front of the camera."""
+    grown = cv2.dilate((frame.mask > 127).astype(np.uint8), np.ones((2 * dilation + 1,) * 2, np.uint8)) > 0
+    pixels_of = crop_pixels(frame)
+
     def keep(points: np.ndarray) -> np.ndarray:
-        pixels = project(torch.from_numpy(points[None].astype(np.float32)), camera)[0].numpy()
+        pixels = pixels_of(points)
         columns, rows = np.round(pixels[:, 0]).astype(int), np.round(pixels[:, 1]).astype(int)
         size = grown.shape[0]
         inside = (columns >= 0) & (columns < size) & (rows >= 0) & (rows < size) & (points[:, 2] < 0)
@@ -98,6 +119,49 @@ def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
         return result
 
     return keep
+
+
+def depth_band(frame: FrameInputs, margin: float, cell: int = BAND_CELL) -> KeepFn:
+    """Points at most `margin` [m] nearer or farther than the fitted body along their pixel's ray.
+
+    The body's nearest and farthest vertex depth is taken per `cell`-pixel cell of the crop and
+    spread to the neighbouring cells; where the body covers no cell nearby (a limb the fit put
+    elsewhere), every depth is kept, so the band never cuts what the mask shows.
+    """
+    pixels_of, size = crop_pixels(frame), frame.mask.shape[0]
+    cells = -(-size // cell)
+
+    def cell_of(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        index = np.clip(np.floor(pixels_of(points) / cell).astype(int), 0, cells - 1)
+        return index[:, 1], index[:, 0]
+
+    depth = -frame.body_vertices[:, 2]
+    nearest, farthest = np.full((cells, cells), np.inf), np.full((cells, cells), -np.inf)
+    np.minimum.at(nearest, cell_of(frame.body_vertices), depth)
+    np.maximum.at(farthest, cell_of(frame.body_vertices), depth)
+    nearest, farthest = ndimage.minimum_filter(nearest, 3) - margin, ndimage.maximum_filter(farthest, 3) + margin
+
+    def keep(points: np.ndarray) -> np.ndarray:
+        at, distance = cell_of(points), -points[:, 2]
+        return ~np.isfinite(nearest[at]) | ((distance >= nearest[at]) & (distance <= farthest[at]))
+
+    return keep
+
+
+def both(first: KeepFn, second: KeepFn) -> KeepFn:
+    """Points both keep; `second` is asked only about the points `first` keeps."""
+    def keep(points: np.ndarray) -> np.ndarray:
+        result = first(points)
+        chosen = np.flatnonzero(result)
+        result[chosen] = second(points[chosen])
+        return result
+
+    return keep
+
+
+def frame_keep(frame: FrameInputs, depth_margin: float = 0.0) -> KeepFn:
+    """Where the frame's surface is sought: the visual hull, and with a margin > 0 the body's depth band."""
+    return visual_hull(frame) if depth_margin <= 0 else both(visual_hull(frame), depth_band(frame, depth_margin))
 
 
 def body_box(frame: FrameInputs) -> tuple[np.ndarray, np.ndarray]:
@@ -111,8 +175,8 @@ def frame_grid(frame: FrameInputs, resolution: int = 256, coarse_step: int = 8) 
 
 
 def mesh_frame(occupancy: OccupancyFn, frame: FrameInputs, resolution: int = 256,
-               coarse_step: int = 8) -> trimesh.Trimesh:
-    """The watertight surface of the occupancy at 0.5, in the camera frame [m]."""
+               coarse_step: int = 8, depth_margin: float = 0.0) -> trimesh.Trimesh:
+    """The watertight surface of the occupancy at 0.5 where frame_keep keeps, in the camera frame [m]."""
     grid = frame_grid(frame, resolution, coarse_step)
-    volume, _ = evaluate_coarse_to_fine(occupancy, grid, coarse_step, keep=visual_hull(frame))
+    volume, _ = evaluate_coarse_to_fine(occupancy, grid, coarse_step, keep=frame_keep(frame, depth_margin))
     return extract_surface(volume, grid)

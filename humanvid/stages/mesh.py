@@ -1,8 +1,8 @@
 """The mesh stage: crops + fitted bodies → one clothed, watertight mesh per frame (meshes/NNNNNN.obj).
 
 For each frame with a person: the network's occupancy is evaluated coarse to
-fine inside the visual hull of the mask, around the fitted body, and kept as a
-volume; with a temporal window k, the frame's field is then fused with the
+fine inside the visual hull of the mask, in a depth band around the fitted body
+(humanvid.implicit.reconstruct.frame_keep), and kept as a volume; with a temporal window k, the frame's field is then fused with the
 fields of the k frames on either side, carried through the fitted body's
 skinning (humanvid.implicit.fusion), and the fused field is meshed. Frames
 stream through a window of 2k + 1 volumes, so memory does not grow with the
@@ -29,13 +29,14 @@ from humanvid.evaluation.silhouette import (
 )
 from humanvid.export.obj import write_obj
 from humanvid.implicit.fusion import PosedBody, VolumeField, fused_occupancy
-from humanvid.implicit.meshing import Grid, evaluate_coarse_to_fine, extract_surface
+from humanvid.implicit.meshing import Grid, KeepFn, evaluate_coarse_to_fine, extract_surface
 from humanvid.implicit.reconstruct import (
+    DEPTH_MARGIN,
     FrameInputs,
     encode_frame,
     frame_grid,
+    frame_keep,
     occupancy_function,
-    visual_hull,
 )
 from humanvid.stages.fit import SILHOUETTE_SIZE, mask_affines
 
@@ -49,6 +50,7 @@ class MeshSettings:
     resolution: int = 256
     temporal_window: int = 2
     device: str = "cpu"
+    depth_margin: float = DEPTH_MARGIN  # metres before and behind the fitted body that are meshed (0: all)
     body_model: str = "anny"
     model_path: Path | None = None
 
@@ -149,6 +151,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
     posed: dict[int, PosedBody] = {}
     fields: dict[int, VolumeField] = {}
     grids: dict[int, Grid] = {}
+    keeps: dict[int, KeepFn] = {}
     unfused: dict[int, np.ndarray] = {}  # without fusion, the network's own volume is meshed as it is
 
     def prepare(row: int) -> None:
@@ -159,8 +162,9 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         frame = read_frame(out_dir, video, row, vertices, keypoints, bodies.faces)
         grid = frame_grid(frame, settings.resolution, COARSE_STEP)
         occupancy = occupancy_function(network, encode_frame(network, frame, settings.device))
-        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=visual_hull(frame))
-        inputs[row], posed[row], grids[row] = frame, body, grid
+        keep = frame_keep(frame, settings.depth_margin)
+        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=keep)
+        inputs[row], posed[row], grids[row], keeps[row] = frame, body, grid, keep
         if window:
             fields[row] = VolumeField.cropped(volume, grid)
         else:
@@ -180,7 +184,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         tick = time.perf_counter()
         if window:
             fused = fused_occupancy(row, fields, posed, window)
-            volume, _ = evaluate_coarse_to_fine(fused, grid, COARSE_STEP, keep=visual_hull(frame))
+            volume, _ = evaluate_coarse_to_fine(fused, grid, COARSE_STEP, keep=keeps[row])
         else:
             volume = unfused.pop(row)
         timings["fusion"] += time.perf_counter() - tick
@@ -196,7 +200,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
             result.mask_iou[row] = mesh_mask_iou(mesh.vertices, mesh.faces, frame)
         timings["output"] += time.perf_counter() - tick
         for old in [r for r in inputs if r < row + 1 - window]:  # no later frame reads these any more
-            del posed[old], inputs[old], grids[old]
+            del posed[old], inputs[old], grids[old], keeps[old]
             fields.pop(old, None)
         finished += 1
         on_progress(finished, len(todo))

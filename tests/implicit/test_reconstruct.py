@@ -1,4 +1,5 @@
-"""Meshing one frame: the visual hull culls what the mask excludes, the box follows the body."""
+"""Meshing one frame: the visual hull culls what the mask excludes, the depth band what lies far in front of
+or behind the body, the box follows the body."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
-from humanvid.implicit.reconstruct import FrameInputs, encode_frame, mesh_frame, occupancy_function
+from humanvid.implicit.reconstruct import FrameInputs, encode_frame, frame_keep, mesh_frame, occupancy_function
 from preprocessing.crop import crop_affine
 
 CENTER, RADIUS = np.array([0.2, -0.1, -3.0]), 0.3
@@ -43,6 +44,47 @@ def test_hull_cuts_what_the_mask_does_not_show():
     mesh = mesh_frame(ball, ball_frame(mask_half=True), resolution=96, coarse_step=4)
     assert mesh.vertices[:, 0].max() < CENTER[0] + 0.05  # the right half (x > centre) is gone
     assert mesh.vertices[:, 0].min() < CENTER[0] - RADIUS + 0.02
+
+
+def deep_ball(points):
+    """A ball of RADIUS stretched to 0.4 m half-depth along the camera axis: thicker than its body."""
+    scaled = (points - CENTER) / [1.0, 1.0, 0.4 / RADIUS]
+    return ball(scaled + CENTER)
+
+
+def small_body_frame() -> FrameInputs:
+    import trimesh
+
+    frame = ball_frame()
+    frame.body_vertices = trimesh.creation.icosphere(subdivisions=4, radius=0.2).vertices + CENTER
+    return frame
+
+
+def test_depth_band_trims_depth_in_front_of_and_behind_the_body_but_not_the_silhouette():
+    frame = small_body_frame()
+    free = mesh_frame(deep_ball, frame, resolution=96, coarse_step=4)
+    banded = mesh_frame(deep_ball, frame, resolution=96, coarse_step=4, depth_margin=0.05)
+    assert free.is_watertight and banded.is_watertight
+
+    def depth_on_axis(mesh):  # the surface's depth extent around the line of sight through the centre
+        near = np.linalg.norm(mesh.vertices[:, :2] - CENTER[:2], axis=1) < 0.05
+        return np.abs(mesh.vertices[near, 2] - CENTER[2]).max()
+
+    assert depth_on_axis(free) == pytest.approx(0.4, abs=0.02)
+    assert depth_on_axis(banded) == pytest.approx(0.2 + 0.05, abs=0.02)  # body radius + margin
+    # Sideways, beyond the body, the band keeps every depth: the silhouette is the ball's.
+    assert np.ptp(banded.vertices[:, 0]) == pytest.approx(np.ptp(free.vertices[:, 0]), abs=0.02)
+    assert np.ptp(banded.vertices[:, 0]) == pytest.approx(2 * RADIUS, abs=0.03)
+
+
+def test_no_depth_margin_is_the_visual_hull_alone():
+    frame = small_body_frame()
+    points = CENTER + np.random.default_rng(2).normal(0, 0.3, (2000, 3))
+    from humanvid.implicit.reconstruct import visual_hull
+
+    assert np.array_equal(frame_keep(frame, 0.0)(points), visual_hull(frame)(points))
+    banded = frame_keep(frame, 0.05)(points)
+    assert banded.sum() < visual_hull(frame)(points).sum() and not (banded & ~visual_hull(frame)(points)).any()
 
 
 def test_network_occupancy_function_is_batched_and_bounded():
