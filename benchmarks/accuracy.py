@@ -8,9 +8,10 @@ Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
 render's focal as --focal so the pipeline's camera is the render camera); the meshes, which are
 in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
 (a) the fitted body alone, (b) the network with image features only, (c) image features +
-keypoint encoding, (d) + body SDF. Rows (c), (d), (h) and (t) mesh within the fitted (true) body's depth
-band as `humanvid reconstruct` does by default (--depth-margin); row (b), image features only, is meshed
-without it, as it must not learn of the body from meshing either. Each checkpoint (--checkpoint, the shipped default, and any
+keypoint encoding, (d) + body SDF. With --depth-margin M (as `humanvid reconstruct --depth-margin`;
+default: the pipeline's, none), rows (c), (d), (h), (t) and the clips are meshed within the body's depth
+band, and the results go to a section of their own; row (b), image features only, never is (it must not
+learn of the body from meshing either). Each checkpoint (--checkpoint, the shipped default, and any
 --ablation) fills the row of the features it was trained with. All rows mesh the same fitted body,
 except the oracle row (t): the default network given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
 share of the error from the fit's; with --known-height also row (h): the whole pipeline with the
@@ -94,6 +95,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--known-height", action="store_true",
                         help="also fit each still told the person's true height (--height) and mesh it with the "
                              "default network: row (h)")
+    parser.add_argument("--depth-margin", type=float, default=DEPTH_MARGIN, metavar="M",
+                        help="mesh rows (c), (d), (h), (t) and the clips within M metres of the body's depth, as "
+                             "`humanvid reconstruct --depth-margin` (default: %(default)s, the pipeline's)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
     if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or args.clips < 0 \
@@ -119,9 +123,9 @@ def checkpoint_row(path: Path) -> tuple[str, str]:
     return FEATURE_ROWS[features], f"{path.name} ({' + '.join(features)}{'' if step is None else f', step {step}'})"
 
 
-def row_variant(row: str, checkpoint: Path) -> Variant:
-    """How a row's network meshes the stills: (b) without the body's depth band, the others with it."""
-    return Variant(ROW_VARIANTS[row], checkpoint, depth_margin=0.0 if row == "b" else DEPTH_MARGIN)
+def row_variant(row: str, checkpoint: Path, depth_margin: float) -> Variant:
+    """How a row's network meshes the stills: (b) without the body's depth band, the others with `depth_margin`."""
+    return Variant(ROW_VARIANTS[row], checkpoint, depth_margin=0.0 if row == "b" else depth_margin)
 
 
 def checkpoint_tag(path: Path) -> str:
@@ -152,7 +156,8 @@ def still_predictions(outcome: Outcome, extra: dict[str, Path]) -> dict[str, Pat
     return paths | extra
 
 
-def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int) -> dict[str, Path]:
+def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int,
+                        depth_margin: float) -> dict[str, Path]:
     """Still name → row h's mesh: the whole pipeline with the person's true height given (--height),
     meshed by the default network. The height is the true phenotype's rest height, as the fit
     measures its own."""
@@ -167,21 +172,23 @@ def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolu
             shape = torch.tensor(truth["phenotype"], dtype=body.dtype)[None]
         with torch.no_grad():
             height = float(body.rest_height(shape))
-        outcome = reconstruct(still.image, still.name, still.focal, out, [Variant("image_keypoints", checkpoint)],
+        outcome = reconstruct(still.image, still.name, still.focal, out,
+                              [Variant("image_keypoints", checkpoint, depth_margin=depth_margin)],
                               resolution, height=round(height, 3))
         if outcome.error is None:
             meshes[still.name] = mesh_path(outcome.variants["image_keypoints"], 0)
     return meshes
 
 
-def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int) -> dict[str, Path]:
+def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int,
+                  depth_margin: float) -> dict[str, Path]:
     """Still name → row t's mesh: the default network given the still's true body (ground-truth keypoints)."""
     from humanvid.implicit.checkpoint import load_network
 
     network = load_network(checkpoint, "cpu")
     meshes = {}
     for still in stills:
-        path = mesh_with_true_body(still.image.parent, network, out / f"{still.name}.obj", resolution)
+        path = mesh_with_true_body(still.image.parent, network, out / f"{still.name}.obj", resolution, depth_margin)
         if path is not None:
             meshes[still.name] = path
     return meshes
@@ -243,9 +250,9 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
 
 
 def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, resolution: int,
-                  samples: int, cache: ScoreCache) -> ClipsSummary:
+                  samples: int, cache: ScoreCache, depth_margin: float) -> ClipsSummary:
     """Reconstruct each clip with windows 0 and `window` from one fit, and score both sequences."""
-    variants = [Variant("window0", checkpoint, 0), Variant(f"window{window}", checkpoint, window)]
+    variants = [Variant("window0", checkpoint, 0, depth_margin), Variant(f"window{window}", checkpoint, window, depth_margin)]
     summary = ClipsSummary([f"{clip.name} ({clip.motion})" for clip in clips], len(clips[0].frames), window)
     singles, fused, bodies, speeds = [], [], [], {variant.name: [] for variant in variants}
     for clip in clips:
@@ -297,7 +304,8 @@ def markdown(args: argparse.Namespace, stills: StillsSummary, clips: ClipsSummar
         f" Clips: {', '.join(clips.clips)} (`humanvid synth --split test --clips --frames {clips.frames}`), "
         f"reconstructed with temporal window 0 and {clips.window} from one fit; excess change is "
         "mean max(0, predicted − true frame-to-frame Chamfer), camera frame.")
-    body = f"""## Clothed-mesh accuracy (`benchmarks/accuracy.py`)
+    title = "" if args.depth_margin == DEPTH_MARGIN else f", depth band {args.depth_margin:g} m (--depth-margin)"
+    body = f"""## Clothed-mesh accuracy{title} (`benchmarks/accuracy.py`)
 
 `{command}`
 
@@ -326,27 +334,28 @@ def main() -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
     default_row, default_source = checkpoint_row(args.checkpoint)
     sources = {"a": "body/000000.obj", default_row: default_source}
-    variants = [row_variant(default_row, args.checkpoint.resolve())]
+    variants = [row_variant(default_row, args.checkpoint.resolve(), args.depth_margin)]
     for path in args.ablation:
         row, source = checkpoint_row(path)
         if row in sources:
             raise SystemExit(f"{path}: row ({row}) already has {sources[row]}")
         sources[row] = source
-        variants.append(row_variant(row, path.resolve()))
+        variants.append(row_variant(row, path.resolve(), args.depth_margin))
     data = args.data.resolve()
 
     stills = ensure_stills(data, args.count)
     outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
     started = time.perf_counter()
-    oracle_folder = args.out.resolve() / "stills" / "true_body" / f"{checkpoint_tag(args.checkpoint)}-band{DEPTH_MARGIN:g}"
-    oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution)
+    band = f"-band{args.depth_margin:g}" if args.depth_margin else ""
+    oracle_folder = args.out.resolve() / "stills" / "true_body" / f"{checkpoint_tag(args.checkpoint)}{band}"
+    oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution, args.depth_margin)
     sources["t"] = f"{default_source} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
     extra_rows = {"t": oracles}
     if args.known_height:
         started = time.perf_counter()
         extra_rows["h"] = known_height_meshes(stills, args.out.resolve() / "stills" / "known_height",
-                                              args.checkpoint.resolve(), args.resolution)
+                                              args.checkpoint.resolve(), args.resolution, args.depth_margin)
         sources["h"] = f"{default_source}, fit with --height"
         print(f"meshed {len(extra_rows['h'])} stills told the true height [{time.perf_counter() - started:.0f} s]",
               flush=True)
@@ -359,7 +368,7 @@ def main() -> None:
     if args.clips > 0:
         clips = ensure_clips(data, args.clips, args.clip_frames)
         clips_summary = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
-                                      args.temporal_window, args.resolution, args.samples, cache)
+                                      args.temporal_window, args.resolution, args.samples, cache, args.depth_margin)
 
     tables = [stills_table(stills_summary)]
     notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'not trained')}" for row in "bcd")
@@ -379,8 +388,9 @@ def main() -> None:
     if stills_summary.no_person or stills_summary.failed:
         console.print(f"no person: {', '.join(stills_summary.no_person) or '—'}; failed: {stills_summary.failed or '—'}")
     if not args.no_write:
-        write_section("accuracy", markdown(args, stills_summary, clips_summary, tables, notes))
-        console.print(f"wrote the 'accuracy' section of {RESULTS}")
+        section = f"accuracy-depth-margin-{args.depth_margin:g}" if args.depth_margin != DEPTH_MARGIN else "accuracy"
+        write_section(section, markdown(args, stills_summary, clips_summary, tables, notes))
+        console.print(f"wrote the '{section}' section of {RESULTS}")
 
 
 if __name__ == "__main__":

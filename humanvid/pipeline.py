@@ -53,7 +53,7 @@ class Settings:
     resolution: int = 256
     temporal_window: int = 2
     height: float | None = None  # metres, the person's known height (fit stage)
-    depth_margin: float = 0.07  # metres; as reconstruct.DEPTH_MARGIN (pipeline does not import torch)
+    depth_margin: float = 0.0  # metres; as reconstruct.DEPTH_MARGIN (pipeline does not import torch)
 
     def as_dict(self) -> dict:
         return {

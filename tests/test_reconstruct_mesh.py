@@ -52,7 +52,7 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
     run = json.loads((out_dir / "run.json").read_text())
     stage = run["stages"]["mesh"]
     assert stage["status"] == "complete" and stage["resolution"] == 256 and stage["temporal_window"] == 2
-    assert stage["depth_margin"] == 0.07
+    assert stage["depth_margin"] == 0.0  # no depth band by default
     assert sorted(p.name for p in (out_dir / "meshes").iterdir()) == [f"{f:06d}.obj" for f in FRAMES]
     for entry in run["frames"]:
         assert entry["mesh"] == "ok" and entry["watertight"]
@@ -89,11 +89,11 @@ def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_pat
     assert before == {p.name: p.stat().st_mtime_ns for p in (out_dir / "meshes").iterdir()}
 
     unfused = run_cli("reconstruct", CLIP, "-o", out_dir.parent, *ARGS, "--temporal-window", "0",
-                      "--resolution", "128", "--depth-margin", "0")
+                      "--resolution", "128", "--depth-margin", "0.07")
     assert unfused.returncode == 0, unfused.stderr
     run = json.loads((out_dir / "run.json").read_text())
     assert run["stages"]["mesh"]["temporal_window"] == 0 and run["stages"]["mesh"]["resolution"] == 128
-    assert run["stages"]["mesh"]["depth_margin"] == 0
+    assert run["stages"]["mesh"]["depth_margin"] == 0.07
     assert run["stages"]["fit"]["status"] == "complete"  # the bodies were reused, not fitted again
     coarse = trimesh.load(out_dir / "meshes" / f"{FRAMES[0]:06d}.obj", process=False)
     assert coarse.is_watertight and len(coarse.faces) > 2000

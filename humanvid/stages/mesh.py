@@ -1,8 +1,8 @@
 """The mesh stage: crops + fitted bodies → one clothed, watertight mesh per frame (meshes/NNNNNN.obj).
 
 For each frame with a person: the network's occupancy is evaluated coarse to
-fine inside the visual hull of the mask, in a depth band around the fitted body
-(humanvid.implicit.reconstruct.frame_keep), and kept as a volume; with a temporal window k, the frame's field is then fused with the
+fine inside the visual hull of the mask (and, with a depth margin, in a depth band
+around the fitted body: humanvid.implicit.reconstruct.frame_keep), and kept as a volume; with a temporal window k, the frame's field is then fused with the
 fields of the k frames on either side, carried through the fitted body's
 skinning (humanvid.implicit.fusion), and the fused field is meshed. Frames
 stream through a window of 2k + 1 volumes, so memory does not grow with the
@@ -163,7 +163,9 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         grid = frame_grid(frame, settings.resolution, COARSE_STEP)
         occupancy = occupancy_function(network, encode_frame(network, frame, settings.device))
         keep = frame_keep(frame, settings.depth_margin)
-        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=keep)
+        # A frame's field that neighbours will read is kept whole (visual hull only): each band follows its
+        # own frame's body, and cut fields averaged over the window would flicker at the cuts.
+        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=frame_keep(frame) if window else keep)
         inputs[row], posed[row], grids[row], keeps[row] = frame, body, grid, keep
         if window:
             fields[row] = VolumeField.cropped(volume, grid)
