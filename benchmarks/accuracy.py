@@ -374,6 +374,9 @@ def main() -> None:
     notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'not trained')}" for row in "bcd")
              + f"; default: ({default_row})",
              *improvements(stills_summary, default_row)]
+    if args.depth_margin != DEPTH_MARGIN:
+        notes.append(f"depth band {args.depth_margin:g} m for rows (c), (d), (h), (t) and the clips; row (b), image "
+                     "features only, is meshed without it (it must not learn of the body from meshing either)")
     if clips_summary is not None:
         tables.append(clips_table(clips_summary))
         notes += temporal_lines(clips_summary) + [f"clip failed: {f}" for f in clips_summary.failed]
