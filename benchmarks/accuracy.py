@@ -252,7 +252,8 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
 def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, resolution: int,
                   samples: int, cache: ScoreCache, depth_margin: float) -> ClipsSummary:
     """Reconstruct each clip with windows 0 and `window` from one fit, and score both sequences."""
-    variants = [Variant("window0", checkpoint, 0, depth_margin), Variant(f"window{window}", checkpoint, window, depth_margin)]
+    variants = [Variant("window0", checkpoint, 0, depth_margin),
+                Variant(f"window{window}", checkpoint, window, depth_margin)]
     summary = ClipsSummary([f"{clip.name} ({clip.motion})" for clip in clips], len(clips[0].frames), window)
     singles, fused, bodies, speeds = [], [], [], {variant.name: [] for variant in variants}
     for clip in clips:

@@ -1,8 +1,9 @@
 """The mesh stage: crops + fitted bodies → one clothed, watertight mesh per frame (meshes/NNNNNN.obj).
 
 For each frame with a person: the network's occupancy is evaluated coarse to
-fine inside the visual hull of the mask (and, with a depth margin, in a depth band
-around the fitted body: humanvid.implicit.reconstruct.frame_keep), and kept as a volume; with a temporal window k, the frame's field is then fused with the
+fine inside the visual hull of the mask (and, with a depth margin, in a depth
+band around the fitted body: humanvid.implicit.reconstruct.frame_keep), and kept
+as a volume; with a temporal window k, the frame's field is then fused with the
 fields of the k frames on either side, carried through the fitted body's
 skinning (humanvid.implicit.fusion), and the fused field is meshed. Frames
 stream through a window of 2k + 1 volumes, so memory does not grow with the
