@@ -166,7 +166,8 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         keep = frame_keep(frame, settings.depth_margin)
         # A frame's field that neighbours will read is kept whole (visual hull only): each band follows its
         # own frame's body, and cut fields averaged over the window would flicker at the cuts.
-        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=frame_keep(frame) if window else keep)
+        whole = frame_keep(frame) if window and settings.depth_margin > 0 else keep
+        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=whole)
         inputs[row], posed[row], grids[row], keeps[row] = frame, body, grid, keep
         if window:
             fields[row] = VolumeField.cropped(volume, grid)
