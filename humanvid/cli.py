@@ -152,7 +152,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         _check_checkpoint(checkpoint)
     if end is not None and end <= start:
         raise click.UsageError(f"--end {end} must be greater than --start {start}")
-    _check_device(device)
+    check_device(device)
     try:
         jobs = resolve_inputs(list(inputs))
     except HumanvidError as err:
@@ -207,7 +207,7 @@ def _check_checkpoint(checkpoint: Path | None) -> None:
         raise click.UsageError(f"{err}{hint}") from None
 
 
-def _check_device(device: str) -> None:
+def check_device(device: str) -> None:
     if device == "cpu":
         return
     if not device.startswith("cuda"):

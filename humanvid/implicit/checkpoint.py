@@ -56,7 +56,8 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def save_checkpoint(path: str | Path, network: OccupancyNetwork, extra: dict | None = None) -> None:
     """Write atomically: a crash leaves the previous checkpoint intact."""
-    payload = {"format": FORMAT, "config": _plain(network.config.as_dict()), "state_dict": network.state_dict()}
+    weights = {name: tensor.detach().cpu() for name, tensor in network.state_dict().items()}
+    payload = {"format": FORMAT, "config": _plain(network.config.as_dict()), "state_dict": weights}
     payload.update(extra or {})
     buffer = io.BytesIO()
     torch.save(payload, buffer)

@@ -1,7 +1,8 @@
 """One training sample of the occupancy network on disk: what the generator writes, what training reads.
 
 A sample folder holds
-    crop.png     512×512 RGB crop, cut by the real preprocessing (MediaPipe → crop)
+    crop.png     512×512 RGB crop, cut by the real preprocessing (MediaPipe → crop); or crop.jpg in
+                 a compact copy (see compact_sample)
     mask.png     512×512 person mask of the same crop (MediaPipe's, as at inference)
     sample.npz   intrinsics (4,) fx, fy, cx, cy of the full frame [px]
                  affine (2, 3) full frame → crop pixels
@@ -40,10 +41,10 @@ class TrainingSample:
     body_faces: np.ndarray | None = None  # (F, 3) int32
 
 
-def write_sample(folder: str | Path, sample: TrainingSample) -> None:
+def write_sample(folder: str | Path, sample: TrainingSample, crop_suffix: str = ".png") -> None:
     """Write a sample atomically, file by file; sample.npz last, so its presence means complete."""
     folder = Path(folder)
-    atomic.write_image(folder / "crop.png", sample.crop)
+    atomic.write_image(folder / f"crop{crop_suffix}", sample.crop)
     atomic.write_image(folder / "mask.png", sample.mask)
     atomic.write_npz(folder / "sample.npz", intrinsics=sample.intrinsics.astype(np.float64),
                      affine=sample.affine.astype(np.float64), keypoints=sample.keypoints.astype(np.float32),
@@ -53,7 +54,8 @@ def write_sample(folder: str | Path, sample: TrainingSample) -> None:
 def read_sample(folder: str | Path, with_body: bool = False) -> TrainingSample:
     """The sample in `folder`; with_body also reads its true body (body.npz)."""
     folder = Path(folder)
-    crop = cv2.imread(str(folder / "crop.png"), cv2.IMREAD_COLOR)
+    crop_path = folder / "crop.png" if (folder / "crop.png").exists() else folder / "crop.jpg"
+    crop = cv2.imread(str(crop_path), cv2.IMREAD_COLOR)
     mask = cv2.imread(str(folder / "mask.png"), cv2.IMREAD_GRAYSCALE)
     if crop is None or mask is None:
         raise HumanvidError(f"{folder}: incomplete training sample (crop.png / mask.png missing or unreadable)")
@@ -72,6 +74,15 @@ def read_sample(folder: str | Path, with_body: bool = False) -> TrainingSample:
         except (OSError, KeyError, ValueError) as err:
             raise HumanvidError(f"{folder}: the body-SDF feature needs the sample's true body ({err})") from None
     return sample
+
+
+def compact_sample(sample: TrainingSample, point_count: int, rng: np.random.Generator) -> TrainingSample:
+    """The sample with `point_count` of its occupancy points (chosen at random) and its background
+    black: the network never sees pixels outside the mask, and a black background compresses well."""
+    chosen = np.sort(rng.choice(len(sample.points), min(point_count, len(sample.points)), replace=False))
+    crop = np.where(sample.mask[..., None] > 0, sample.crop, 0).astype(np.uint8)
+    return TrainingSample(crop, sample.mask, sample.intrinsics, sample.affine, sample.keypoints,
+                          sample.points[chosen], sample.inside[chosen])
 
 
 def find_samples(root: str | Path) -> list[Path]:

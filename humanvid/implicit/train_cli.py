@@ -32,12 +32,18 @@ from humanvid.errors import HumanvidError
 @click.option("--field-noise", type=(click.FloatRange(min=0), click.FloatRange(min=0)), default=(0.0, 0.0),
               show_default=True, metavar="SIDE DEPTH",
               help="A smooth error field over the body [m]: sideways and in depth, as a monocular fit errs.")
+@click.option("--device", default="cpu", show_default=True, help="Where to train: cpu, cuda, cuda:1, …")
+@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Processes that make batches beside the training (the batches do not depend on it).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint at --out.")
 def train_command(data, out, steps, batch, points, learning_rate, seed, features, context_levels, keypoint_noise,
-                  field_noise, resume):
+                  field_noise, device, workers, resume):
     """Train the occupancy network; reproducible from --seed, resumable with --resume."""
+    from humanvid.cli import check_device
     from humanvid.implicit.network import NetworkConfig
     from humanvid.implicit.training import TrainConfig, train
+
+    check_device(device)
 
     network_config = NetworkConfig(keypoint_encoding="keypoints" in features, body_sdf="sdf" in features,
                                    context_levels=context_levels)
@@ -57,8 +63,10 @@ def train_command(data, out, steps, batch, points, learning_rate, seed, features
                     shown += f"  val IoU {metrics['val_iou']:.3f}"
                 progress.update(task, completed=step, status=shown)
 
-            metrics = train(data, out, config, network_config, resume=resume, on_step=on_step)
+            metrics = train(data, out, config, network_config, resume=resume, on_step=on_step,
+                            device=device, workers=workers)
     except HumanvidError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
     console.print(f"wrote {out}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+

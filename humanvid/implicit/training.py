@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.utils.data
 
 from humanvid.errors import HumanvidError
 from humanvid.implicit.body_distance import BodySurface
@@ -52,13 +53,23 @@ class TrainConfig:
 
 @dataclass
 class Batch:
-    image: torch.Tensor  # (B, 3, S, S) in [0, 1]
-    mask: torch.Tensor  # (B, 1, S, S) in [0, 1]
+    image: torch.Tensor  # (B, 3, S, S) uint8 crops, or float in [0, 1] once prepared
+    mask: torch.Tensor  # (B, 1, S, S) uint8, or float in [0, 1] once prepared
     camera: torch.Tensor  # (B, 3, 3)
     keypoints: torch.Tensor  # (B, 33, 3)
     points: torch.Tensor  # (B, N, 3)
     inside: torch.Tensor  # (B, N) float
+    colors: torch.Tensor  # (B, 5) colour change to apply: gain R, G, B, contrast, gamma (all 1: none)
     body_sdf: torch.Tensor | None = None  # (B, N) signed distance of the points to the body [m]
+
+    def prepared(self, device: str | torch.device = "cpu") -> "Batch":
+        """The batch on `device`, its crops as floats in [0, 1] with their colour change applied there
+        (a 512² image is cheap to change on the device, slow in numpy)."""
+        moved = {f.name: None if getattr(self, f.name) is None else getattr(self, f.name).to(device)
+                 for f in dataclasses.fields(self)}
+        mask = moved["mask"].float() / 255.0
+        image = recolored(moved["image"].float() / 255.0, mask, moved["colors"])
+        return dataclasses.replace(Batch(**moved), image=image, mask=mask)
 
 
 def perturbed_keypoints(keypoints: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -102,25 +113,37 @@ def balanced_points(sample: TrainingSample, count: int, rng: np.random.Generator
     return sample.points[chosen], sample.inside[chosen]
 
 
-def jittered_colors(crop: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """(S, S, 3) uint8 → the same crop under other light and camera colours (gain per channel, contrast, gamma)."""
+NO_COLOR_CHANGE = np.ones(5)
+
+
+def color_change(strength: float, rng: np.random.Generator) -> np.ndarray:
+    """(5,) other light and camera colours: gain R, G, B, contrast, gamma."""
     gain = 1.0 + rng.uniform(-strength, strength) + rng.uniform(-0.3 * strength, 0.3 * strength, 3)
     contrast = 1.0 + rng.uniform(-strength, strength)
     gamma = np.exp(rng.uniform(-strength, strength))
-    image = (crop.astype(np.float32) / 255.0) ** gamma * gain
-    image = (image - image.mean()) * contrast + image.mean()
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return np.concatenate([gain, [contrast, gamma]])
+
+
+def recolored(image: torch.Tensor, mask: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
+    """(B, 3, S, S) in [0, 1] under the colour changes (B, 5); contrast pivots on the mean colour of
+    the person (mask (B, 1, S, S)), so the background, which the network never sees, plays no part."""
+    gain, contrast, gamma = colors[:, :3, None, None], colors[:, 3, None, None, None], colors[:, 4, None, None, None]
+    changed = image.clamp_min(0.0) ** gamma * gain
+    mean = (changed * mask).sum((1, 2, 3), keepdim=True) / (3.0 * mask.sum((1, 2, 3), keepdim=True)).clamp_min(1e-6)
+    return ((changed - mean) * contrast + mean).clamp(0.0, 1.0)
 
 
 def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.random.Generator,
                augment: bool = True, body_sdf: bool = False) -> Batch:
     """Crops, cameras, (jittered) keypoints and labelled points of `samples`; with body_sdf also the
-    points' signed distances to the (equally jittered) true body."""
-    images, masks, cameras, keypoints, points, inside, distances = [], [], [], [], [], [], []
+    points' signed distances to the (equally jittered) true body. Crops stay uint8 with their colour
+    change beside them: Batch.prepared applies it."""
+    images, masks, cameras, keypoints, points, inside, distances, colors = [], [], [], [], [], [], [], []
     for sample in samples:
-        crop = jittered_colors(sample.crop, config.color_jitter, rng) if augment and config.color_jitter else sample.crop
-        images.append(torch.from_numpy(crop).permute(2, 0, 1).float() / 255.0)
-        masks.append(torch.from_numpy(sample.mask)[None].float() / 255.0)
+        jitter = augment and config.color_jitter
+        colors.append(color_change(config.color_jitter, rng) if jitter else NO_COLOR_CHANGE)
+        images.append(torch.from_numpy(sample.crop).permute(2, 0, 1))
+        masks.append(torch.from_numpy(sample.mask)[None])
         cameras.append(crop_camera(torch.tensor(sample.intrinsics[None], dtype=torch.float32),
                                    torch.tensor(sample.affine[None], dtype=torch.float32))[0])
         body = perturbed_keypoints(sample.keypoints, config, rng) if augment else sample.keypoints
@@ -141,16 +164,19 @@ def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.rando
         points.append(torch.tensor(chosen_points, dtype=torch.float32))
         inside.append(torch.tensor(chosen_inside, dtype=torch.float32))
     parts = [torch.stack(part) for part in (images, masks, cameras, keypoints, points, inside)]
-    return Batch(*parts, body_sdf=torch.stack(distances) if body_sdf else None)
+    return Batch(*parts, colors=torch.tensor(np.stack(colors), dtype=torch.float32),
+                 body_sdf=torch.stack(distances) if body_sdf else None)
 
 
 def loss_of(network: OccupancyNetwork, batch: Batch) -> torch.Tensor:
+    """Binary cross-entropy of a prepared batch."""
     logits = network(batch.image, batch.mask, batch.points, batch.camera, batch.keypoints, batch.body_sdf)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.inside)
 
 
 @torch.no_grad()
-def validate(network: OccupancyNetwork, samples: list[TrainingSample], config: TrainConfig) -> dict:
+def validate(network: OccupancyNetwork, samples: list[TrainingSample], config: TrainConfig,
+             device: str | torch.device = "cpu") -> dict:
     """Occupancy IoU and accuracy on fixed points of the validation samples."""
     network.eval()
     rng = np.random.default_rng(12345)
@@ -158,7 +184,7 @@ def validate(network: OccupancyNetwork, samples: list[TrainingSample], config: T
     losses = []
     for start in range(0, len(samples), config.batch):
         batch = make_batch(samples[start:start + config.batch], config, rng, augment=False,
-                           body_sdf=network.config.body_sdf)
+                           body_sdf=network.config.body_sdf).prepared(device)
         logits = network(batch.image, batch.mask, batch.points, batch.camera, batch.keypoints, batch.body_sdf)
         losses.append(float(torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.inside)))
         predicted, truth = logits > 0, batch.inside > 0.5
@@ -179,38 +205,62 @@ def _split(data: Path) -> tuple[list[Path], list[Path]]:
     return train, val
 
 
+class BatchStream(torch.utils.data.IterableDataset):
+    """The training batches of steps first..last−1, in order. Batch k is a function of (seed, k) alone,
+    so resuming needs no random state and worker processes (each taking every W-th step, which the
+    loader hands back in turn) give the very batches one process would."""
+
+    def __init__(self, paths: list[Path], config: TrainConfig, first: int, last: int, with_body: bool):
+        self.paths, self.config, self.first, self.last, self.with_body = paths, config, first, last, with_body
+        self.cache: dict[Path, TrainingSample] = {}
+
+    def __iter__(self):
+        worker = torch.utils.data.get_worker_info()
+        offset, stride = (worker.id, worker.num_workers) if worker else (0, 1)
+        for step in range(self.first + offset, self.last, stride):
+            yield self.batch(step)
+
+    def batch(self, step: int) -> Batch:
+        rng = np.random.default_rng([self.config.seed, step])
+        chosen = rng.choice(len(self.paths), self.config.batch, replace=len(self.paths) < self.config.batch)
+        samples = [_cached_sample(self.cache, self.paths[i], self.with_body) for i in chosen]
+        return make_batch(samples, self.config, rng, body_sdf=self.with_body)
+
+
 def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_config: NetworkConfig = NetworkConfig(),
-          resume: bool = False, on_step: Callable[[int, float, dict], None] = lambda *_: None) -> dict:
+          resume: bool = False, on_step: Callable[[int, float, dict], None] = lambda *_: None,
+          device: str = "cpu", workers: int = 0) -> dict:
     """Train (or resume training) and write the checkpoint to `out`; returns the last metrics.
 
     The whole run is a function of the data and `config.seed`: the same command gives the
-    same weights on the same machine, and a resumed run continues exactly where it stopped.
+    same weights on the same machine (whatever `workers`: processes that make batches), and a
+    resumed run continues exactly where it stopped. On a GPU, atomic additions in the backward
+    pass make weights differ in the last bits from run to run.
     """
     train_paths, val_paths = _split(Path(data))
     torch.manual_seed(config.seed)
     network = OccupancyNetwork(network_config)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / max(config.steps, 1), 1.0))))
-    rng = np.random.default_rng(config.seed)
-    step, metrics, seconds = 0, {}, 0.0
+    step, metrics, seconds, state = 0, {}, 0.0, None
     if resume and training_state_path(out).exists():
         state = read_checkpoint(training_state_path(out))
         network.load_state_dict(state["state_dict"])
+        step, metrics, seconds = int(state["step"]), dict(state["metrics"]), float(state["seconds"])
+    network.to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / max(config.steps, 1), 1.0))))
+    if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
-        rng.bit_generator.state = _rng_state_from(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        step, metrics, seconds = int(state["step"]), dict(state["metrics"]), float(state["seconds"])
     with_body = network_config.body_sdf
     val_samples = [read_sample(p, with_body) for p in val_paths]
-    cache: dict[Path, TrainingSample] = {}
+    stream = BatchStream(train_paths, config, step, config.steps, with_body)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers,
+                                         persistent_workers=False, prefetch_factor=4 if workers else None)
     network.train()
     started = time.perf_counter() - seconds
-    while step < config.steps:
-        chosen = rng.choice(len(train_paths), config.batch, replace=len(train_paths) < config.batch)
-        samples = [_cached_sample(cache, train_paths[i], with_body) for i in chosen]
-        loss = loss_of(network, make_batch(samples, config, rng, body_sdf=with_body))
+    for batch in loader:
+        loss = loss_of(network, batch.prepared(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -218,9 +268,9 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
         step += 1
         metrics["loss"] = float(loss.detach())
         if val_samples and (step % config.validate_every == 0 or step == config.steps):
-            metrics.update(validate(network, val_samples, config))
+            metrics.update(validate(network, val_samples, config, device))
         if step % config.save_every == 0 or step == config.steps:
-            _save(out, network, optimizer, schedule, rng, step, metrics, time.perf_counter() - started, config,
+            _save(out, network, optimizer, schedule, step, metrics, time.perf_counter() - started, config,
                   len(train_paths))
         on_step(step, metrics["loss"], metrics)
     return metrics
@@ -242,24 +292,11 @@ def training_state_path(out: str | Path) -> Path:
     return out.with_name(out.name + ".state")
 
 
-def _save(out, network, optimizer, schedule, rng, step, metrics, seconds, config, train_count) -> None:
+def _save(out, network, optimizer, schedule, step, metrics, seconds, config, train_count) -> None:
     """The checkpoint (weights and how they were made: small, shippable) and, beside it, the training state."""
     record = {"step": step, "metrics": metrics, "seconds": seconds, "train_config": dataclasses.asdict(config),
               "train_samples": train_count}
     save_checkpoint(training_state_path(out), network, {
         **record, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-        "rng": _rng_state_to(rng), "torch_rng": torch.get_rng_state(),
     })
     save_checkpoint(out, network, record)
-
-
-def _rng_state_to(rng: np.random.Generator) -> dict:
-    state = rng.bit_generator.state
-    return {"bit_generator": state["bit_generator"], "state": str(state["state"]["state"]),
-            "inc": str(state["state"]["inc"]), "has_uint32": state["has_uint32"], "uinteger": state["uinteger"]}
-
-
-def _rng_state_from(saved: dict) -> dict:
-    return {"bit_generator": saved["bit_generator"],
-            "state": {"state": int(saved["state"]), "inc": int(saved["inc"])},
-            "has_uint32": saved["has_uint32"], "uinteger": saved["uinteger"]}

@@ -156,3 +156,39 @@ def test_train_command_defaults_to_the_shipped_features(tiny_data, tmp_path):
     features = ("image_features", "keypoint_encoding", "body_sdf", "context_levels")
     trained, shipped = load_network(out).config, load_network(DEFAULT_CHECKPOINT).config
     assert [getattr(trained, name) for name in features] == [getattr(shipped, name) for name in features]
+
+
+def test_worker_processes_make_the_same_batches(tiny_data, tmp_path):
+    config = TrainConfig(steps=5, batch=2, points=256, save_every=5, validate_every=100)
+    train(tiny_data, tmp_path / "alone.pt", config, SMALL)
+    train(tiny_data, tmp_path / "workers.pt", config, SMALL, workers=2)
+    alone, helped = (load_network(tmp_path / name).state_dict() for name in ("alone.pt", "workers.pt"))
+    assert all(torch.equal(alone[k], helped[k]) for k in alone)
+
+
+def test_colour_change_ignores_the_background_and_none_changes_nothing():
+    from humanvid.implicit.training import NO_COLOR_CHANGE, recolored
+
+    rng = np.random.default_rng(1)
+    image = torch.tensor(rng.uniform(0, 1, (1, 3, 8, 8)), dtype=torch.float32)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 2:6, 2:6] = 1.0
+    unchanged = torch.tensor(NO_COLOR_CHANGE[None], dtype=torch.float32)
+    assert torch.allclose(recolored(image, mask, unchanged), image, atol=1e-6)
+    change = torch.tensor([[1.1, 0.9, 1.0, 1.3, 0.8]])
+    other_background = torch.where(mask > 0, image, torch.rand_like(image))
+    person = (mask > 0).expand_as(image)
+    changed = recolored(image, mask, change)
+    assert torch.allclose(changed[person], recolored(other_background, mask, change)[person])
+    assert not torch.allclose(changed[person], image[person], atol=0.01)
+
+
+def test_train_command_refuses_an_unknown_device(tiny_data, tmp_path):
+    from click.testing import CliRunner
+
+    from humanvid.implicit.train_cli import train_command
+
+    result = CliRunner().invoke(train_command, ["--data", str(tiny_data), "--out", str(tmp_path / "net.pt"),
+                                                "--steps", "2", "--device", "tpu"])
+    assert result.exit_code != 0 and "--device" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "net.pt").exists()
