@@ -192,3 +192,20 @@ def test_train_command_refuses_an_unknown_device(tiny_data, tmp_path):
                                                 "--steps", "2", "--device", "tpu"])
     assert result.exit_code != 0 and "--device" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "net.pt").exists()
+
+
+def test_a_compact_copy_keeps_what_the_network_sees(tmp_path):
+    from humanvid.implicit.samples import compact_sample, read_sample
+
+    sample = ball_sample(np.random.default_rng(3))
+    compact = compact_sample(sample, 1000, np.random.default_rng(0))
+    assert len(compact.points) == 1000 and len(np.unique(compact.points, axis=0)) == 1000
+    original = {tuple(p): label for p, label in zip(sample.points, sample.inside)}
+    assert all(original[tuple(p)] == label for p, label in zip(compact.points, compact.inside))
+    person = sample.mask > 0
+    assert np.array_equal(compact.crop[person], sample.crop[person]) and not compact.crop[~person].any()
+    write_sample(tmp_path / "s", compact, crop_suffix=".jpg")
+    assert not (tmp_path / "s" / "crop.png").exists()
+    back = read_sample(tmp_path / "s")
+    assert np.abs(back.crop[person].astype(int) - sample.crop[person]).mean() < 3  # JPEG, quality 95
+    assert np.array_equal(back.mask, sample.mask)
