@@ -32,12 +32,13 @@ from humanvid.errors import HumanvidError
 @click.option("--field-noise", type=(click.FloatRange(min=0), click.FloatRange(min=0)), default=(0.0, 0.0),
               show_default=True, metavar="SIDE DEPTH",
               help="A smooth error field over the body [m]: sideways and in depth, as a monocular fit errs.")
+@click.option("--mirror", is_flag=True, help="Mirror half the samples left–right (crop, scene and keypoints).")
 @click.option("--device", default="cpu", show_default=True, help="Where to train: cpu, cuda, cuda:1, …")
 @click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
               help="Processes that make batches beside the training (the batches do not depend on it).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint at --out.")
 def train_command(data, out, steps, batch, points, learning_rate, seed, features, context_levels, keypoint_noise,
-                  field_noise, device, workers, resume):
+                  field_noise, mirror, device, workers, resume):
     """Train the occupancy network; reproducible from --seed, resumable with --resume."""
     from humanvid.cli import check_device
     from humanvid.implicit.network import NetworkConfig
@@ -49,7 +50,7 @@ def train_command(data, out, steps, batch, points, learning_rate, seed, features
                                    context_levels=context_levels)
     config = TrainConfig(steps=steps, batch=batch, points=points, learning_rate=learning_rate, seed=seed,
                          keypoint_noise=keypoint_noise, field_noise_side=field_noise[0],
-                         field_noise_depth=field_noise[1])
+                         field_noise_depth=field_noise[1], mirror=mirror)
     console = Console()
     columns = (TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn())

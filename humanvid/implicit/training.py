@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
+from humanvid.body.keypoint_map import MEDIAPIPE_INDEX, MEDIAPIPE_LANDMARKS, mirror_landmark
 from humanvid.errors import HumanvidError
 from humanvid.implicit.body_distance import BodySurface
 from humanvid.implicit.checkpoint import read_checkpoint, save_checkpoint
@@ -49,6 +50,7 @@ class TrainConfig:
     field_noise_depth: float = 0.0
     scale_jitter: float = 0.1  # scenes scaled about the camera by exp(U(−j, j))
     color_jitter: float = 0.25  # relative gain / contrast change of the crop's colours
+    mirror: bool = False  # half the samples mirrored left–right (the crop, the scene, left and right keypoints)
 
 
 @dataclass
@@ -133,6 +135,21 @@ def recolored(image: torch.Tensor, mask: torch.Tensor, colors: torch.Tensor) -> 
     return ((changed - mean) * contrast + mean).clamp(0.0, 1.0)
 
 
+MIRRORED_KEYPOINTS = np.array([MEDIAPIPE_INDEX[mirror_landmark(name)] for name in MEDIAPIPE_LANDMARKS])
+
+
+def mirrored(crop: np.ndarray, mask: np.ndarray, camera: torch.Tensor, keypoints: np.ndarray, points: np.ndarray):
+    """The sample's mirror image: the crop flipped left–right, the scene mirrored in the camera's
+    y–z plane (x → −x) and the crop camera (3, 3) changed so each mirrored point lands on its flipped
+    pixel; the left keypoints become the right ones. Occupancy and distances to the body keep."""
+    size = crop.shape[1]
+    flip_pixels = torch.tensor([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    flip_x = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+    negate_x = np.array([-1.0, 1.0, 1.0])
+    return (np.ascontiguousarray(crop[:, ::-1]), np.ascontiguousarray(mask[:, ::-1]), flip_pixels @ camera @ flip_x,
+            keypoints[MIRRORED_KEYPOINTS] * negate_x, points * negate_x)
+
+
 def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.random.Generator,
                augment: bool = True, body_sdf: bool = False) -> Batch:
     """Crops, cameras, (jittered) keypoints and labelled points of `samples`; with body_sdf also the
@@ -142,10 +159,8 @@ def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.rando
     for sample in samples:
         jitter = augment and config.color_jitter
         colors.append(color_change(config.color_jitter, rng) if jitter else NO_COLOR_CHANGE)
-        images.append(torch.from_numpy(sample.crop).permute(2, 0, 1))
-        masks.append(torch.from_numpy(sample.mask)[None])
-        cameras.append(crop_camera(torch.tensor(sample.intrinsics[None], dtype=torch.float32),
-                                   torch.tensor(sample.affine[None], dtype=torch.float32))[0])
+        camera = crop_camera(torch.tensor(sample.intrinsics[None], dtype=torch.float32),
+                             torch.tensor(sample.affine[None], dtype=torch.float32))[0]
         body = perturbed_keypoints(sample.keypoints, config, rng) if augment else sample.keypoints
         if augment and (config.field_noise_side or config.field_noise_depth):
             body = body + smooth_keypoint_error(sample.keypoints, config, rng)
@@ -160,6 +175,12 @@ def make_batch(samples: list[TrainingSample], config: TrainConfig, rng: np.rando
             vertices = warped_vertices(sample.body_vertices.astype(np.float64), sample.keypoints, body / scale)
             surface = BodySurface(vertices * scale, sample.body_faces)
             distances.append(torch.tensor(surface.signed_distance(chosen_points), dtype=torch.float32))
+        crop, mask = sample.crop, sample.mask
+        if augment and config.mirror and rng.random() < 0.5:
+            crop, mask, camera, body, chosen_points = mirrored(crop, mask, camera, body, chosen_points)
+        images.append(torch.from_numpy(crop).permute(2, 0, 1))
+        masks.append(torch.from_numpy(mask)[None])
+        cameras.append(camera)
         keypoints.append(torch.tensor(body, dtype=torch.float32))
         points.append(torch.tensor(chosen_points, dtype=torch.float32))
         inside.append(torch.tensor(chosen_inside, dtype=torch.float32))

@@ -209,3 +209,39 @@ def test_a_compact_copy_keeps_what_the_network_sees(tmp_path):
     back = read_sample(tmp_path / "s")
     assert np.abs(back.crop[person].astype(int) - sample.crop[person]).mean() < 3  # JPEG, quality 95
     assert np.array_equal(back.mask, sample.mask)
+
+
+def test_a_mirrored_sample_projects_onto_its_flipped_crop():
+    from humanvid.implicit.projection import crop_camera, project
+    from humanvid.implicit.training import mirrored
+
+    rng = np.random.default_rng(4)
+    sample = ball_sample(rng)
+    sample.crop = rng.integers(0, 255, sample.crop.shape, dtype=np.uint8)  # every pixel tells where it is
+    sample.keypoints[11] = [0.2, 0.1, -3.0]  # left shoulder
+    camera = crop_camera(torch.tensor(sample.intrinsics[None]), torch.tensor(sample.affine[None]))[0].float()
+    crop, mask, mirror_camera, keypoints, points = mirrored(sample.crop, sample.mask, camera, sample.keypoints,
+                                                            sample.points)
+    seen = project(torch.tensor(sample.points[None], dtype=torch.float32), camera[None])[0].round().long()
+    seen_mirrored = project(torch.tensor(points[None], dtype=torch.float32), mirror_camera[None])[0].round().long()
+    inside = ((seen >= 0) & (seen < 512)).all(1)
+    assert inside.sum() > 100
+    u, v = seen[inside].T
+    mu, mv = seen_mirrored[inside].T
+    assert np.array_equal(crop[mv, mu], sample.crop[v, u]) and np.array_equal(mask[mv, mu], sample.mask[v, u])
+    assert np.allclose(keypoints[12], [-0.2, 0.1, -3.0])  # the left shoulder, mirrored, is the right one
+    again = mirrored(crop, mask, mirror_camera, keypoints, points)
+    assert np.array_equal(again[0], sample.crop) and torch.allclose(again[2], camera)
+    assert np.allclose(again[4], sample.points) and np.array_equal(again[3], sample.keypoints, equal_nan=True)
+
+
+def test_mirror_augmentation_mirrors_about_half_the_samples():
+    from humanvid.implicit.training import make_batch
+
+    rng = np.random.default_rng(5)
+    samples = [ball_sample(rng) for _ in range(40)]
+    plain = make_batch(samples, TrainConfig(points=64, mirror=False), np.random.default_rng(0))
+    mirror = make_batch(samples, TrainConfig(points=64, mirror=True), np.random.default_rng(0))
+    flipped = (mirror.camera[:, 0, 2] - plain.camera[:, 0, 2]).abs() > 1e-3
+    assert 8 <= int(flipped.sum()) <= 32
+    assert torch.equal(mirror.image[flipped], plain.image[flipped].flip(-1))
