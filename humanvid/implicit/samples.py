@@ -58,7 +58,7 @@ def read_sample(folder: str | Path, with_body: bool = False) -> TrainingSample:
     crop = cv2.imread(str(crop_path), cv2.IMREAD_COLOR)
     mask = cv2.imread(str(folder / "mask.png"), cv2.IMREAD_GRAYSCALE)
     if crop is None or mask is None:
-        raise HumanvidError(f"{folder}: incomplete training sample (crop.png / mask.png missing or unreadable)")
+        raise HumanvidError(f"{folder}: incomplete training sample (crop.png or crop.jpg / mask.png missing or unreadable)")
     try:
         with np.load(folder / "sample.npz") as data:
             arrays = {key: data[key] for key in SAMPLE_KEYS}

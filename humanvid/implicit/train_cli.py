@@ -70,4 +70,3 @@ def train_command(data, out, steps, batch, points, learning_rate, seed, features
         click.echo(f"error: {err}", err=True)
         sys.exit(1)
     console.print(f"wrote {out}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-

@@ -277,7 +277,7 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
     val_samples = [read_sample(p, with_body) for p in val_paths]
     stream = BatchStream(train_paths, config, step, config.steps, with_body)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers,
-                                         persistent_workers=False, prefetch_factor=4 if workers else None)
+                                         prefetch_factor=4 if workers else None)
     network.train()
     started = time.perf_counter() - seconds
     for batch in loader:
