@@ -6,10 +6,10 @@ the dilated person mask are empty without asking the network (visual hull), and
 with a depth margin (`--depth-margin`, off by default) so are points more than
 that in front of or behind the fitted body along their pixel's ray (depth band):
 the image does not show how deep the person is, and left alone the network makes
-people too thick (its meshes held ~1.5× the true volume on synthetic validation
-stills, ~1.4× with the band at 7 cm). On stills the band lowers Chamfer by ~8 %;
-in a video the cut, which follows each frame's body, flickers more than fusion
-steadies, so it is not the default.
+people too thick (the shipped network's meshes hold ~1.36× the true volume on
+synthetic validation stills, ~1.26× with the band at 7 cm). On stills the band
+lowers Chamfer by ~4 %; in a video the cut, which follows each frame's body,
+flickers more (fusion steadies the meshes less), so it is not the default.
 """
 
 from __future__ import annotations
