@@ -8,8 +8,9 @@ the real MediaPipe pipeline), fitted with the default settings; the fitted Media
 keypoints are compared with the true ones (both camera frame) over the 12 limb joints
 (shoulders, elbows, wrists, hips, knees, ankles): MPJPE after aligning the hip centres,
 PA-MPJPE (per-frame similarity alignment), acceleration error (root-aligned) and the error of
-the body height (fitted shape's rest height vs the true one). Clips are made once and cached
-in --clips. tennis.mp4: keypoint reprojection error in 512-pixel crop units, IoU of the
+the body height (fitted shape's rest height vs the true one). As a diagnostic, the same fit
+is also given the true joints' 2D positions, or the true 3D pose, in place of MediaPipe's.
+Clips are made once and cached in --clips. tennis.mp4: keypoint reprojection error in 512-pixel crop units, IoU of the
 rendered body with the MediaPipe mask, and seconds per frame of the fit (process CPU time,
 and wall time; torch limited to 2 threads). Writes its section of benchmarks/RESULTS.md.
 """
@@ -213,7 +214,7 @@ spin-waiting included, so it grows with the load). On 48-frame clips the one-off
 CPU time. Monocular scale is ambiguous: the synthetic people are 1.63–2.04 m tall while the shape prior
 centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it).
 The fit's remaining error is mostly limb depth, and the "where the error comes from" table says whose:
-with perfect 2D landmarks the fit improves a little, with a perfect 3D pose in place of MediaPipe's world
+with perfect 2D landmarks the PA error drops by about a sixth, with a perfect 3D pose in place of MediaPipe's world
 landmarks (which the fit starts from and whose limb directions it follows) it halves. MediaPipe's 3D
 landmarks (last column) are further off than the fit; a better 2D-to-3D lifting is the lever.
 """
