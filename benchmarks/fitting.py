@@ -60,7 +60,7 @@ def with_true_landmarks(observations, truth_keypoints: np.ndarray, oracle: str):
     its 3D world landmarks ("3d": the true hip-centred pose, MediaPipe axes) replaced by the
     truth, where the truth has the point; a diagnostic of what limits the fit."""
     from humanvid.body.fitting_losses import project_points
-    from humanvid.body.initialization import mediapipe_world_to_output_axes
+    from humanvid.body.initialization import camera_to_mediapipe_world
 
     actual = torch.from_numpy(truth_keypoints).to(observations.pixels.dtype)
     known = torch.isfinite(actual).all(dim=-1)[..., None]
@@ -69,7 +69,8 @@ def with_true_landmarks(observations, truth_keypoints: np.ndarray, oracle: str):
         pixels = torch.where(known & torch.isfinite(observations.pixels), project_points(actual, *camera), observations.pixels)
         return dataclasses.replace(observations, pixels=pixels)
     centred = actual - actual[:, HIPS].mean(dim=1, keepdim=True)
-    world = torch.where(known, mediapipe_world_to_output_axes(centred), observations.world_landmarks)
+    camera = (observations.fx, observations.fy, observations.cx, observations.cy)
+    world = torch.where(known, camera_to_mediapipe_world(centred, observations.pixels, *camera), observations.world_landmarks)
     return dataclasses.replace(observations, world_landmarks=world)
 
 

@@ -18,7 +18,8 @@ Stages (each an L-BFGS run in torch, batched over frames):
 
 Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
-directions with MediaPipe's 3D world landmarks; pose prior and joint limits; shape prior
+directions with MediaPipe's 3D world landmarks (turned from its line of sight to the camera's
+axes, initialization.py); pose prior and joint limits; shape prior
 and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
 person have no data term and are carried by their neighbours through the smoothness term.
 
@@ -48,7 +49,7 @@ from humanvid.body.fitting_losses import (
     reprojection_error_px,
     reprojection_loss,
 )
-from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes, solve_translation
+from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_camera, solve_translation
 from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
@@ -182,7 +183,7 @@ def fit_body_sequence(
         pixels=pixels,
         weights=visibility * body.keypoint_weights,
         visibility=visibility,
-        world=mediapipe_world_to_output_axes(observations.world_landmarks.to(dtype)),
+        world=mediapipe_world_to_camera(observations.world_landmarks.to(dtype), pixels, observations.fx, observations.fy, observations.cx, observations.cy),
         crop_sides=crop_sides.to(dtype),
         silhouettes=silhouettes,
     )

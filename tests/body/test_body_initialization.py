@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from humanvid.body.initialization import (
+    camera_to_mediapipe_world,
     initialize_from_landmarks,
     kabsch_rotation,
+    mediapipe_world_to_camera,
     mediapipe_world_to_output_axes,
     minimal_rotation,
     solve_translation,
@@ -49,6 +51,29 @@ def test_solve_translation_is_exact_for_exact_data():
     assert torch.allclose(solved[2], torch.tensor([0.0, 0.0, -3.0], dtype=torch.float64))
 
 
+def test_world_landmarks_are_turned_from_the_line_of_sight_to_the_camera_axes():
+    torch.manual_seed(2)
+    hips = torch.tensor([[0.0, 0.0, -3.0], [1.2, -0.8, -3.0], [-2.0, 1.0, -2.5]])
+    pixels = torch.full((3, 33, 2), float("nan"))
+    pixels[:, [23, 24]] = _project(hips)[:, None]
+    # MediaPipe's z points away from the viewer: a landmark 1 m beyond the hips lies on the
+    # camera's ray through the hips, wherever the person is in the image.
+    beyond = torch.zeros(3, 33, 3)
+    beyond[:, 0, 2] = 1.0
+    points = mediapipe_world_to_camera(beyond, pixels, FX, FY, CX, CY)[:, 0]
+    assert torch.allclose(points, hips / hips.norm(dim=-1, keepdim=True), atol=1e-5)
+    # On the optical axis nothing turns; elsewhere lengths are kept and the inverse undoes it.
+    world = torch.randn(3, 33, 3)
+    turned = mediapipe_world_to_camera(world, pixels, FX, FY, CX, CY)
+    assert torch.allclose(turned[0], mediapipe_world_to_output_axes(world[0]), atol=1e-6)
+    assert not torch.allclose(turned[1], mediapipe_world_to_output_axes(world[1]), atol=1e-2)
+    assert torch.allclose(turned.norm(dim=-1), world.norm(dim=-1), atol=1e-5)
+    assert torch.allclose(camera_to_mediapipe_world(turned, pixels, FX, FY, CX, CY), world, atol=1e-5)
+    # Unknown hips (no person): the axes are only flipped.
+    pixels[2] = float("nan")
+    assert torch.allclose(mediapipe_world_to_camera(world, pixels, FX, FY, CX, CY)[2], mediapipe_world_to_output_axes(world[2]))
+
+
 def test_initialization_recovers_posed_anny_bodies(anny_body):
     generator = torch.Generator().manual_seed(0)
     batch = 6
@@ -60,8 +85,8 @@ def test_initialization_recovers_posed_anny_bodies(anny_body):
     with torch.no_grad():
         keypoints = anny_body(truth).keypoints
     hips = 0.5 * (keypoints[:, 23] + keypoints[:, 24])
-    world = mediapipe_world_to_output_axes(keypoints - hips[:, None])  # the same flip both ways
     pixels = _project(keypoints)
+    world = camera_to_mediapipe_world(keypoints - hips[:, None], pixels, FX, FY, CX, CY)
     visibility = torch.ones(batch, 33)
     # One frame without a person: NaN landmarks, zero visibility.
     world[5] = float("nan")
@@ -94,7 +119,7 @@ def test_bent_elbow_is_recovered_as_a_flexion(anny_body, side):
     truth.translation = torch.tensor([[0.0, 0.0, -3.0]])
     with torch.no_grad():
         keypoints = anny_body(truth).keypoints
-    world = mediapipe_world_to_output_axes(keypoints - 0.5 * (keypoints[:, 23:24] + keypoints[:, 24:25]))
+    world = camera_to_mediapipe_world(keypoints - 0.5 * (keypoints[:, 23:24] + keypoints[:, 24:25]), _project(keypoints), FX, FY, CX, CY)
     init = initialize_from_landmarks(anny_body, _project(keypoints), torch.ones(1, 33), world, FX, FY, CX, CY)
     bend = anny_body.pose_prior.to_joint_frames(init.pose)[0, COMPACT_BONES.index(f"lowerarm01.{suffix}"), 0]
     assert abs(math.degrees(bend.item()) - 80) < 10

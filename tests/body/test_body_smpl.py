@@ -124,7 +124,7 @@ def test_wrong_kind_missing_entries_and_missing_path(tmp_path):
 
 
 def test_initialization_works_for_smpl(smpl_body):
-    from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_output_axes
+    from humanvid.body.initialization import camera_to_mediapipe_world, initialize_from_landmarks
 
     truth = smpl_body.neutral_params(2)
     truth.pose[:, smpl_body.pose_joint_names.index("left_knee"), 0] = 1.2
@@ -132,8 +132,8 @@ def test_initialization_works_for_smpl(smpl_body):
     truth.global_orient[1] = torch.tensor([0.0, 2.0, 0.0])
     truth.translation = torch.tensor([[0.0, 0.0, -3.0], [0.5, 0.0, -4.0]])
     keypoints = smpl_body(truth).keypoints.detach()
-    world = mediapipe_world_to_output_axes(keypoints - keypoints[:, 23:25].mean(dim=1, keepdim=True))
     pixels = torch.stack([400 + 800 * keypoints[..., 0] / -keypoints[..., 2], 300 - 800 * keypoints[..., 1] / -keypoints[..., 2]], -1)
+    world = camera_to_mediapipe_world(keypoints - keypoints[:, 23:25].mean(dim=1, keepdim=True), pixels, 800.0, 800.0, 400.0, 300.0)
     init = initialize_from_landmarks(smpl_body, pixels, torch.ones(2, 33), world, 800.0, 800.0, 400.0, 300.0)
     found = smpl_body(init).keypoints.detach()
     used = smpl_body.keypoint_weights > 0
