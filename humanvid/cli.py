@@ -110,7 +110,7 @@ def main() -> None:
 @click.option("--depth-margin", type=click.FloatRange(min=0.0, max=0.25),  # DEPTH_MARGIN of humanvid.implicit.reconstruct
               default=0.0, show_default=True, metavar="METRES",
               help="Mesh nothing more than this in front of or behind the fitted body (an image does not show how "
-                   "deep the person is, and the network errs thick). 0.07 suits photos (~4 % lower Chamfer); in "
+                   "deep the person is, and the network errs thick). 0.07 suits photos (~5 % lower Chamfer); in "
                    "videos the cut flickers. 0: no limit.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "

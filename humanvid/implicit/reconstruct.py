@@ -8,7 +8,7 @@ that in front of or behind the fitted body along their pixel's ray (depth band):
 the image does not show how deep the person is, and left alone the network makes
 people too thick (the shipped network's meshes hold ~1.36× the true volume on
 synthetic validation stills, ~1.26× with the band at 7 cm). On stills the band
-lowers Chamfer by ~4 %; in a video the cut, which follows each frame's body,
+lowers Chamfer by ~5 %; in a video the cut, which follows each frame's body,
 flickers more (fusion steadies the meshes less), so it is not the default.
 """
 
