@@ -58,6 +58,23 @@ def load_observations(folder: Path, masks: bool = True) -> tuple[KeypointObserva
     return observations, silhouettes, images
 
 
+def with_mirrored_look(observations: KeypointObservations, folder: Path) -> KeypointObservations:
+    """The observations of `folder`'s first T frames (as load_observations gives them) with their world
+    landmarks averaged over MediaPipe's look at each frame and a mirrored look at its crop, as the fit
+    stage does."""
+    import dataclasses
+
+    from humanvid.stages.fit import averaged_world_landmarks
+
+    frames = json.loads((folder / "keypoints.json").read_text())["frames"][: len(observations.pixels)]
+    found = np.array([bool(frame.get("landmarks")) for frame in frames])
+    image = np.full((len(frames), 33, 3), np.nan)
+    image[found] = [np.asarray(frame["landmarks"], np.float64)[:, :3] for frame in frames if frame.get("landmarks")]
+    world = averaged_world_landmarks(folder, np.array([frame["frame"] for frame in frames]), found,
+                                     observations.world_landmarks.double().numpy(), image)
+    return dataclasses.replace(observations, world_landmarks=torch.from_numpy(world).to(observations.world_landmarks))
+
+
 def mask_ious(vertices: torch.Tensor, faces: torch.Tensor, observations: KeypointObservations,
               silhouettes: SilhouetteObservations, masks: list[np.ndarray]) -> np.ndarray:
     """(T,) IoU of the rendered body (T, V, 3) with each frame's crop mask (NaN without one)."""

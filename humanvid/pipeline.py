@@ -31,7 +31,7 @@ from preprocessing.video import FrameSelection, MediaInfo, probe
 STAGES = ("preprocess", "fit", "mesh")
 AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
-FIT_FORMAT = 3  # bump when fitting output changes for the same settings
+FIT_FORMAT = 4  # bump when fitting output changes for the same settings
 MESH_FORMAT = 1  # bump when meshing output changes for the same settings
 TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")

@@ -85,14 +85,14 @@ class _Deferred(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), name)
 
 
-def _make_pose(static_image_mode: bool):
+def _make_pose(static_image_mode: bool, segmentation: bool = True):
     mp = _import_mediapipe()
     return mp.solutions.pose.Pose(
         static_image_mode=static_image_mode,
         model_complexity=1,  # 2 would download a model at run time
         smooth_landmarks=False,  # humanvid smooths offline, without lag
-        enable_segmentation=True,
-        smooth_segmentation=not static_image_mode,
+        enable_segmentation=segmentation,
+        smooth_segmentation=segmentation and not static_image_mode,
         min_detection_confidence=0.5,
         min_tracking_confidence=0.5,
     )

@@ -34,6 +34,7 @@ class Observations:
     pixels: np.ndarray  # (T, 33, 2) landmarks [full-frame px], NaN without a person
     visibility: np.ndarray  # (T, 33)
     world: np.ndarray  # (T, 33, 3) MediaPipe world landmarks [m], NaN without a person
+    image: np.ndarray  # (T, 33, 3) MediaPipe image landmarks x, y, z [full-frame px], NaN without a person
     affines: np.ndarray  # (T, 2, 3) full frame → 512 crop
     intrinsics: np.ndarray  # (4,) fx, fy, cx, cy
     masks: np.ndarray  # (T, S, S) bool person masks at SILHOUETTE_SIZE, empty without a person
@@ -48,14 +49,14 @@ def load_observations(out_dir: Path) -> Observations:
     entries = keypoints["frames"]
     count = len(entries)
     pixels, visibility = np.full((count, 33, 2), np.nan), np.zeros((count, 33))
-    world, affines = np.full((count, 33, 3), np.nan), np.zeros((count, 2, 3))
+    world, image, affines = np.full((count, 33, 3), np.nan), np.full((count, 33, 3), np.nan), np.zeros((count, 2, 3))
     masks = np.zeros((count, SILHOUETTE_SIZE, SILHOUETTE_SIZE), bool)
     found = np.array([e["status"] == "ok" for e in entries])
     for row, entry in enumerate(entries):
         if not found[row]:
             continue
         landmarks = np.array(entry["landmarks"])
-        pixels[row], visibility[row] = landmarks[:, :2], landmarks[:, 3]
+        pixels[row], image[row], visibility[row] = landmarks[:, :2], landmarks[:, :3], landmarks[:, 3]
         world[row] = np.array(entry["world_landmarks"])
         affines[row] = np.array(entry["crop_affine"])
         mask = cv2.imread(str(out_dir / "masks" / f"{entry['frame']:06d}.png"), cv2.IMREAD_GRAYSCALE)
@@ -67,8 +68,21 @@ def load_observations(out_dir: Path) -> Observations:
         nearest = np.flatnonzero(found)[np.abs(np.arange(count)[:, None] - np.flatnonzero(found)).argmin(axis=1)]
         affines = affines[nearest]
     intrinsics = np.array([camera["fx"], camera["fy"], camera["cx"], camera["cy"]])
-    return Observations(np.array([e["frame"] for e in entries]), found, pixels, visibility, world, affines,
+    return Observations(np.array([e["frame"] for e in entries]), found, pixels, visibility, world, image, affines,
                         intrinsics, masks)
+
+
+def averaged_world_landmarks(out_dir: Path, frames: np.ndarray, found: np.ndarray, world: np.ndarray,
+                             image: np.ndarray, on_progress: Callable[[int, int], None] = lambda *_: None) -> np.ndarray:
+    """(T, 33, 3) MediaPipe world landmarks averaged over its look at each frame (`world`, `image`) and
+    a second look at the frame's crop, mirrored (humanvid/body/world_landmarks.py); NaN without a person."""
+    from humanvid.body.world_landmarks import average_looks
+    from preprocessing.mirror_look import mirrored_crop_landmarks
+
+    crops = [out_dir / "crops" / f"{frame:06d}.png" if seen else None for frame, seen in zip(frames, found)]
+    mirrored = mirrored_crop_landmarks(crops, on_progress=on_progress)
+    averaged = average_looks([(world, image), mirrored])
+    return np.where(np.asarray(found)[:, None, None], averaged, np.nan)
 
 
 def mask_affines(affines: np.ndarray) -> np.ndarray:
@@ -109,11 +123,14 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
         if not anny_cache_is_built():
             on_status("building the Anny body model cache (once, about a minute)")
     body = create_body_model(body_model, model_path).to(device)
+    on_status("a second look at the crops, mirrored")
+    world = averaged_world_landmarks(out_dir, observations.frames, observations.found, observations.world,
+                                     observations.image, on_progress)
     fx, fy, cx, cy = (float(v) for v in observations.intrinsics)
     keypoints = KeypointObservations(
         pixels=torch.tensor(observations.pixels, dtype=torch.float32),
         visibility=torch.tensor(observations.visibility, dtype=torch.float32),
-        world_landmarks=torch.tensor(observations.world, dtype=torch.float32),
+        world_landmarks=torch.tensor(world, dtype=torch.float32),
         fx=fx, fy=fy, cx=cx, cy=cy,
         crop_sides=torch.tensor(512.0 / observations.affines[:, 0, 0], dtype=torch.float32),
     )

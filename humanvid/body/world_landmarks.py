@@ -1,0 +1,55 @@
+"""One 3D pose per frame from several of MediaPipe's estimates of it.
+
+MediaPipe estimates a person's 3D pose twice in every look at a frame: its world landmarks
+(metres about the hips) and the depth `z` of its image landmarks (pixels, relative to the
+hips). The fit also looks at each crop a second time, mirrored (preprocessing/mirror_look.py).
+Their errors are partly independent, so the fit follows their average:
+
+- each look's image landmarks, their depth scaled by IMAGE_DEPTH_SCALE, are moved onto its
+  world landmarks by the best similarity and blended with them (IMAGE_DEPTH_WEIGHT);
+- the looks are averaged.
+
+Chosen on the 8 validation clips (benchmarks/fitting_clips.py, seeds 9100–9107): MediaPipe's
+image depth fits the truth best at a quarter of its scale (PA-MPJPE of the image landmarks
+alone 84 mm at 0.25 or 0.3, 101 at 0.15, ~200 at 1); blending it in halves cut the world
+landmarks' PA-MPJPE from 84.7 to 81.6 mm, and with the mirrored look to 78.3. The fit that
+follows them: PA-MPJPE 69.0 → 66.0 mm, acceleration error 8.23 → 7.87 mm/frame², MPJPE
+106.7 → 103.6 mm (the mirrored look without the image depth: 66.7 / 7.66 / 103.0).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from humanvid.evaluation.metrics import procrustes_align
+
+IMAGE_DEPTH_SCALE = 0.25
+IMAGE_DEPTH_WEIGHT = 0.5
+
+
+def with_image_depth(world: np.ndarray, image: np.ndarray, weight: float = IMAGE_DEPTH_WEIGHT,
+                     depth_scale: float = IMAGE_DEPTH_SCALE) -> np.ndarray:
+    """(T, 33, 3) world landmarks [m] and (T, 33, 3) image landmarks (x, y, z [px], MediaPipe axes)
+    -> (T, 33, 3) world landmarks blended with the image landmarks moved onto them.
+
+    Frames where either is missing (any NaN) keep their world landmarks.
+    """
+    world = np.asarray(world, np.float64)
+    scaled = np.asarray(image, np.float64) * np.array([1.0, 1.0, depth_scale])
+    blended = world.copy()
+    for frame in np.flatnonzero(np.isfinite(world).all(axis=(1, 2)) & np.isfinite(scaled).all(axis=(1, 2))):
+        blended[frame] = (1.0 - weight) * world[frame] + weight * procrustes_align(scaled[frame], world[frame])
+    return blended
+
+
+def average_looks(looks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """[(world (T, 33, 3), image (T, 33, 3)), ...] from separate looks at the same frames -> (T, 33, 3)
+    the mean of their blended world landmarks, over the looks that saw each frame (NaN where none did)."""
+    estimates = np.stack([with_image_depth(world, image) for world, image in looks])
+    seen = np.isfinite(estimates).all(axis=(2, 3), keepdims=True)
+    count = seen.sum(axis=0)
+    total = np.where(seen, estimates, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
