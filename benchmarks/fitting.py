@@ -228,11 +228,18 @@ centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJP
 The fit's remaining error is mostly limb depth, and the "where the error comes from" table says whose:
 with perfect 2D landmarks the PA error drops by about a sixth, with a perfect 3D pose in place of MediaPipe's world
 landmarks (which the fit starts from and whose limb directions it follows) it halves. MediaPipe's 3D
-landmarks (last column) are further off than the fit; a better 2D-to-3D lifting is the lever.
+landmarks (last two columns) are further off than the fit; a better 2D-to-3D lifting is the lever.
 MediaPipe predicts those landmarks as seen along its line of sight to the person, and the fit turns them
 into the camera's axes first (people 2–29° off the image centre here; on these clips and 8 validation clips
 it cut the landmarks' torso orientation error from 16.0° to 12.0°, and the fit's PA-MPJPE from 67.7 to 67.0 mm here,
 71.1 to 68.9 on the validation clips).
+The fit follows their average over two looks: MediaPipe's look at the frame and a second look at the crop,
+mirrored, each blended with its image depth (`humanvid/body/world_landmarks.py`, chosen on the validation
+clips; last column). Here that cut the landmarks' PA-MPJPE from 80.2 to 74.6 mm, the fit's from 67.0 to 66.5 mm
+and its acceleration error from 7.07 to 6.81 mm/frame², while MPJPE rose from 94.5 to 96.0 mm, all of it on the
+squats clip (170 → 191 mm; the other seven clips 83.7 → 82.5, PA 61.5 → 58.2); on the validation clips
+MPJPE 106.7 → 103.6, PA 69.0 → 66.0, acceleration 8.23 → 7.87. The second look is in the CPU time above
+(~0.05 s per frame on tennis).
 """
     print(body_text)
     if not args.no_write:
