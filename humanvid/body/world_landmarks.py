@@ -9,7 +9,8 @@ Their errors are partly independent, so the fit follows their average:
   world landmarks by the best similarity and blended with them (IMAGE_DEPTH_WEIGHT);
 - the looks are averaged.
 
-Chosen on the 8 validation clips (benchmarks/fitting_clips.py, seeds 9100–9107): MediaPipe's
+Chosen on the 8 validation clips (benchmarks/fitting_clips.py, seeds 9100–9107; measured with
+the mirrored look as one pass over each clip, before it was split in two): MediaPipe's
 image depth fits the truth best at a quarter of its scale (PA-MPJPE of the image landmarks
 alone 84 mm at 0.25 or 0.3, 101 at 0.15, ~200 at 1); blending it in halves cut the world
 landmarks' PA-MPJPE from 84.7 to 81.6 mm, and with the mirrored look to 78.3. The fit that
