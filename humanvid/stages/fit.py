@@ -1,7 +1,9 @@
 """The fit stage: preprocessing outputs → one body per frame (body/params.npz, body/NNNNNN.obj).
 
-Reads what preprocessing wrote (keypoints.json, camera.json, masks/), fits the body
-model over the whole video (humanvid.body.fitting), and measures how well the body
+Reads what preprocessing wrote (keypoints.json, camera.json, masks/, crops/), takes a
+second, mirrored look at the crops with MediaPipe (preprocessing/mirror_look.py), fits the
+body model over the whole video (humanvid.body.fitting) to the 2D landmarks and the averaged
+3D ones (humanvid/body/world_landmarks.py), and measures how well the body
 explains each frame: keypoint reprojection error in crop pixels and the IoU of the
 body's silhouette with the person mask.
 """
