@@ -13,6 +13,11 @@ def _pose(seed: int, frames: int = 3) -> np.ndarray:
     return np.random.default_rng(seed).normal(scale=0.3, size=(frames, 33, 3))
 
 
+def _near(pose: np.ndarray, seed: int) -> np.ndarray:
+    """Another look at `pose`: off by a few centimetres per landmark."""
+    return pose + np.random.default_rng(seed).normal(scale=0.03, size=pose.shape)
+
+
 def _as_image(world: np.ndarray, pixels_per_metre: float = 400.0) -> np.ndarray:
     """Image landmarks that agree with `world`: a rotation, scale and shift of it, depth as MediaPipe's runs."""
     angle = 0.4
@@ -47,7 +52,8 @@ def test_frames_missing_either_estimate_keep_what_there_is():
 
 
 def test_looks_are_averaged_over_those_that_saw_the_frame():
-    first, second = _pose(0, frames=4), _pose(1, frames=4)
+    first = _pose(0, frames=4)
+    second = _near(first, 1)
     first_image, second_image = _as_image(first), _as_image(second)
     first[1] = np.nan  # only the second look saw frame 1
     second[2] = np.nan  # only the first saw frame 2
@@ -61,6 +67,18 @@ def test_looks_are_averaged_over_those_that_saw_the_frame():
 
 @pytest.mark.parametrize("looks", [1, 3])
 def test_any_number_of_looks(looks):
-    poses = [_pose(seed) for seed in range(looks)]
+    poses = [_near(_pose(0), seed) for seed in range(looks)]
     averaged = average_looks([(pose, _as_image(pose)) for pose in poses])
     np.testing.assert_allclose(averaged, np.mean(poses, axis=0), atol=1e-9)
+
+
+def test_a_look_that_saw_another_pose_is_left_out():
+    """Averaging an upright pose with an upside-down one makes neither; the first look is kept."""
+    first = _pose(0, frames=2)
+    first[:, :, 1] += np.linspace(-0.8, 0.8, 33)  # tall, like a person
+    upside_down = first * np.array([1.0, -1.0, -1.0])  # turned 180° about x
+    slightly_off = first + 0.02
+    averaged = average_looks([(first, _as_image(first)), (upside_down, _as_image(upside_down))])
+    np.testing.assert_allclose(averaged, first, atol=1e-9)
+    averaged = average_looks([(first, _as_image(first)), (slightly_off, _as_image(slightly_off))])
+    np.testing.assert_allclose(averaged, first + 0.01, atol=1e-9)
