@@ -10,7 +10,7 @@ Their errors are partly independent, so the fit follows their average:
 - the looks are averaged, leaving out a look that is far from the first one (more than
   DISAGREEMENT metres per landmark on average): that is not noise but MediaPipe seeing another
   pose, e.g. an upright person upside down in one look, and the first look is the one whose 2D
-  landmarks the fit follows. On the 16 synthetic clips and tennis the looks were at most 0.35 and
+  landmarks the fit follows. On the 8 synthetic test clips and tennis the looks were at most 0.36 and
   0.48 m apart (median 0.06); on a synthetic still MediaPipe saw upside down, 1.0 m.
 
 Chosen on the 8 validation clips (benchmarks/fitting_clips.py, seeds 9100–9107; measured with
