@@ -20,6 +20,13 @@ alone 84 mm at 0.25 or 0.3, 101 at 0.15, ~200 at 1); blending it in halves cut t
 landmarks' PA-MPJPE from 84.7 to 81.6 mm, and with the mirrored look to 78.3. The fit that
 follows them: PA-MPJPE 69.0 → 66.0 mm, acceleration error 8.23 → 7.87 mm/frame², MPJPE
 106.7 → 103.6 mm (the mirrored look without the image depth: 66.7 / 7.66 / 103.0).
+
+Tried on the same clips and not taken (the fit with the split second look as shipped: MPJPE 102.9,
+PA-MPJPE 65.8 mm, acceleration 7.86 mm/frame²): the looks' disagreement as a per-limb confidence
+(limbs on which they disagree by more than 20° are 30–40° off the truth, against 13–16°), weighting
+the fit's direction term by 1 / (1 + (angle / 20°)²): 103.2 / 66.1 / 7.87; and the looks' 2D landmarks
+averaged as well, which cuts the 2D error from 7.9 to 7.4 crop px (test clips 7.3 → 6.5): 102.4 / 65.7 /
+7.81. The fit's error is limb depth that the 2D cannot tell, not 2D noise.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ the image does not show how deep the person is, and left alone the network makes
 people too thick (the shipped network's meshes hold ~1.36× the true volume on
 synthetic validation stills, ~1.26× with the band at 7 cm). On stills the band
 lowers Chamfer by ~5 %; in a video the cut, which follows each frame's body,
-flickers more (fusion steadies the meshes less), so it is not the default.
+flickers more (fusion steadies the meshes less), so it is not the default. (Not
+the cells' fault: interpolating the band between them changed nothing; model card.)
 """
 
 from __future__ import annotations
