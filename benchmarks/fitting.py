@@ -8,8 +8,10 @@ the real MediaPipe pipeline), fitted with the default settings; the fitted Media
 keypoints are compared with the true ones (both camera frame) over the 12 limb joints
 (shoulders, elbows, wrists, hips, knees, ankles): MPJPE after aligning the hip centres,
 PA-MPJPE (per-frame similarity alignment), acceleration error (root-aligned) and the error of
-the body height (fitted shape's rest height vs the true one). As a diagnostic, the same fit
-is also given the true joints' 2D positions, or the true 3D pose, in place of MediaPipe's.
+the body height (fitted shape's rest height vs the true one). Each clip's view (the angle
+between where the person faces and the camera, from the truth) splits the means into clips
+seen from behind and the others. As a diagnostic, the same fit is also given the true joints'
+2D positions, or the true 3D pose, in place of MediaPipe's.
 Clips are made once and cached in --clips. tennis.mp4: keypoint reprojection error in 512-pixel crop units, IoU of the
 rendered body with the MediaPipe mask, and seconds per frame of the fit (process CPU time,
 and wall time; torch limited to 2 threads). Writes its section of benchmarks/RESULTS.md.
@@ -197,7 +199,7 @@ def main() -> None:
 
     def means(scores) -> str:
         return (f"MPJPE {mean('mpjpe', scores):.1f} mm, PA-MPJPE {mean('pa_mpjpe', scores):.1f}, acceleration "
-                f"{mean('acceleration', scores):.2f} mm/frame², MediaPipe's averaged 3D {mean('averaged_pa_mpjpe', scores):.1f}"
+                f"{mean('acceleration', scores):.2f} mm/frame², PA-MPJPE of MediaPipe's averaged 3D landmarks {mean('averaged_pa_mpjpe', scores):.1f}"
                 if scores else "none")
 
     rows = "\n".join(
