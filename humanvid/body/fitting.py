@@ -23,10 +23,9 @@ axes, initialization.py; the fit stage hands in their average over MediaPipe's l
 frame and at its mirrored crop, world_landmarks.py); pose prior and joint limits; shape prior
 and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
 person have no data term and are carried by their neighbours through the smoothness term.
-Which way a foreshortened limb points in depth is mostly settled by the initial pose (from the
-same landmarks): on the validation clips the direction weight matters little (1.0 instead of
-0.5: PA-MPJPE 66.0 instead of 65.8 mm; on the two clips seen from behind, weights from 0.05 to 1.0 give
-49–55 mm on one and 152–164 mm on the other).
+The direction term's weight decides little: on the validation clips 1.0 instead of 0.5 gives
+PA-MPJPE 66.0 instead of 65.8 mm; on the two clips seen from behind, weights from 0.05 to 1.0
+give 49–55 mm on one and 152–164 mm on the other.
 
 With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
 the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
