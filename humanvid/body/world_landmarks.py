@@ -23,7 +23,7 @@ follows them: PA-MPJPE 69.0 → 66.0 mm, acceleration error 8.23 → 7.87 mm/fra
 
 Tried on the same clips and not taken (the fit with the split second look as shipped: MPJPE 102.9,
 PA-MPJPE 65.8 mm, acceleration 7.86 mm/frame²): the looks' disagreement as a per-limb confidence
-(limbs on which they disagree by more than 20° are 30–40° off the truth, against 13–16°), weighting
+(limbs on which they disagree by more than 20° are 30–40° off the truth, those within 10° 13–16°), weighting
 the fit's direction term by 1 / (1 + (angle / 20°)²): 103.2 / 66.1 / 7.87; and the looks' 2D landmarks
 averaged as well, which cuts the 2D error from 7.9 to 7.4 crop px (test clips 7.3 → 6.5): 102.4 / 65.7 /
 7.81. The fit's error is limb depth that the 2D cannot tell, not 2D noise.
