@@ -266,7 +266,8 @@ it cut the landmarks' torso orientation error from 16.0° to 12.0°, and the fit
 The fit follows their average over two looks: MediaPipe's look at the frame and a second look at the crop,
 mirrored, each blended with its image depth (`humanvid/body/world_landmarks.py`, chosen on the validation
 clips; last column). Here that cut the landmarks' PA-MPJPE from 80.2 to 74.7 mm, the fit's from 67.0 to 66.4 mm
-and its acceleration error from 7.07 to 6.83 mm/frame², while MPJPE rose from 94.5 to 96.4 mm, all of it on the
+and its acceleration error from 7.07 to 6.83 mm/frame² (in the run that made the change; the rerun above: 66.5 and
+6.84), while MPJPE rose from 94.5 to 96.4 mm, all of it on the
 squats clip (170 → 189 mm; the other seven clips 83.7 → 83.1, PA 61.5 → 58.1); on the validation clips
 (measured with the second look as one pass) MPJPE 106.7 → 103.6, PA 69.0 → 66.0, acceleration 8.23 → 7.87.
 The second look is in the times above (~0.03 s of wall time per tennis frame, two MediaPipe graphs side by side).
