@@ -30,7 +30,7 @@ import torch
 
 from common import REAL, humanvid, run_timed, write_section
 from fitting_clips import ensure_clips
-from fitting_data import load_observations, mask_ious, with_mirrored_look
+from fitting_data import load_observations, mask_ious, with_crop_looks
 
 LIMB_JOINTS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 HIPS = [23, 24]
@@ -105,7 +105,7 @@ def score_clip(body, folder: Path, settings, known_height: bool = False, oracle:
     looked = observations.world_landmarks
     started = time.process_time()
     if oracle != "3d":  # the true 3D pose replaces all of MediaPipe's
-        observations = with_mirrored_look(observations, folder / "pre" / "frames")
+        observations = with_crop_looks(observations, folder / "pre" / "frames")
     if oracle is not None:
         observations = with_true_landmarks(observations, truth["keypoints"], oracle)
     fit = fit_body_sequence(body, observations, settings, silhouettes=silhouettes)
@@ -148,7 +148,7 @@ def score_tennis(body, folder: Path, settings, frames: int) -> dict:
     )  # fmt: skip
     silhouettes, masks = silhouettes.index(keep), masks[keep]
     cpu, wall = time.process_time(), time.perf_counter()
-    observations = with_mirrored_look(observations, folder)
+    observations = with_crop_looks(observations, folder)
     fit = fit_body_sequence(body, observations, settings, silhouettes=silhouettes)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     with torch.no_grad():

@@ -58,21 +58,21 @@ def load_observations(folder: Path, masks: bool = True) -> tuple[KeypointObserva
     return observations, silhouettes, images
 
 
-def with_mirrored_look(observations: KeypointObservations, folder: Path) -> KeypointObservations:
-    """The observations of `folder`'s first T frames (as load_observations gives them) with their world
-    landmarks averaged over MediaPipe's look at each frame and a mirrored look at its crop, as the fit
-    stage does."""
+def with_crop_looks(observations: KeypointObservations, folder: Path) -> KeypointObservations:
+    """The observations of `folder`'s first T frames (as load_observations gives them) with the 3D and
+    2D landmarks that the fit stage follows after its looks at the crops (humanvid.stages.fit.look_at_crops)."""
     import dataclasses
 
-    from humanvid.stages.fit import averaged_world_landmarks
+    from humanvid.stages.fit import load_observations as stage_observations
+    from humanvid.stages.fit import look_at_crops
 
-    frames = json.loads((folder / "keypoints.json").read_text())["frames"][: len(observations.pixels)]
-    found = np.array([bool(frame.get("landmarks")) for frame in frames])
-    image = np.full((len(frames), 33, 3), np.nan)
-    image[found] = [np.asarray(frame["landmarks"], np.float64)[:, :3] for frame in frames if frame.get("landmarks")]
-    world = averaged_world_landmarks(folder, np.array([frame["frame"] for frame in frames]), found,
-                                     observations.world_landmarks.double().numpy(), image)
-    return dataclasses.replace(observations, world_landmarks=torch.from_numpy(world).to(observations.world_landmarks))
+    count = len(observations.pixels)
+    staged = stage_observations(folder)
+    staged = dataclasses.replace(staged, **{field.name: getattr(staged, field.name)[:count]
+                                            for field in dataclasses.fields(staged) if field.name != "intrinsics"})
+    looked = look_at_crops(folder, staged)
+    return dataclasses.replace(observations, world_landmarks=torch.from_numpy(looked.world).to(observations.world_landmarks),
+                               pixels=torch.from_numpy(looked.pixels).to(observations.pixels))
 
 
 def mask_ious(vertices: torch.Tensor, faces: torch.Tensor, observations: KeypointObservations,

@@ -233,6 +233,28 @@ def _summary_table(results) -> Table:
     return table
 
 
+@main.command("install-pose-model")
+@click.argument("source", type=click.Path(path_type=Path))
+def install_pose_model(source):
+    """Install MediaPipe's heavy pose model from SOURCE, for more accurate body fits.
+
+    \b
+    SOURCE is the tarball of the npm package @mediapipe/pose (or the
+    pose_landmark_heavy.tflite in it); its SHA-256 is checked, then the model
+    is copied into mediapipe's package folder:
+      npm pack @mediapipe/pose@0.5.1675469404
+      humanvid install-pose-model mediapipe-pose-0.5.1675469404.tgz
+    """
+    from preprocessing.pose_models import install_heavy_model
+
+    try:
+        target = install_heavy_model(source)
+    except HumanvidError as err:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {err}")
+        sys.exit(1)
+    Console(highlight=False, soft_wrap=True).print(f"installed {target}")
+
+
 def _register_subcommands() -> None:
     from humanvid.evaluation.cli import evaluate_command
     from humanvid.implicit.train_cli import train_command

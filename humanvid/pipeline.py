@@ -302,7 +302,11 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
         "status": "complete", "fingerprint": fingerprint, "body_model": settings.body_model,
         "seconds": round(fit.seconds, 3), "seconds_per_frame": round(fit.seconds / max(total, 1), 4),
         "body_height_m": round(fit.body_height, 3), "height_given": settings.height is not None,
+        "pose_model": fit.pose_model,
     }
+    if fit.pose_model != "heavy":
+        progress.warn("MediaPipe's heavy pose model is not installed, so the fit followed the full model's "
+                      "less accurate 3D poses; the README's setup installs it (humanvid install-pose-model)")
     manifest["quality"]["reprojection_px_mean"] = round(float(np.nanmean(fit.reprojection_px[observed])), 3) \
         if observed.any() else None
     manifest["quality"]["mask_iou_mean"] = round(float(np.nanmean(fit.mask_iou[observed])), 4) \

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from humanvid.errors import HumanvidError
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
@@ -85,11 +86,18 @@ class _Deferred(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), name)
 
 
-def _make_pose(static_image_mode: bool, segmentation: bool = True):
+def _make_pose(static_image_mode: bool, segmentation: bool = True, complexity: int = 1):
+    """MediaPipe Pose; `complexity` 2 (the heavy model) only where it is installed (preprocessing/pose_models.py),
+    as MediaPipe would otherwise download it."""
+    if complexity == 2:
+        from preprocessing.pose_models import heavy_model_installed
+
+        if not heavy_model_installed():
+            raise HumanvidError("MediaPipe's heavy pose model is not installed (humanvid install-pose-model)")
     mp = _import_mediapipe()
     return mp.solutions.pose.Pose(
         static_image_mode=static_image_mode,
-        model_complexity=1,  # 2 would download a model at run time
+        model_complexity=complexity,
         smooth_landmarks=False,  # humanvid smooths offline, without lag
         enable_segmentation=segmentation,
         smooth_segmentation=segmentation and not static_image_mode,

@@ -20,6 +20,7 @@ def test_fit_writes_bodies_quality_and_preview(tmp_path):
     out_dir = tmp_path / "tennis"
     run = json.loads((out_dir / "run.json").read_text())
     assert run["stages"]["fit"]["status"] == "complete"
+    assert run["stages"]["fit"]["pose_model"] == "heavy" and "heavy pose model" not in result.stdout  # installed by setup
     frames = [f["frame"] for f in run["frames"]]
     assert frames == [40, 42, 44, 46, 48, 50]
     with np.load(out_dir / "body" / "params.npz") as params:
@@ -54,6 +55,17 @@ def test_fit_writes_bodies_quality_and_preview(tmp_path):
     assert fit["height_given"] is True and fit["body_height_m"] == pytest.approx(guessed + 0.2, abs=0.01)
 
 
+def test_crop_points_go_back_to_where_they_were_in_the_frame():
+    from humanvid.stages.fit import crop_to_frame
+    from preprocessing.crop import crop_affine
+
+    rng = np.random.default_rng(0)
+    affines = np.stack([crop_affine(np.array([640.0, 360.0]), 700.0), crop_affine(np.array([100.0, 900.0]), 250.0)])
+    points = rng.uniform(0, 1280, (2, 33, 2))
+    in_crop = np.einsum("tij,tnj->tni", affines[:, :, :2], points) + affines[:, None, :, 2]
+    np.testing.assert_allclose(crop_to_frame(in_crop, affines), points, atol=1e-6)
+
+
 def test_an_impossible_height_is_a_usage_error(tmp_path):
     result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--height", "180")
     assert result.returncode == 2 and "--height" in result.stderr and "Traceback" not in result.stderr
@@ -73,3 +85,26 @@ def test_smpl_without_files_is_a_usage_error(tmp_path):
                       "--model-path", tmp_path / "nothing_here")
     assert missing.returncode == 2 and "no such file" in missing.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_the_fit_follows_the_heavy_models_2d_and_falls_back_without_it(tennis_run, monkeypatch):
+    import dataclasses
+
+    from humanvid.stages.fit import load_observations, look_at_crops
+    from preprocessing import pose_models
+
+    out_dir, _ = tennis_run
+    observations = load_observations(out_dir)
+    observations = dataclasses.replace(observations, **{field.name: getattr(observations, field.name)[100:108]
+                                                        for field in dataclasses.fields(observations)
+                                                        if field.name != "intrinsics"})
+    heavy = look_at_crops(out_dir, observations)
+    assert heavy.pose_model == "heavy" and heavy.world.shape == (8, 33, 3) and np.isfinite(heavy.world).all()
+    moved = np.linalg.norm(heavy.pixels - observations.pixels, axis=-1)[:, 11:29]  # body joints, full-frame px
+    assert 0.3 < np.median(moved) < 15
+
+    # As on a machine where setup could not install it (patched: it is installed here).
+    monkeypatch.setattr(pose_models, "heavy_model_installed", lambda folder=None: False)
+    full = look_at_crops(out_dir, observations)
+    assert full.pose_model == "full" and np.array_equal(full.pixels, observations.pixels)
+    assert np.isfinite(full.world).all() and np.median(np.linalg.norm(full.world - heavy.world, axis=-1)) < 0.08

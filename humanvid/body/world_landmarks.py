@@ -2,15 +2,16 @@
 
 MediaPipe estimates a person's 3D pose twice in every look at a frame: its world landmarks
 (metres about the hips) and the depth `z` of its image landmarks (pixels, relative to the
-hips). The fit also looks at each crop a second time, mirrored (preprocessing/mirror_look.py).
-Their errors are partly independent, so the fit follows their average:
+hips). The fit also looks at each crop again: with the heavy pose model, plain and mirrored, where
+it is installed, else with the full model, mirrored (preprocessing/crop_looks.py). Their errors are
+partly independent, so the fit follows their average:
 
 - each look's image landmarks, their depth scaled by IMAGE_DEPTH_SCALE, are moved onto its
   world landmarks by the best similarity and blended with them (IMAGE_DEPTH_WEIGHT);
 - the looks are averaged, leaving out a look that is far from the first one (more than
   DISAGREEMENT metres per landmark on average): that is not noise but MediaPipe seeing another
-  pose, e.g. an upright person upside down in one look, and the first look is the one whose 2D
-  landmarks the fit follows. On the 8 synthetic test clips and tennis the looks were at most 0.36 and
+  pose, e.g. an upright person upside down in one look (the fit then leaves out its 2D landmarks too).
+  On the 8 synthetic test clips and tennis the looks were at most 0.36 and
   0.48 m apart (median 0.06); on a synthetic still MediaPipe saw upside down, 1.0 m.
 
 Chosen on the 8 validation clips (benchmarks/fitting_clips.py, seeds 9100–9107; measured with
@@ -61,12 +62,28 @@ def average_looks(looks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """[(world (T, 33, 3), image (T, 33, 3)), ...] from separate looks at the same frames -> (T, 33, 3)
     the mean of their blended world landmarks, over the looks that saw each frame and agree with the
     first look where it saw it (NaN where none did)."""
-    estimates = np.stack([with_image_depth(world, image) for world, image in looks])
-    seen = np.isfinite(estimates).all(axis=(2, 3), keepdims=True)
-    with np.errstate(invalid="ignore"):
-        apart = np.linalg.norm(estimates - estimates[:1], axis=-1).mean(axis=-1)[..., None, None]
-    seen &= ~(apart > DISAGREEMENT)  # NaN (the first look did not see the frame) keeps the look
-    count = seen.sum(axis=0)
-    total = np.where(seen, estimates, 0.0).sum(axis=0)
+    return mean_of_agreeing(blended_looks(looks))
+
+
+def blended_looks(looks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """[(world (T, 33, 3), image (T, 33, 3)), ...] -> (L, T, 33, 3) each look's world landmarks blended
+    with its image depth (with_image_depth)."""
+    return np.stack([with_image_depth(world, image) for world, image in looks])
+
+
+def mean_of_agreeing(estimates: np.ndarray) -> np.ndarray:
+    """(L, T, 33, 3) looks' world landmarks -> (T, 33, 3) their mean over agreeing_looks (NaN where none)."""
+    kept = agreeing_looks(estimates)[..., None, None]
+    count = kept.sum(axis=0)
+    total = np.where(kept, estimates, 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def agreeing_looks(estimates: np.ndarray) -> np.ndarray:
+    """(L, T, 33, 3) looks' world landmarks -> (L, T) whether each look saw the frame and is within
+    DISAGREEMENT of the first look (or the first look did not see the frame)."""
+    seen = np.isfinite(estimates).all(axis=(2, 3))
+    with np.errstate(invalid="ignore"):
+        apart = np.linalg.norm(estimates - estimates[:1], axis=-1).mean(axis=-1)
+    return seen & ~(apart > DISAGREEMENT)  # NaN (the first look did not see the frame) keeps the look
