@@ -88,15 +88,27 @@ def crop_landmarks(crops: Sequence[Path | None], looks: Sequence[Look], quiet: b
 
 
 def agrees_with(reference: np.ndarray, look: np.ndarray) -> np.ndarray:
-    """(T, 33, 2) landmarks of a reference look and of another look [crop px] -> (T,) whether the other
-    look saw the same pose: its body landmarks within MAX_APART of the reference's (median), and nearer
-    to them than with left and right exchanged. MediaPipe sometimes exchanges left and right in one
-    look and not in another (tennis: 10 of 312 crops in the heavy model's plain look); averaged, such
-    looks fold the limbs onto the body's midline. False where either look has no landmarks."""
+    """(T, 33, 2) landmarks of two looks [crop px] -> (T,) whether they saw the same pose: body landmarks
+    within MAX_APART of each other (median), and nearer than with left and right exchanged.
+    False where either look has no landmarks."""
     apart = np.median(np.linalg.norm(look[:, BODY] - reference[:, BODY], axis=-1), axis=1)
     exchanged = np.median(np.linalg.norm(look[:, list(MIRRORED_LANDMARKS)][:, BODY] - reference[:, BODY], axis=-1), axis=1)
     with np.errstate(invalid="ignore"):
         return (apart <= MAX_APART) & (apart <= exchanged)
+
+
+def consensus(looks: Sequence[np.ndarray]) -> np.ndarray:
+    """L looks' (T, 33, 2) landmarks [crop px] -> (L, T) the looks that saw the pose most of them saw.
+
+    MediaPipe sometimes exchanges left and right in one look and not in the others (tennis: 10 of 312
+    crops in the heavy model's plain look; synthetic clips: a few frames of the first look at the full
+    frame, where the crop looks agree with one another and with the truth). Averaged, such looks fold the
+    limbs onto the body's midline. Per frame, the look that agrees with the most others (ties: the
+    earliest) decides; the looks that disagree with it are left out."""
+    agree = np.stack([np.stack([agrees_with(a, b) for b in looks]) for a in looks])  # (L, L, T)
+    votes = agree.sum(axis=1)  # (L, T): a look that saw the frame agrees with itself
+    decider = votes.argmax(axis=0)  # (T,) earliest among the most agreed with
+    return agree[decider, :, np.arange(agree.shape[-1])].T
 
 
 def _look(pose, path: Path | None, mirrored: bool) -> tuple[np.ndarray, np.ndarray] | None:

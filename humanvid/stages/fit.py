@@ -89,22 +89,25 @@ def look_at_crops(out_dir: Path, observations: Observations,
     """MediaPipe's looks at the crops (crop_looks.fit_looks) combined with preprocessing's look at each
     frame: world landmarks averaged over all of them (humanvid/body/world_landmarks.py); 2D landmarks
     the mean of the heavy model's looks where it was run (2D error on the 8 synthetic test clips 7.2 →
-    5.2 crop px), else preprocessing's. A look that saw another pose than preprocessing's (left and
-    right exchanged, crop_looks.agrees_with) counts as not seen in that frame."""
+    5.2 crop px), else preprocessing's. A look that saw another pose than most looks did (left and
+    right exchanged, crop_looks.consensus) counts as not seen in that frame."""
     from humanvid.body.world_landmarks import agreeing_looks, blended_looks, mean_of_agreeing
-    from preprocessing.crop_looks import agrees_with, crop_landmarks, fit_looks
+    from preprocessing.crop_looks import consensus, crop_landmarks, fit_looks
 
     looks = fit_looks()
     crops = [out_dir / "crops" / f"{frame:06d}.png" if seen else None
              for frame, seen in zip(observations.frames, observations.found)]
     looked = crop_landmarks(crops, looks, on_progress=on_progress)
     found = np.asarray(observations.found)
-    first = frame_to_crop(observations.pixels, observations.affines)
-    looked = [(np.where(same[:, None, None], world, np.nan), np.where(same[:, None, None], image, np.nan))
-              for world, image in looked for same in [agrees_with(first, image[..., :2])]]
-    estimates = blended_looks([(observations.world, observations.image), *looked])
+    first = (observations.world, observations.image)
+    same_pose = consensus([frame_to_crop(observations.pixels, observations.affines),
+                           *[image[..., :2] for _, image in looked]])  # (1 + looks, T)
+    looked = [tuple(np.where(same[:, None, None], array, np.nan) for array in look)
+              for look, same in zip([first, *looked], same_pose)]
+    estimates = blended_looks(looked)
     world = np.where(found[:, None, None], mean_of_agreeing(estimates), np.nan)
-    kept = agreeing_looks(estimates)[1:]  # (looks, T): a look far from preprocessing's saw another pose
+    kept = agreeing_looks(estimates)[1:]  # (looks, T): also far from preprocessing's look in 3D: another pose
+    looked = looked[1:]
     heavy = [np.where(agrees[:, None, None], image[..., :2], np.nan)
              for look, (_, image), agrees in zip(looks, looked, kept) if look.complexity == 2]
     pixels = observations.pixels

@@ -68,3 +68,19 @@ def test_a_look_with_left_and_right_exchanged_does_not_agree(tennis_crops):
     assert agrees_with(first, noisy).all()
     assert not agrees_with(first, exchanged).any() and not agrees_with(first, elsewhere).any()
     assert not agrees_with(first, missing).any() and not agrees_with(missing, first).any()
+
+
+def test_the_looks_that_most_looks_agree_with_are_kept(tennis_crops):
+    from preprocessing.crop_looks import consensus
+
+    entries, _ = tennis_crops
+    first = np.array([e["landmarks_crop"] for e in entries])[..., :2]
+    exchanged = first[:, list(MIRRORED_LANDMARKS)]
+    noise = np.random.default_rng(1).normal(0, 3, first.shape)
+    assert consensus([first, exchanged, first + noise]).tolist() == [[True] * 8, [False] * 8, [True] * 8]
+    assert consensus([first, exchanged, exchanged + noise]).tolist() == [[False] * 8, [True] * 8, [True] * 8]
+    assert consensus([first, exchanged]).tolist() == [[True] * 8, [False] * 8]  # a tie: the first look decides
+    some = first.copy()
+    some[:3] = np.nan  # the first look missed three frames: the others decide there
+    assert consensus([some, exchanged, exchanged + noise])[0].tolist() == [False] * 8
+    assert consensus([some, exchanged, exchanged + noise])[1].tolist() == [True] * 8
