@@ -219,7 +219,7 @@ in humanvid.synth clip motions, random static camera, real MediaPipe preprocessi
 | acceleration error (mm/frame²) | {mean("acceleration"):.2f} | ≤ 5 |
 | body height error (mm) | {mean("height_error_mm"):.0f} | |
 | for reference: PA-MPJPE of MediaPipe's 3D world landmarks (mm) | {mean("mediapipe_pa_mpjpe"):.1f} | |
-| ... averaged with its mirrored look and image depth (what the fit follows) | {mean("averaged_pa_mpjpe"):.1f} | |
+| ... averaged over its looks at the crop too, with image depth (what the fit follows) | {mean("averaged_pa_mpjpe"):.1f} | |
 
 Told each person's true height (`--height`), the same fit gets MPJPE {mean("mpjpe", told):.1f} mm,
 PA-MPJPE {mean("pa_mpjpe", told):.1f}, acceleration {mean("acceleration", told):.2f} mm/frame² and a height error of
@@ -256,21 +256,25 @@ spin-waiting included, so it grows with the load). On 48-frame clips the one-off
 CPU time. Monocular scale is ambiguous: the synthetic people are 1.63–2.04 m tall while the shape prior
 centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it).
 The fit's remaining error is mostly limb depth, and the "where the error comes from" table says whose:
-with perfect 2D landmarks the PA error drops by about a sixth, with a perfect 3D pose in place of MediaPipe's world
-landmarks (which the fit starts from and whose limb directions it follows) it halves. MediaPipe's 3D
-landmarks (last two columns) are further off than the fit; a better 2D-to-3D lifting is the lever.
+with perfect 2D landmarks the PA error goes from {mean("pa_mpjpe"):.1f} to {mean("pa_mpjpe", given["2d"]):.1f} mm, with a perfect 3D
+pose in place of MediaPipe's world landmarks (which the fit starts from and whose limb directions it follows) to
+{mean("pa_mpjpe", given["3d"]):.1f}. MediaPipe's 3D landmarks (last two columns) are further off than the fit; a better 2D-to-3D
+lifting is the lever.
 MediaPipe predicts those landmarks as seen along its line of sight to the person, and the fit turns them
 into the camera's axes first (people 2–29° off the image centre here; on these clips and 8 validation clips
 it cut the landmarks' torso orientation error from 16.0° to 12.0°, and the fit's PA-MPJPE from 67.7 to 67.0 mm here,
 71.1 to 68.9 on the validation clips).
-The fit follows their average over two looks: MediaPipe's look at the frame and a second look at the crop,
-mirrored, each blended with its image depth (`humanvid/body/world_landmarks.py`, chosen on the validation
-clips; last column). Here that cut the landmarks' PA-MPJPE from 80.2 to 74.7 mm, the fit's from 67.0 to 66.4 mm
-and its acceleration error from 7.07 to 6.83 mm/frame² (in the run that made the change; the rerun above: 66.5 and
-6.84), while MPJPE rose from 94.5 to 96.4 mm, all of it on the
-squats clip (170 → 189 mm; the other seven clips 83.7 → 83.1, PA 61.5 → 58.1); on the validation clips
-(measured with the second look as one pass) MPJPE 106.7 → 103.6, PA 69.0 → 66.0, acceleration 8.23 → 7.87.
-The second look is in the times above (~0.03 s of wall time per tennis frame, two MediaPipe graphs side by side).
+The fit follows the average of several looks, each blended with its image depth
+(`humanvid/body/world_landmarks.py`; last column): MediaPipe's look at the frame and, with MediaPipe's heavy
+pose model installed (the README's setup), two looks at the crop with it, plain and mirrored, whose 2D landmarks
+it follows too (`preprocessing/crop_looks.py`); a look that saw left and right exchanged where most looks did not
+is left out of that frame. In the run that made the change (the heavy looks in place of one mirrored look of the
+bundled full model), on these clips: the landmarks' PA-MPJPE 74.7 → 69.7 mm, their 2D error 7.2 → 5.2 crop px, the
+fit's MPJPE 96.1 → 89.1, PA-MPJPE 66.4 → 57.4, acceleration 6.85 → 6.02 mm/frame²; on the 8 validation clips
+103.1 → 93.4, 65.9 → 61.3, 7.85 → 7.20. Adding the full model's mirrored look as a fourth (before left-right exchanges were
+left out) gained 1.3 mm PA-MPJPE on the validation clips and none here, for a third MediaPipe graph (~35 ms of CPU per
+crop): not taken. The looks at the crop are in the times
+above (two MediaPipe graphs side by side, one per look).
 """
     print(body_text)
     if not args.no_write:
