@@ -27,7 +27,14 @@ PA-MPJPE 65.8 mm, acceleration 7.86 mm/frame²): the looks' disagreement as a pe
 (limbs on which they disagree by more than 20° are 30–40° off the truth, those within 10° 13–16°), weighting
 the fit's direction term by 1 / (1 + (angle / 20°)²): 103.2 / 66.1 / 7.87; and the looks' 2D landmarks
 averaged as well, which cuts the 2D error from 7.9 to 7.4 crop px (test clips 7.3 → 6.5): 102.4 / 65.7 /
-7.81. The fit's error is limb depth that the 2D cannot tell, not 2D noise.
+7.81: that much less 2D noise does not help.
+
+MediaPipe's heavy pose model (preprocessing/pose_models.py) does: its looks at the crop, plain and
+mirrored, in place of the full model's mirrored look, with their mean 2D landmarks in place of the
+first look's (2D error on the 8 test clips 7.2 → 5.2 crop px, 3D PA-MPJPE of the averaged looks
+74.7 → 69.7 mm): the fit's MPJPE / PA-MPJPE / acceleration on the validation clips 103.1 / 65.9 / 7.85
+→ 93.4 / 61.3 / 7.20, on the test clips 96.1 / 66.4 / 6.85 → 89.1 / 57.4 / 6.02. On the test clips,
+the two heavy looks' 3D alone, with the first look's 2D landmarks, gave PA-MPJPE 61.4: the rest is the 2D.
 """
 
 from __future__ import annotations
