@@ -76,7 +76,7 @@ def parse_args() -> argparse.Namespace:
                         help="the default network: its row, the oracle row and the clips (default: %(default)s)")
     parser.add_argument("--ablation", type=Path, action="append", default=[], metavar="PATH",
                         help="another network for the row of its features (repeatable); rows without one say "
-                             "'not trained'")
+                             "'no checkpoint given'")
     parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth", metavar="DIR",
                         help="synthetic data: stills in DIR/test, clips in DIR/clips-<frames>/test-clips; "
                              "made with `humanvid synth --split test …` where missing (default: %(default)s)")
@@ -233,7 +233,7 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
     for key, label in ROW_LABELS.items():
         if key not in sources:
             if key in ROW_VARIANTS:  # a network row without its checkpoint; (h) is simply not asked for
-                rows.append(RowSummary(key, label, "—", "not trained"))
+                rows.append(RowSummary(key, label, "—", "no checkpoint given"))
             continue
         chosen = [scores[key][name] for name in common]
         rows.append(RowSummary(key, label, sources[key], None, len(scores.get(key, {})),
@@ -372,7 +372,7 @@ def main() -> None:
                                       args.temporal_window, args.resolution, args.samples, cache, args.depth_margin)
 
     tables = [stills_table(stills_summary)]
-    notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'not trained')}" for row in "bcd")
+    notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'no checkpoint given')}" for row in "bcd")
              + f"; default: ({default_row})",
              *improvements(stills_summary, default_row)]
     if args.depth_margin != DEPTH_MARGIN:

@@ -15,7 +15,7 @@ class RowSummary:
     key: str  # "a", "b", "c", "d"
     label: str
     source: str  # what made the meshes: "body/*.obj", or a checkpoint's description
-    status: str | None = None  # "not trained", "not built"; None when measured
+    status: str | None = None  # "no checkpoint given", "not built"; None when measured
     meshes: int = 0  # stills where it produced a mesh
     camera: SurfaceScore | None = None
     aligned: SurfaceScore | None = None
