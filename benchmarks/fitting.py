@@ -46,7 +46,7 @@ class ClipScores:
     height_error_mm: float
     seconds_per_frame: float
     mediapipe_pa_mpjpe: float  # MediaPipe's 3D world landmarks of its look at each frame, for reference
-    averaged_pa_mpjpe: float  # ... averaged with its mirrored look at the crop (what the fit follows)
+    averaged_pa_mpjpe: float  # ... averaged with its looks at the crop (what the fit follows)
     view_deg: float  # mean angle between where the person faces and the camera: 0 facing it, 180 back to it
 
 

@@ -20,7 +20,7 @@ Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, w
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
 directions with MediaPipe's 3D world landmarks (turned from its line of sight to the camera's
 axes, initialization.py; the fit stage hands in their average over MediaPipe's looks at the
-frame and at its mirrored crop, world_landmarks.py); pose prior and joint limits; shape prior
+frame and at its crop, world_landmarks.py); pose prior and joint limits; shape prior
 and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
 person have no data term and are carried by their neighbours through the smoothness term.
 The direction term's weight decides little: on the validation clips 1.0 instead of 0.5 gives
