@@ -25,7 +25,10 @@ and limits; temporal smoothness (second differences of the 3D keypoints). Frames
 person have no data term and are carried by their neighbours through the smoothness term.
 The direction term's weight decides little: on the validation clips 1.0 instead of 0.5 gives
 PA-MPJPE 66.0 instead of 65.8 mm; on the two clips seen from behind, weights from 0.05 to 1.0
-give 49–55 mm on one and 152–164 mm on the other.
+give 49–55 mm on one and 152–164 mm on the other. With the heavy pose model's looks (MPJPE 93.1,
+PA-MPJPE 61.3 mm, acceleration 7.20 on the validation clips), still little: direction weight 1.0 / 2.0
+gives 93.6 / 61.8 / 7.19 and 94.8 / 63.0 / 7.23; the final filter's σ 1.0 / 2.0 gives 92.7 / 60.3 / 7.67
+and 94.0 / 62.7 / 7.03; a robust σ of 15 px 94.2 / 60.4 / 7.32.
 
 With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
 the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
