@@ -271,9 +271,8 @@ it follows too (`preprocessing/crop_looks.py`); a look that saw left and right e
 is left out of that frame. In the run that made the change (the heavy looks in place of one mirrored look of the
 bundled full model), on these clips: the landmarks' PA-MPJPE 74.7 → 69.7 mm, their 2D error 7.2 → 5.2 crop px, the
 fit's MPJPE 96.1 → 89.1, PA-MPJPE 66.4 → 57.4, acceleration 6.85 → 6.02 mm/frame²; on the 8 validation clips
-103.1 → 93.4, 65.9 → 61.3, 7.85 → 7.20. Adding the full model's mirrored look as a fourth (before left-right exchanges were
-left out) gained 1.3 mm PA-MPJPE on the validation clips and none here, for a third MediaPipe graph (~35 ms of CPU per
-crop): not taken. The looks at the crop are in the times
+103.1 → 93.4, 65.9 → 61.3, 7.85 → 7.20. Adding the full model's mirrored look as a fourth gained 1.5 mm PA-MPJPE on the validation
+clips (59.8) and 0.2 here (57.2; acceleration 6.09), for a third MediaPipe graph (~35 ms of CPU per crop): not taken. The looks at the crop are in the times
 above (two MediaPipe graphs side by side, one per look).
 """
     print(body_text)
