@@ -97,19 +97,17 @@ def look_at_crops(out_dir: Path, observations: Observations,
     looks = fit_looks()
     crops = [out_dir / "crops" / f"{frame:06d}.png" if seen else None
              for frame, seen in zip(observations.frames, observations.found)]
-    looked = crop_landmarks(crops, looks, on_progress=on_progress)
+    at_crops = crop_landmarks(crops, looks, on_progress=on_progress)
     found = np.asarray(observations.found)
-    first = (observations.world, observations.image)
     same_pose = consensus([frame_to_crop(observations.pixels, observations.affines),
-                           *[image[..., :2] for _, image in looked]])  # (1 + looks, T)
-    looked = [tuple(np.where(same[:, None, None], array, np.nan) for array in look)
-              for look, same in zip([first, *looked], same_pose)]
-    estimates = blended_looks(looked)
+                           *[image[..., :2] for _, image in at_crops]])  # (1 + looks, T)
+    kept = [tuple(np.where(same[:, None, None], array, np.nan) for array in look)
+            for look, same in zip([(observations.world, observations.image), *at_crops], same_pose)]
+    estimates = blended_looks(kept)
     world = np.where(found[:, None, None], mean_of_agreeing(estimates), np.nan)
-    kept = agreeing_looks(estimates)[1:]  # (looks, T): also far from preprocessing's look in 3D: another pose
-    looked = looked[1:]
+    in_3d = agreeing_looks(estimates)  # (1 + looks, T): also not far from preprocessing's look in 3D
     heavy = [np.where(agrees[:, None, None], image[..., :2], np.nan)
-             for look, (_, image), agrees in zip(looks, looked, kept) if look.complexity == 2]
+             for look, (_, image), agrees in zip(looks, kept[1:], in_3d[1:]) if look.complexity == 2]
     pixels = observations.pixels
     if heavy and found.any():
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
