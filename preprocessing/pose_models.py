@@ -61,6 +61,7 @@ def install_heavy_model(source: Path, folder: Path | None = None) -> Path:
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(model)
+            os.chmod(temporary, 0o644)  # as pip installs package files (mkstemp makes it 0600)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -36,6 +36,7 @@ def test_installs_from_an_npm_style_tarball(tmp_path, heavy_bytes):
     installed = install_heavy_model(source, target)
     assert installed == target / HEAVY_MODEL_NAME and installed.read_bytes() == heavy_bytes
     assert heavy_model_installed(target) and sorted(p.name for p in target.iterdir()) == [HEAVY_MODEL_NAME]
+    assert installed.stat().st_mode & 0o777 == 0o644  # readable by whoever runs MediaPipe, like pip's files
 
 
 def test_installs_the_tflite_itself(tmp_path, heavy_bytes):
