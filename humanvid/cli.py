@@ -233,7 +233,7 @@ def _summary_table(results) -> Table:
     return table
 
 
-@main.command("install-pose-model")
+@main.command("install-pose-model", short_help="Install MediaPipe's heavy pose model (more accurate body fits).")
 @click.argument("source", type=click.Path(path_type=Path))
 def install_pose_model(source):
     """Install MediaPipe's heavy pose model from SOURCE, for more accurate body fits.
