@@ -77,5 +77,10 @@ def warp(image: np.ndarray, affine: np.ndarray, size: int = CROP_SIZE) -> np.nda
 
 
 def to_crop(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Map (N, 2) full-frame pixel points into crop pixels."""
-    return points @ affine[:, :2].T + affine[:, 2]
+    """Map (..., N, 2) full-frame pixel points into crop pixels through (..., 2, 3) affines (one per frame)."""
+    return np.einsum("...ij,...nj->...ni", affine[..., :2], points) + affine[..., None, :, 2]
+
+
+def from_crop(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Map (..., N, 2) crop pixel points back into full-frame pixels: the inverse of to_crop."""
+    return np.einsum("...ij,...nj->...ni", np.linalg.inv(affine[..., :2]), points - affine[..., None, :, 2])

@@ -55,17 +55,6 @@ def test_fit_writes_bodies_quality_and_preview(tmp_path):
     assert fit["height_given"] is True and fit["body_height_m"] == pytest.approx(guessed + 0.2, abs=0.01)
 
 
-def test_crop_points_go_back_to_where_they_were_in_the_frame():
-    from humanvid.stages.fit import crop_to_frame
-    from preprocessing.crop import crop_affine
-
-    rng = np.random.default_rng(0)
-    affines = np.stack([crop_affine(np.array([640.0, 360.0]), 700.0), crop_affine(np.array([100.0, 900.0]), 250.0)])
-    points = rng.uniform(0, 1280, (2, 33, 2))
-    in_crop = np.einsum("tij,tnj->tni", affines[:, :, :2], points) + affines[:, None, :, 2]
-    np.testing.assert_allclose(crop_to_frame(in_crop, affines), points, atol=1e-6)
-
-
 def test_an_impossible_height_is_a_usage_error(tmp_path):
     result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--height", "180")
     assert result.returncode == 2 and "--height" in result.stderr and "Traceback" not in result.stderr

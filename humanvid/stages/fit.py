@@ -92,6 +92,7 @@ def look_at_crops(out_dir: Path, observations: Observations,
     5.2 crop px), else preprocessing's. A look that saw another pose than most looks did (left and
     right exchanged, crop_looks.consensus) counts as not seen in that frame."""
     from humanvid.body.world_landmarks import agreeing_looks, blended_looks, mean_of_agreeing
+    from preprocessing.crop import from_crop, to_crop
     from preprocessing.crop_looks import consensus, crop_landmarks, fit_looks
 
     looks = fit_looks()
@@ -99,7 +100,7 @@ def look_at_crops(out_dir: Path, observations: Observations,
              for frame, seen in zip(observations.frames, observations.found)]
     at_crops = crop_landmarks(crops, looks, on_progress=on_progress)
     found = np.asarray(observations.found)
-    same_pose = consensus([frame_to_crop(observations.pixels, observations.affines),
+    same_pose = consensus([to_crop(observations.pixels, observations.affines.astype(np.float64)),
                            *[image[..., :2] for _, image in at_crops]])  # (1 + looks, T)
     kept = [tuple(np.where(same[:, None, None], array, np.nan) for array in look)
             for look, same in zip([(observations.world, observations.image), *at_crops], same_pose)]
@@ -113,20 +114,9 @@ def look_at_crops(out_dir: Path, observations: Observations,
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # frames no heavy look saw: all NaN
             in_crop = np.nanmean(np.stack(heavy), axis=0)
-        in_frame = crop_to_frame(in_crop, observations.affines)
+        in_frame = from_crop(in_crop, observations.affines.astype(np.float64))
         pixels = np.where(np.isfinite(in_frame).all(axis=-1, keepdims=True) & found[:, None, None], in_frame, pixels)
     return LookedLandmarks(world, pixels, "heavy" if heavy else "full")
-
-
-def frame_to_crop(points: np.ndarray, affines: np.ndarray) -> np.ndarray:
-    """(T, N, 2) full-frame px -> (T, N, 2) crop px through each frame's (T, 2, 3) crop affine."""
-    return np.einsum("tij,tnj->tni", affines[:, :, :2].astype(np.float64), points) + affines[:, None, :, 2]
-
-
-def crop_to_frame(points: np.ndarray, affines: np.ndarray) -> np.ndarray:
-    """(T, N, 2) crop px -> (T, N, 2) full-frame px through the inverse of each frame's (T, 2, 3) crop affine."""
-    linear = np.linalg.inv(affines[:, :, :2].astype(np.float64))
-    return np.einsum("tij,tnj->tni", linear, points - affines[:, None, :, 2])
 
 
 def mask_affines(affines: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from preprocessing.crop import CROP_SIZE, crop_affine, scaled_affine, to_crop, warp
+from preprocessing.crop import CROP_SIZE, crop_affine, from_crop, scaled_affine, to_crop, warp
 
 
 def test_affine_maps_box_to_crop():
@@ -36,3 +36,13 @@ def test_warp_pads_outside_with_black_and_antialiases():
     assert crop[:, :250].max() == 0 and crop[:120].max() == 0 and crop[390:].max() == 0
     inside = crop[140:370, 270:500].astype(float)  # where the frame lands (x ≥ 0, 0 ≤ y < 1000)
     assert abs(inside.mean() - 100) < 10 and inside.std() < 15
+
+
+def test_points_of_many_frames_go_into_their_crops_and_back():
+    rng = np.random.default_rng(0)
+    affines = np.stack([crop_affine(np.array([640.0, 360.0]), 700.0), crop_affine(np.array([100.0, 900.0]), 250.0)])
+    points = rng.uniform(0, 1280, (2, 33, 2))
+    in_crop = to_crop(points, affines)
+    np.testing.assert_allclose(in_crop[1], to_crop(points[1], affines[1]))  # each frame through its own affine
+    np.testing.assert_allclose(in_crop[0], points[0] @ affines[0, :, :2].T + affines[0, :, 2])
+    np.testing.assert_allclose(from_crop(in_crop, affines), points, atol=1e-6)
