@@ -65,13 +65,6 @@ def with_image_depth(world: np.ndarray, image: np.ndarray, weight: float = IMAGE
     return blended
 
 
-def average_looks(looks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """[(world (T, 33, 3), image (T, 33, 3)), ...] from separate looks at the same frames -> (T, 33, 3)
-    the mean of their blended world landmarks, over the looks that saw each frame and agree with the
-    first look where it saw it (NaN where none did)."""
-    return mean_of_agreeing(blended_looks(looks))
-
-
 def blended_looks(looks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """[(world (T, 33, 3), image (T, 33, 3)), ...] -> (L, T, 33, 3) each look's world landmarks blended
     with its image depth (with_image_depth)."""
@@ -79,7 +72,9 @@ def blended_looks(looks: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 def mean_of_agreeing(estimates: np.ndarray) -> np.ndarray:
-    """(L, T, 33, 3) looks' world landmarks -> (T, 33, 3) their mean over agreeing_looks (NaN where none)."""
+    """(L, T, 33, 3) looks' world landmarks (blended_looks of separate looks at the same frames) -> (T, 33, 3)
+    their mean over the looks that saw each frame and agree with the first look where it saw it
+    (agreeing_looks; NaN where none did)."""
     kept = agreeing_looks(estimates)[..., None, None]
     count = kept.sum(axis=0)
     total = np.where(kept, estimates, 0.0).sum(axis=0)

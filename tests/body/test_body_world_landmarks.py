@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from humanvid.body.world_landmarks import IMAGE_DEPTH_SCALE, average_looks, with_image_depth
+from humanvid.body.world_landmarks import IMAGE_DEPTH_SCALE, blended_looks, mean_of_agreeing, with_image_depth
+
+
+def _averaged(looks):
+    """Separate looks [(world, image), ...] -> (T, 33, 3) as the fit stage averages them."""
+    return mean_of_agreeing(blended_looks(looks))
 
 
 def _pose(seed: int, frames: int = 3) -> np.ndarray:
@@ -58,7 +63,7 @@ def test_looks_are_averaged_over_those_that_saw_the_frame():
     first[1] = np.nan  # only the second look saw frame 1
     second[2] = np.nan  # only the first saw frame 2
     first[3] = second[3] = np.nan  # nobody saw frame 3
-    averaged = average_looks([(first, first_image), (second, second_image)])
+    averaged = _averaged([(first, first_image), (second, second_image)])
     np.testing.assert_allclose(averaged[0], 0.5 * (first[0] + second[0]), atol=1e-9)
     np.testing.assert_allclose(averaged[1], second[1], atol=1e-9)
     np.testing.assert_allclose(averaged[2], first[2], atol=1e-9)
@@ -68,7 +73,7 @@ def test_looks_are_averaged_over_those_that_saw_the_frame():
 @pytest.mark.parametrize("looks", [1, 3])
 def test_any_number_of_looks(looks):
     poses = [_near(_pose(0), seed) for seed in range(looks)]
-    averaged = average_looks([(pose, _as_image(pose)) for pose in poses])
+    averaged = _averaged([(pose, _as_image(pose)) for pose in poses])
     np.testing.assert_allclose(averaged, np.mean(poses, axis=0), atol=1e-9)
 
 
@@ -78,7 +83,7 @@ def test_a_look_that_saw_another_pose_is_left_out():
     first[:, :, 1] += np.linspace(-0.8, 0.8, 33)  # tall, like a person
     upside_down = first * np.array([1.0, -1.0, -1.0])  # turned 180° about x
     slightly_off = first + 0.02
-    averaged = average_looks([(first, _as_image(first)), (upside_down, _as_image(upside_down))])
+    averaged = _averaged([(first, _as_image(first)), (upside_down, _as_image(upside_down))])
     np.testing.assert_allclose(averaged, first, atol=1e-9)
-    averaged = average_looks([(first, _as_image(first)), (slightly_off, _as_image(slightly_off))])
+    averaged = _averaged([(first, _as_image(first)), (slightly_off, _as_image(slightly_off))])
     np.testing.assert_allclose(averaged, first + 0.01, atol=1e-9)
