@@ -29,6 +29,24 @@ give 49–55 mm on one and 152–164 mm on the other. With the heavy pose model'
 PA-MPJPE 61.3 mm, acceleration 7.20 on the validation clips), still little: direction weight 1.0 / 2.0
 gives 93.6 / 61.8 / 7.19 and 94.8 / 63.0 / 7.23; the final filter's σ 1.0 / 2.0 gives 92.7 / 60.3 / 7.67
 and 94.0 / 62.7 / 7.03; a robust σ of 15 px 94.2 / 60.4 / 7.32.
+What did help: a stronger reprojection term against all the others (weight 1 → 2 / 3 / 4 / 6 / 8:
+PA-MPJPE 61.3 → 58.9 / 58.4 / 58.0 / 58.1 / 58.1 mm, acceleration 7.20 → 7.08 / 7.14 / 7.21 / 7.27 /
+7.31). It is the balance against the smoothness term that matters (weight 2 with the acceleration
+weight doubled too: 61.3 again; the acceleration weight alone at 250 / 100 / 50: 59.1 / 58.8 / 58.9):
+the heavy model's 2D landmarks are good enough to follow closely, and fast motions were being
+smoothed away (jumping jacks: 49 → 37 mm). 4 is taken.
+The fit depends much on where it starts: started from the true pose, with MediaPipe's landmarks
+still its data, it ends at PA-MPJPE 95 instead of 152 mm on the validation run clip (seen from
+behind) and 61 instead of 89 on the test one, with lower reprojection, prior and silhouette terms
+and only the direction term higher. Two ways of starting elsewhere did not help: MediaPipe's limb
+depths stretched ×1.5 / ×2 about each parent joint (PA-MPJPE 64.0 / 70.5), and per-limb depth
+hypotheses from foreshortening (each bone's depth ± sqrt(L² − l²) from its image length l and the
+fitted length L, four sign pairs per limb besides MediaPipe's, each fitted per frame for 30
+iterations, each limb taking per frame the one whose own terms cost least over ±2 frames): 61.7,
+or 58.0 with MediaPipe's limb kept unless another costs 0.1 less. The image cannot tell the two
+signs apart, and where MediaPipe is right (people facing the camera) the choice among near-equal
+costs made things worse (a lunge: 49 → 68 mm); on the run clip the better hypotheses existed
+(limb bone angle error 25° → 15° when picked by the truth) but were not picked reliably.
 
 With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
 the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
@@ -105,7 +123,7 @@ class FitSettings:
     global_iterations: int = 10
     pose_iterations: int = 100
     robust_sigma: float = 30.0  # crop pixels
-    reprojection_weight: float = 1.0
+    reprojection_weight: float = 4.0
     direction_weight: float = 0.5
     pose_prior_weight: float = 2e-3
     limit_weight: float = 100.0
