@@ -274,10 +274,6 @@ fit's MPJPE 96.1 → 89.1, PA-MPJPE 66.4 → 57.4, acceleration 6.85 → 6.02 mm
 103.1 → 93.4, 65.9 → 61.3, 7.85 → 7.20. Adding the full model's mirrored look as a fourth gained 1.5 mm PA-MPJPE on the validation
 clips (59.8) and 0.2 here (57.2; acceleration 6.09), for a third MediaPipe graph (~35 ms of CPU per crop): not taken. The looks at the crop are in the times
 above (two MediaPipe graphs side by side, one per look).
-The reprojection term weighs 4 times what it did (`FitSettings.reprojection_weight`, 1 → 4; chosen on the 8 validation
-clips, where PA-MPJPE went 61.3 → 58.0 mm; the sweep is in the docstring of `humanvid/body/fitting.py`): on these clips
-MPJPE 89.1 → 86.2, PA-MPJPE 57.4 → 55.6, acceleration 6.01 → 5.94 mm/frame²; on `tennis.mp4` reprojection 4.97 → 4.33
-crop px, mask IoU 0.769 → 0.763.
 """
     print(body_text)
     if not args.no_write:
