@@ -41,8 +41,9 @@ two clips' fused meshes too (camera frame 4.79 → 5.31, aligned 3.32 → 3.36 c
 The fit depends much on where it starts: started from the true pose, with MediaPipe's landmarks
 still its data, it ends at PA-MPJPE 95 instead of 152 mm on the validation run clip (seen from
 behind) and 61 instead of 89 on the test one, with lower reprojection, prior and silhouette terms
-and only the direction term higher. Two ways of starting elsewhere did not help: MediaPipe's limb
-depths stretched ×1.5 / ×2 about each parent joint (PA-MPJPE 64.0 / 70.5), and per-limb depth
+and only the direction term higher. Two ways of starting elsewhere did not help (measured with the
+reprojection weight at 4, which alone gives 58.0): MediaPipe's limb depths stretched ×1.5 / ×2 about
+each parent joint (PA-MPJPE 64.0 / 70.5), and per-limb depth
 hypotheses from foreshortening (each bone's depth ± sqrt(L² − l²) from its image length l and the
 fitted length L, four sign pairs per limb besides MediaPipe's, each fitted per frame for 30
 iterations, each limb taking per frame the one whose own terms cost least over ±2 frames): 61.7,
