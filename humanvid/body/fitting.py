@@ -37,7 +37,10 @@ alone at 250 / 100 / 50: 59.1 / 58.8 / 58.9). With 4, the test clips of benchmar
 89.1 → 86.2, PA-MPJPE 57.4 → 55.6, acceleration 6.01 → 5.94, tennis reprojection 4.97 → 4.33 crop px,
 mask IoU 0.769 → 0.763; but benchmarks/accuracy.py's stills (single frames, no smoothness term) got
 worse bodies and meshes (aligned Chamfer: body 3.97 → 4.17, default network 3.75 → 3.95 cm) and its
-two clips' fused meshes too (camera frame 4.79 → 5.31, aligned 3.32 → 3.36 cm).
+two clips' fused meshes too (camera frame 4.79 → 5.31, aligned 3.32 → 3.36 cm). The acceleration weight
+alone at 100 leaves stills as they are (one frame has no smoothness term) and gives the test clips
+86.3 / 55.0 / 5.88, but the two clips' fused meshes 5.71 cm in the camera frame (aligned 3.30; bodies
+alone 6.54 / 3.80 against 5.44 / 3.78): not taken either, for want of a clear gain on the meshes.
 The fit depends much on where it starts: started from the true pose, with MediaPipe's landmarks
 still its data, it ends at PA-MPJPE 95 instead of 152 mm on the validation run clip (seen from
 behind) and 61 instead of 89 on the test one, with lower reprojection, prior and silhouette terms
