@@ -23,37 +23,7 @@ axes, initialization.py; the fit stage hands in their average over MediaPipe's l
 frame and at its crop, world_landmarks.py); pose prior and joint limits; shape prior
 and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
 person have no data term and are carried by their neighbours through the smoothness term.
-The direction term's weight decides little: on the validation clips 1.0 instead of 0.5 gives
-PA-MPJPE 66.0 instead of 65.8 mm; on the two clips seen from behind, weights from 0.05 to 1.0
-give 49–55 mm on one and 152–164 mm on the other. With the heavy pose model's looks (MPJPE 93.1,
-PA-MPJPE 61.3 mm, acceleration 7.20 on the validation clips), still little: direction weight 1.0 / 2.0
-gives 93.6 / 61.8 / 7.19 and 94.8 / 63.0 / 7.23; the final filter's σ 1.0 / 2.0 gives 92.7 / 60.3 / 7.67
-and 94.0 / 62.7 / 7.03; a robust σ of 15 px 94.2 / 60.4 / 7.32.
-A stronger reprojection term against all the others helped the video fit and hurt the meshes, so it
-is not taken. Weight 1 → 2 / 3 / 4 / 6 / 8: validation PA-MPJPE 61.3 → 58.9 / 58.4 / 58.0 / 58.1 / 58.1 mm,
-acceleration 7.20 → 7.08 / 7.14 / 7.21 / 7.27 / 7.31 (the balance against the smoothness term is what
-counts: weight 2 with the acceleration weight doubled too gives 61.3 again; the acceleration weight
-alone at 250 / 100 / 50: 59.1 / 58.8 / 58.9). With 4, the test clips of benchmarks/fitting.py gave MPJPE
-89.1 → 86.2, PA-MPJPE 57.4 → 55.6, acceleration 6.01 → 5.94, tennis reprojection 4.97 → 4.33 crop px,
-mask IoU 0.769 → 0.763; but benchmarks/accuracy.py's stills (single frames, no smoothness term) got
-worse bodies and meshes (aligned Chamfer: body 3.97 → 4.17, default network 3.75 → 3.95 cm) and its
-two clips' fused meshes too (camera frame 4.79 → 5.31, aligned 3.32 → 3.36 cm). The acceleration weight
-alone at 100 leaves stills as they are (one frame has no smoothness term) and gives the test clips
-86.3 / 55.0 / 5.88, but the two clips' fused meshes 5.71 cm in the camera frame (aligned 3.30; bodies
-alone 6.54 / 3.80 against 5.44 / 3.78): not taken either, for want of a clear gain on the meshes.
-The fit depends much on where it starts: started from the true pose, with MediaPipe's landmarks
-still its data, it ends at PA-MPJPE 95 instead of 152 mm on the validation run clip (seen from
-behind) and 61 instead of 89 on the test one, with lower reprojection, prior and silhouette terms
-and only the direction term higher. Two ways of starting elsewhere did not help (measured with the
-reprojection weight at 4, which alone gives 58.0): MediaPipe's limb depths stretched ×1.5 / ×2 about
-each parent joint (PA-MPJPE 64.0 / 70.5), and per-limb depth
-hypotheses from foreshortening (each bone's depth ± sqrt(L² − l²) from its image length l and the
-fitted length L, four sign pairs per limb besides MediaPipe's, each fitted per frame for 30
-iterations, each limb taking per frame the one whose own terms cost least over ±2 frames): 61.7,
-or 58.0 with MediaPipe's limb kept unless another costs 0.1 less. The image cannot tell the two
-signs apart, and where MediaPipe is right (people facing the camera) the choice among near-equal
-costs made things worse (a lunge: 49 → 68 mm); on the run clip the better hypotheses existed
-(limb bone angle error 25° → 15° when picked by the truth) but were not picked reliably.
+How the weights were chosen, and what else was tried on the fit, with the numbers: docs/fitting_tuning.md.
 
 With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
 the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
