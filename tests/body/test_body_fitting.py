@@ -49,7 +49,7 @@ def clip(anny_body):
     return truth, keypoints, KeypointObservations(pixels, visibility, world, *CAMERA)
 
 
-QUICK = FitSettings(shape_iterations=15, global_iterations=4, pose_iterations=20)
+QUICK = FitSettings(shape_iterations=15, global_iterations=4, frame_pose_iterations=10, pose_iterations=10)
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +97,33 @@ def test_a_known_height_sets_the_size_and_the_distance(anny_body, clip, quick_fi
         fit_body_sequence(anny_body, observations, FitSettings(subject_height=3.5))
 
 
+def test_the_per_frame_stage_follows_each_frame_and_the_smoothness_term_damps(anny_body):
+    """Two poses in turn, frame by frame: fitted on their own (no smoothness term), the frames
+    follow them; with the smoothness term from the start, the alternation is held back."""
+    generator = torch.Generator().manual_seed(5)
+    frames = 6
+    first, second = anny_body.pose_prior.sample(2, generator, scale=0.5)
+    truth = anny_body.neutral_params(frames)
+    truth.pose = torch.stack([first if i % 2 == 0 else second for i in range(frames)])
+    truth.translation = torch.tensor([[0.0, 0.1, -4.0]]).repeat(frames, 1)
+    with torch.no_grad():
+        keypoints = anny_body(truth).keypoints
+    hips = 0.5 * (keypoints[:, 23] + keypoints[:, 24])
+    observations = KeypointObservations(
+        project_points(keypoints, *CAMERA), torch.ones(frames, 33), (keypoints - hips[:, None]) * torch.tensor([1.0, -1.0, -1.0]), *CAMERA
+    )
+    common = dict(fit_shape=False, init_smoothing_radius=0, final_smoothing_sigma=0.0, global_iterations=5)
+    errors = {}
+    for name, stages in (("per frame", dict(frame_pose_iterations=30, pose_iterations=0)),
+                         ("coupled", dict(frame_pose_iterations=0, pose_iterations=30))):
+        fit = fit_body_sequence(anny_body, observations, FitSettings(**common, **stages))
+        with torch.no_grad():
+            found = anny_body(fit.params).keypoints
+        errors[name] = _procrustes_error(found[:, BODY_LANDMARKS], keypoints[:, BODY_LANDMARKS]).mean().item()
+    assert errors["per frame"] < 0.03
+    assert errors["coupled"] > 3.0 * errors["per frame"]
+
+
 def test_fitting_without_any_person_is_a_clear_error(anny_body):
     nothing = torch.full((3, 33, 2), float("nan"))
     observations = KeypointObservations(nothing, torch.zeros(3, 33), torch.full((3, 33, 3), float("nan")), *CAMERA)
@@ -117,7 +144,7 @@ def test_loss_helpers():
 
 def test_chunks_overlap_and_cover_the_clip(anny_body, clip):
     truth, keypoints, observations = clip
-    settings = FitSettings(chunk_size=4, chunk_overlap=2, fit_shape=False, global_iterations=2, pose_iterations=5)
+    settings = FitSettings(chunk_size=4, chunk_overlap=2, fit_shape=False, global_iterations=2, frame_pose_iterations=2, pose_iterations=3)
     done = []
     fit = fit_body_sequence(anny_body, observations, settings, progress=lambda d, t: done.append(d))
     assert done == [4, 6, 8]
@@ -160,7 +187,7 @@ def test_fit_with_silhouettes(anny_body, clip):
     subset = KeypointObservations(
         observations.pixels[frames], observations.visibility[frames], observations.world_landmarks[frames], *CAMERA
     )
-    settings = FitSettings(shape_iterations=8, global_iterations=3, pose_iterations=10)
+    settings = FitSettings(shape_iterations=8, global_iterations=3, frame_pose_iterations=5, pose_iterations=5)
     fit = fit_body_sequence(anny_body, subset, settings, silhouettes=silhouettes)
     with torch.no_grad():
         found = project_points(anny_body(fit.params).vertices, *CAMERA)
