@@ -8,10 +8,11 @@ Stills: each ``DATA/test/NNNNNN/render.png`` goes through the real pipeline
 render's focal as --focal so the pipeline's camera is the render camera); the meshes, which are
 in that camera frame, are compared with the ground-truth clothed surface (``mesh.npz``). Rows:
 (a) the fitted body alone, (b) the network with image features only, (c) image features +
-keypoint encoding, (d) + body SDF. With --depth-margin M (as `humanvid reconstruct --depth-margin`;
-default: the pipeline's, none), rows (c), (d), (h), (t) and the clips are meshed within the body's depth
-band, and the results go to a section of their own; row (b), image features only, never is (it must not
-learn of the body from meshing either). Each checkpoint (--checkpoint, the shipped default, and any
+keypoint encoding, (d) + body SDF. By default each is meshed as `humanvid reconstruct` meshes it: the
+stills, single images, within the body's depth band (PHOTO_DEPTH_MARGIN), the clips, videos, without;
+with --depth-margin M, rows (c), (d), (h), (t) and the clips are meshed within M of the body's depth
+(0: none), and the results go to a section of their own. Row (b), image features only, never is (it must
+not learn of the body from meshing either). Each checkpoint (--checkpoint, the shipped default, and any
 --ablation) fills the row of the features it was trained with. All rows mesh the same fitted body,
 except the oracle row (t): the default network given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
 share of the error from the fit's; with --known-height also row (h): the whole pipeline with the
@@ -44,8 +45,8 @@ import numpy as np
 from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
-from accuracy_runs import (DEPTH_MARGIN, Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body,
-                           reconstruct)
+from accuracy_runs import (DEPTH_MARGIN, PHOTO_DEPTH_MARGIN, Outcome, StageSeconds, Variant, body_path, mesh_path,
+                           mesh_with_true_body, reconstruct)
 from accuracy_scores import (MeshScores, ScoreCache, SequenceScores, SurfaceScore, prepare_truth, read_mesh,
                              score_mesh, score_sequences)
 from common import REPO, RESULTS, write_section
@@ -95,11 +96,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--known-height", action="store_true",
                         help="also fit each still told the person's true height (--height) and mesh it with the "
                              "default network: row (h)")
-    parser.add_argument("--depth-margin", type=float, default=DEPTH_MARGIN, metavar="M",
+    parser.add_argument("--depth-margin", type=float, default=None, metavar="M",
                         help="mesh rows (c), (d), (h), (t) and the clips within M metres of the body's depth, as "
-                             "`humanvid reconstruct --depth-margin` (default: %(default)s, the pipeline's)")
+                             "`humanvid reconstruct --depth-margin` (default: the pipeline's, a band of "
+                             f"{PHOTO_DEPTH_MARGIN:g} m for the stills and none for the clips)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
+    args.still_margin = PHOTO_DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
+    args.clip_margin = DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
     if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or args.clips < 0 \
             or args.clip_frames < 2:
         parser.error("--count, --temporal-window, --resolution and --samples must be ≥ 1, --clip-frames ≥ 2")
@@ -305,7 +309,7 @@ def markdown(args: argparse.Namespace, stills: StillsSummary, clips: ClipsSummar
         f" Clips: {', '.join(clips.clips)} (`humanvid synth --split test --clips --frames {clips.frames}`), "
         f"reconstructed with temporal window 0 and {clips.window} from one fit; excess change is "
         "mean max(0, predicted − true frame-to-frame Chamfer), camera frame.")
-    title = "" if args.depth_margin == DEPTH_MARGIN else f", depth band {args.depth_margin:g} m (--depth-margin)"
+    title = "" if args.depth_margin is None else f", depth band {args.depth_margin:g} m (--depth-margin)"
     body = f"""## Clothed-mesh accuracy{title} (`benchmarks/accuracy.py`)
 
 `{command}`
@@ -335,28 +339,28 @@ def main() -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 170)
     default_row, default_source = checkpoint_row(args.checkpoint)
     sources = {"a": "body/000000.obj", default_row: default_source}
-    variants = [row_variant(default_row, args.checkpoint.resolve(), args.depth_margin)]
+    variants = [row_variant(default_row, args.checkpoint.resolve(), args.still_margin)]
     for path in args.ablation:
         row, source = checkpoint_row(path)
         if row in sources:
             raise SystemExit(f"{path}: row ({row}) already has {sources[row]}")
         sources[row] = source
-        variants.append(row_variant(row, path.resolve(), args.depth_margin))
+        variants.append(row_variant(row, path.resolve(), args.still_margin))
     data = args.data.resolve()
 
     stills = ensure_stills(data, args.count)
     outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
     started = time.perf_counter()
-    band = f"-band{args.depth_margin:g}" if args.depth_margin else ""
+    band = f"-band{args.still_margin:g}" if args.still_margin else ""
     oracle_folder = args.out.resolve() / "stills" / "true_body" / f"{checkpoint_tag(args.checkpoint)}{band}"
-    oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution, args.depth_margin)
+    oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution, args.still_margin)
     sources["t"] = f"{default_source} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
     extra_rows = {"t": oracles}
     if args.known_height:
         started = time.perf_counter()
         extra_rows["h"] = known_height_meshes(stills, args.out.resolve() / "stills" / "known_height",
-                                              args.checkpoint.resolve(), args.resolution, args.depth_margin)
+                                              args.checkpoint.resolve(), args.resolution, args.still_margin)
         sources["h"] = f"{default_source}, fit with --height"
         print(f"meshed {len(extra_rows['h'])} stills told the true height [{time.perf_counter() - started:.0f} s]",
               flush=True)
@@ -369,13 +373,17 @@ def main() -> None:
     if args.clips > 0:
         clips = ensure_clips(data, args.clips, args.clip_frames)
         clips_summary = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
-                                      args.temporal_window, args.resolution, args.samples, cache, args.depth_margin)
+                                      args.temporal_window, args.resolution, args.samples, cache, args.clip_margin)
 
     tables = [stills_table(stills_summary)]
     notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'no checkpoint given')}" for row in "bcd")
              + f"; default: ({default_row})",
              *improvements(stills_summary, default_row)]
-    if args.depth_margin != DEPTH_MARGIN:
+    if args.depth_margin is None:
+        notes.append(f"as `humanvid reconstruct` does by default: rows (c), (d), (h), (t) meshed within the body's "
+                     f"depth band of {args.still_margin:g} m (a single image), the clips without it (a video); row (b), "
+                     "image features only, never (it must not learn of the body from meshing either)")
+    else:
         notes.append(f"depth band {args.depth_margin:g} m for rows (c), (d), (h), (t) and the clips; row (b), image "
                      "features only, is meshed without it (it must not learn of the body from meshing either)")
     if clips_summary is not None:
@@ -392,7 +400,7 @@ def main() -> None:
     if stills_summary.no_person or stills_summary.failed:
         console.print(f"no person: {', '.join(stills_summary.no_person) or '—'}; failed: {stills_summary.failed or '—'}")
     if not args.no_write:
-        section = f"accuracy-depth-margin-{args.depth_margin:g}" if args.depth_margin != DEPTH_MARGIN else "accuracy"
+        section = "accuracy" if args.depth_margin is None else f"accuracy-depth-margin-{args.depth_margin:g}"
         write_section(section, markdown(args, stills_summary, clips_summary, tables, notes))
         console.print(f"wrote the '{section}' section of {RESULTS}")
 

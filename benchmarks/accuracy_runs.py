@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from humanvid.implicit.reconstruct import DEPTH_MARGIN, FrameInputs
+from humanvid.implicit.reconstruct import DEPTH_MARGIN, PHOTO_DEPTH_MARGIN, FrameInputs
 from humanvid.inputs import Job
 from humanvid.pipeline import Settings, run_job
 

@@ -107,11 +107,11 @@ def main() -> None:
               help="Marching-cubes cells along the longest side of the person's box (256: ~1 cm).")
 @click.option("--temporal-window", type=click.IntRange(min=0, max=8), default=2, show_default=True,
               help="Fuse each frame's occupancy with this many frames on either side (0: no fusion).")
-@click.option("--depth-margin", type=click.FloatRange(min=0.0, max=0.25),  # DEPTH_MARGIN of humanvid.implicit.reconstruct
-              default=0.0, show_default=True, metavar="METRES",
+@click.option("--depth-margin", type=click.FloatRange(min=0.0, max=0.25),  # BOX_MARGIN of humanvid.implicit.reconstruct
+              default=None, metavar="METRES",
               help="Mesh nothing more than this in front of or behind the fitted body (an image does not show how "
-                   "deep the person is, and the network errs thick). 0.07 suits photos (~5 % lower Chamfer); in "
-                   "videos the cut flickers. 0: no limit.")
+                   "deep the person is, and the network errs thick). Default: 0.07 for a single image (~8 % lower "
+                   "Chamfer), none for a video, where the cut flickers. 0: no limit.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
                    "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")

@@ -32,7 +32,10 @@ STAGES = ("preprocess", "fit", "mesh")
 AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
 FIT_FORMAT = 4  # bump when fitting output changes for the same settings
-MESH_FORMAT = 1  # bump when meshing output changes for the same settings
+MESH_FORMAT = 2  # bump when meshing output changes for the same settings
+# Depth band (--depth-margin), metres, as humanvid.implicit.reconstruct's (the pipeline does not import torch):
+VIDEO_DEPTH_MARGIN = 0.0  # none: the cut follows each frame's body and would flicker
+PHOTO_DEPTH_MARGIN = 0.07  # a single frame has nothing to flicker, and the network errs thick
 TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")
 
@@ -53,7 +56,7 @@ class Settings:
     resolution: int = 256
     temporal_window: int = 2
     height: float | None = None  # metres, the person's known height (fit stage)
-    depth_margin: float = 0.0  # metres; as reconstruct.DEPTH_MARGIN (pipeline does not import torch)
+    depth_margin: float | None = None  # metres; None: PHOTO_DEPTH_MARGIN for a single frame, else VIDEO_DEPTH_MARGIN
 
     def as_dict(self) -> dict:
         return {
@@ -322,14 +325,21 @@ def checkpoint_path(settings: Settings) -> Path:
     return resolve_checkpoint(settings.checkpoint) if settings.checkpoint is not None else DEFAULT_CHECKPOINT
 
 
-def mesh_fingerprint(fit: str, settings: Settings) -> str:
+def depth_margin_for(settings: Settings, frame_count: int) -> float:
+    """The depth band the mesh stage uses: the user's, or by default a band for a single frame only."""
+    if settings.depth_margin is not None:
+        return settings.depth_margin
+    return PHOTO_DEPTH_MARGIN if frame_count == 1 else VIDEO_DEPTH_MARGIN
+
+
+def mesh_fingerprint(fit: str, settings: Settings, depth_margin: float) -> str:
     path = checkpoint_path(settings)
     try:
         weights = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     except OSError:
         raise HumanvidError(f"checkpoint {path} not found") from None
     key = {"fit": fit, "format": MESH_FORMAT, "checkpoint": weights, "resolution": settings.resolution,
-           "temporal_window": settings.temporal_window, "depth_margin": settings.depth_margin}
+           "temporal_window": settings.temporal_window, "depth_margin": depth_margin}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -337,7 +347,8 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
     """Run (or resume, or skip) the mesh stage; True when every mesh was already there."""
     from humanvid.stages.mesh import MeshSettings, run_mesh
 
-    fingerprint = mesh_fingerprint(fit, settings)
+    depth_margin = depth_margin_for(settings, len(manifest["frames"]))
+    fingerprint = mesh_fingerprint(fit, settings, depth_margin)
     stage = manifest["stages"].get("mesh", {})
     meshes = out_dir / "meshes"
     wanted = [f["frame"] for f in manifest["frames"] if f["status"] == "ok"]
@@ -357,7 +368,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
         finished[0] = frames_done
 
     mesh_settings = MeshSettings(checkpoint_path(settings), settings.resolution, settings.temporal_window,
-                                 settings.device, settings.depth_margin, settings.body_model, settings.model_path)
+                                 settings.device, depth_margin, settings.body_model, settings.model_path)
     result = run_mesh(out_dir, mesh_settings, done, on_progress)
     for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
                                                      result.watertight, result.mask_iou):
@@ -371,7 +382,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
     manifest["stages"]["mesh"] = {
         "status": "complete", "fingerprint": fingerprint, "checkpoint": str(checkpoint_path(settings)),
         "resolution": settings.resolution, "temporal_window": settings.temporal_window,
-        "depth_margin": settings.depth_margin,
+        "depth_margin": depth_margin,
         "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
         **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
     }

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 import trimesh
-from helpers import REPO, run_cli
+from helpers import REPO, real_media, run_cli
 
 CLIP = REPO / "examples" / "clip.mp4"
 ARGS = ["--max-frames", "5", "--every", "3", "--start", "6"]
@@ -136,12 +136,43 @@ def test_missing_or_corrupt_checkpoint_is_one_clear_error(tmp_path, content, fra
 
 
 def test_the_depth_margin_option_matches_the_library():
-    # The CLI states the default and range without importing torch: they must be the library's.
+    # The CLI and the pipeline state the defaults and range without importing torch: they must be the library's.
+    from humanvid import pipeline
     from humanvid.cli import reconstruct
-    from humanvid.implicit.reconstruct import BOX_MARGIN, DEPTH_MARGIN
-    from humanvid.pipeline import Settings
+    from humanvid.implicit import reconstruct as meshing
     from humanvid.stages.mesh import MeshSettings
 
     option = next(param for param in reconstruct.params if param.name == "depth_margin")
-    assert option.default == DEPTH_MARGIN == Settings().depth_margin == MeshSettings(REPO).depth_margin
-    assert (option.type.min, option.type.max) == (0.0, BOX_MARGIN)  # beyond the query box it would change nothing
+    assert option.default is None and pipeline.Settings().depth_margin is None  # chosen per input
+    assert pipeline.VIDEO_DEPTH_MARGIN == meshing.DEPTH_MARGIN == MeshSettings(REPO).depth_margin == 0.0
+    assert pipeline.PHOTO_DEPTH_MARGIN == meshing.PHOTO_DEPTH_MARGIN > 0
+    assert (option.type.min, option.type.max) == (0.0, meshing.BOX_MARGIN)  # beyond the query box it would change nothing
+
+
+def test_the_depth_band_is_on_for_a_single_frame_and_off_for_video_unless_asked():
+    from humanvid.pipeline import PHOTO_DEPTH_MARGIN, Settings, depth_margin_for
+
+    assert depth_margin_for(Settings(), 1) == PHOTO_DEPTH_MARGIN
+    assert depth_margin_for(Settings(), 2) == depth_margin_for(Settings(), 300) == 0.0
+    assert depth_margin_for(Settings(depth_margin=0.0), 1) == 0.0
+    assert depth_margin_for(Settings(depth_margin=0.05), 300) == 0.05
+
+
+def test_a_photo_is_meshed_within_the_depth_band_by_default(tmp_path):
+    photo = real_media("lunge_6016x4016.jpg")
+    result = run_cli("reconstruct", photo, "-o", tmp_path, "-q", "--resolution", "128", timeout=600)
+    assert result.returncode == 0, result.stderr
+    out_dir = tmp_path / photo.stem
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["stages"]["mesh"]["depth_margin"] == 0.07
+    banded = trimesh.load(out_dir / "meshes" / "000000.obj", process=False)
+
+    unbounded = run_cli("reconstruct", photo, "-o", tmp_path, "-q", "--resolution", "128", "--depth-margin", "0")
+    assert unbounded.returncode == 0, unbounded.stderr
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["stages"]["mesh"]["depth_margin"] == 0.0 and run["stages"]["fit"]["status"] == "complete"
+    free = trimesh.load(out_dir / "meshes" / "000000.obj", process=False)
+    assert banded.is_watertight and free.is_watertight
+    # The band takes depth off (the network errs thick), not the silhouette.
+    assert banded.volume < 0.97 * free.volume
+    assert np.ptp(banded.vertices[:, 1]) == pytest.approx(np.ptp(free.vertices[:, 1]), rel=0.02)

@@ -3,14 +3,14 @@
 The query box is the fitted body's bounding box grown by a margin (loose
 clothes and hair reach beyond the body); points whose projection falls outside
 the dilated person mask are empty without asking the network (visual hull), and
-with a depth margin (`--depth-margin`, off by default) so are points more than
-that in front of or behind the fitted body along their pixel's ray (depth band):
-the image does not show how deep the person is, and left alone the network makes
+with a depth margin (`--depth-margin`) the occupancy is capped to a band that far
+in front of and behind the fitted body along each pixel's ray (depth band): the
+image does not show how deep the person is, and left alone the network makes
 people too thick (the shipped network's meshes hold ~1.36× the true volume on
-synthetic validation stills, ~1.26× with the band at 7 cm). On stills the band
-lowers Chamfer by ~5 %; in a video the cut, which follows each frame's body,
-flickers more (fusion steadies the meshes less), so it is not the default. (Not
-the cells' fault: interpolating the band between them changed nothing; model card.)
+synthetic validation stills). On stills the band lowers Chamfer by ~8 %, so
+`humanvid reconstruct` uses it for a single image; in a video the cut, which
+follows each frame's body, flickers more (fusion steadies the meshes less), so
+there it is off unless asked for.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from humanvid.implicit.projection import crop_camera, project
 BOX_MARGIN = 0.25  # metres around the fitted body
 HULL_DILATION = 9  # crop pixels the mask is grown by before it culls points
 SDF_SPACING = 0.03  # metres between the nodes the body SDF is interpolated from
-DEPTH_MARGIN = 0.0  # metres; default of the depth band (`humanvid reconstruct --depth-margin`); 0: none
-BAND_CELL = 8  # crop pixels per cell of the body's depth range
+DEPTH_MARGIN = 0.0  # metres; the depth band of a video (`humanvid reconstruct --depth-margin`); 0: none
+PHOTO_DEPTH_MARGIN = 0.07  # metres; the depth band of a single image
+BAND_CELL = 4  # crop pixels per cell of the body's depth range
+BAND_SMOOTHING = 1.0  # cells: Gaussian over the band's near and far depths
 
 
 @dataclass
@@ -125,31 +127,83 @@ def visual_hull(frame: FrameInputs, dilation: int = HULL_DILATION) -> KeepFn:
     return keep
 
 
-def depth_band(frame: FrameInputs, margin: float, cell: int = BAND_CELL) -> KeepFn:
-    """Points at most `margin` [m] nearer or farther than the fitted body along their pixel's ray.
+@dataclass(frozen=True)
+class DepthBand:
+    """The fitted body's depth range along each crop pixel's ray, grown by a margin.
 
-    The body's nearest and farthest vertex depth is taken per `cell`-pixel cell of the crop and
-    spread to the neighbouring cells; where the body covers no cell nearby (a limb the fit put
-    elsewhere), every depth is kept, so the band never cuts what the mask shows.
+    `near` and `far` hold, per `cell`-pixel cell of the crop, the body's nearest and farthest
+    vertex depth (spread to the neighbouring cells, smoothed, the margin added); between cell
+    centres they are interpolated bilinearly, so the cut is a smooth surface, not a staircase of
+    cells. Where no body is near (a limb the fit put elsewhere) every depth is kept: the band
+    never cuts what the mask shows.
     """
+
+    pixels_of: PixelsFn
+    near: np.ndarray  # (C, C) depth along −z [m]; inf where no body is near
+    far: np.ndarray  # (C, C) [m]; −inf where no body is near
+    cell: int  # crop pixels per cell
+    ramp: float  # metres over which the cap falls from 1 to 0 across the band's edge
+
+    def cap(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) → (N,) in [0, 1]: 1 inside the band and where no body is near, 0.5 on its edge,
+        0 from `ramp` beyond it. The occupancy is capped by it (`banded`), which places the cut
+        surface on the band's edge to within a fraction of a voxel."""
+        cells = self.near.shape[0]
+        position = self.pixels_of(points) / self.cell - 0.5  # in cell-centre coordinates
+        low = np.floor(position).astype(int)
+        fraction = position - low
+        near, far = np.zeros(len(points)), np.zeros(len(points))
+        unbounded = np.zeros(len(points), bool)
+        for du in (0, 1):
+            for dv in (0, 1):
+                column, row = np.clip(low[:, 0] + du, 0, cells - 1), np.clip(low[:, 1] + dv, 0, cells - 1)
+                weight = (fraction[:, 0] if du else 1 - fraction[:, 0]) * (fraction[:, 1] if dv else 1 - fraction[:, 1])
+                corner_near, corner_far = self.near[row, column], self.far[row, column]
+                finite = np.isfinite(corner_near)
+                unbounded |= ~finite & (weight > 0)
+                near += weight * np.where(finite, corner_near, 0.0)
+                far += weight * np.where(finite, corner_far, 0.0)
+        distance = -points[:, 2].astype(np.float64)
+        inside = np.minimum(distance - near, far - distance)  # metres inside the band (< 0: outside)
+        cap = np.clip(0.5 + 0.5 * inside / self.ramp, 0.0, 1.0)
+        cap[unbounded] = 1.0
+        return cap.astype(np.float32)
+
+    def keep(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) → (N,) bool: points the cap leaves anything of."""
+        return self.cap(points) > 0
+
+
+def depth_band(frame: FrameInputs, margin: float, ramp: float, cell: int = BAND_CELL,
+               smoothing: float = BAND_SMOOTHING) -> DepthBand:
+    """The band of points at most `margin` [m] nearer or farther than the fitted body along their
+    pixel's ray; its edge is `ramp` [m] soft (a voxel of the lattice it is meshed on)."""
     pixels_of, size = crop_pixels(frame), frame.mask.shape[0]
     cells = -(-size // cell)
+    index = np.clip(np.floor(pixels_of(frame.body_vertices) / cell).astype(int), 0, cells - 1)
+    at = (index[:, 1], index[:, 0])
+    depth = -frame.body_vertices[:, 2].astype(np.float64)
+    near, far = np.full((cells, cells), np.inf), np.full((cells, cells), -np.inf)
+    np.minimum.at(near, at, depth)
+    np.maximum.at(far, at, depth)
+    near, far = ndimage.minimum_filter(near, 3), ndimage.maximum_filter(far, 3)
+    covered = np.isfinite(near)
+    if smoothing > 0:  # a Gaussian over the covered cells only (normalised convolution)
+        weight = np.maximum(ndimage.gaussian_filter(covered.astype(float), smoothing), 1e-9)
+        near = np.where(covered, ndimage.gaussian_filter(np.where(covered, near, 0.0), smoothing) / weight, np.inf)
+        far = np.where(covered, ndimage.gaussian_filter(np.where(covered, far, 0.0), smoothing) / weight, -np.inf)
+    return DepthBand(pixels_of, near - margin, far + margin, cell, ramp)
 
-    def cell_of(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        index = np.clip(np.floor(pixels_of(points) / cell).astype(int), 0, cells - 1)
-        return index[:, 1], index[:, 0]
 
-    depth = -frame.body_vertices[:, 2]
-    nearest, farthest = np.full((cells, cells), np.inf), np.full((cells, cells), -np.inf)
-    np.minimum.at(nearest, cell_of(frame.body_vertices), depth)
-    np.maximum.at(farthest, cell_of(frame.body_vertices), depth)
-    nearest, farthest = ndimage.minimum_filter(nearest, 3) - margin, ndimage.maximum_filter(farthest, 3) + margin
+def banded(occupancy: OccupancyFn, band: DepthBand | None) -> OccupancyFn:
+    """The occupancy capped by the band (unchanged without one)."""
+    if band is None:
+        return occupancy
 
-    def keep(points: np.ndarray) -> np.ndarray:
-        at, distance = cell_of(points), -points[:, 2]
-        return ~np.isfinite(nearest[at]) | ((distance >= nearest[at]) & (distance <= farthest[at]))
+    def capped(points: np.ndarray) -> np.ndarray:
+        return np.minimum(occupancy(points), band.cap(points))
 
-    return keep
+    return capped
 
 
 def both(first: KeepFn, second: KeepFn) -> KeepFn:
@@ -163,9 +217,14 @@ def both(first: KeepFn, second: KeepFn) -> KeepFn:
     return keep
 
 
-def frame_keep(frame: FrameInputs, depth_margin: float = 0.0) -> KeepFn:
-    """Where the frame's surface is sought: the visual hull, and with a margin > 0 the body's depth band."""
-    return visual_hull(frame) if depth_margin <= 0 else both(visual_hull(frame), depth_band(frame, depth_margin))
+def frame_band(frame: FrameInputs, grid: Grid, depth_margin: float) -> DepthBand | None:
+    """The frame's depth band for meshing on `grid` (edges one voxel soft), or None without a margin."""
+    return depth_band(frame, depth_margin, grid.voxel) if depth_margin > 0 else None
+
+
+def frame_keep(frame: FrameInputs, band: DepthBand | None = None) -> KeepFn:
+    """Where the frame's surface is sought: the visual hull, and within the depth band if there is one."""
+    return visual_hull(frame) if band is None else both(visual_hull(frame), band.keep)
 
 
 def body_box(frame: FrameInputs) -> tuple[np.ndarray, np.ndarray]:
@@ -182,5 +241,6 @@ def mesh_frame(occupancy: OccupancyFn, frame: FrameInputs, resolution: int = 256
                coarse_step: int = 8, depth_margin: float = 0.0) -> trimesh.Trimesh:
     """The watertight surface of the occupancy at 0.5 where frame_keep keeps, in the camera frame [m]."""
     grid = frame_grid(frame, resolution, coarse_step)
-    volume, _ = evaluate_coarse_to_fine(occupancy, grid, coarse_step, keep=frame_keep(frame, depth_margin))
+    band = frame_band(frame, grid, depth_margin)
+    volume, _ = evaluate_coarse_to_fine(banded(occupancy, band), grid, coarse_step, keep=frame_keep(frame, band))
     return extract_surface(volume, grid)

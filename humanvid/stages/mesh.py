@@ -1,8 +1,8 @@
 """The mesh stage: crops + fitted bodies → one clothed, watertight mesh per frame (meshes/NNNNNN.obj).
 
 For each frame with a person: the network's occupancy is evaluated coarse to
-fine inside the visual hull of the mask (and, with a depth margin, in a depth
-band around the fitted body: humanvid.implicit.reconstruct.frame_keep), and kept
+fine inside the visual hull of the mask (and, with a depth margin, capped by a
+depth band around the fitted body: humanvid.implicit.reconstruct.depth_band), and kept
 as a volume; with a temporal window k, the frame's field is then fused with the
 fields of the k frames on either side, carried through the fitted body's
 skinning (humanvid.implicit.fusion), and the fused field is meshed. Frames
@@ -30,11 +30,14 @@ from humanvid.evaluation.silhouette import (
 )
 from humanvid.export.obj import write_obj
 from humanvid.implicit.fusion import PosedBody, VolumeField, fused_occupancy
-from humanvid.implicit.meshing import Grid, KeepFn, evaluate_coarse_to_fine, extract_surface
+from humanvid.implicit.meshing import Grid, evaluate_coarse_to_fine, extract_surface
 from humanvid.implicit.reconstruct import (
     DEPTH_MARGIN,
+    DepthBand,
     FrameInputs,
+    banded,
     encode_frame,
+    frame_band,
     frame_grid,
     frame_keep,
     occupancy_function,
@@ -152,7 +155,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
     posed: dict[int, PosedBody] = {}
     fields: dict[int, VolumeField] = {}
     grids: dict[int, Grid] = {}
-    keeps: dict[int, KeepFn] = {}
+    bands: dict[int, DepthBand | None] = {}
     unfused: dict[int, np.ndarray] = {}  # without fusion, the network's own volume is meshed as it is
 
     def prepare(row: int) -> None:
@@ -163,12 +166,14 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         frame = read_frame(out_dir, video, row, vertices, keypoints, bodies.faces)
         grid = frame_grid(frame, settings.resolution, COARSE_STEP)
         occupancy = occupancy_function(network, encode_frame(network, frame, settings.device))
-        keep = frame_keep(frame, settings.depth_margin)
+        band = frame_band(frame, grid, settings.depth_margin)
         # A frame's field that neighbours will read is kept whole (visual hull only): each band follows its
         # own frame's body, and cut fields averaged over the window would flicker at the cuts.
-        whole = frame_keep(frame) if window and settings.depth_margin > 0 else keep
-        volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=whole)
-        inputs[row], posed[row], grids[row], keeps[row] = frame, body, grid, keep
+        if window:
+            volume, _ = evaluate_coarse_to_fine(occupancy, grid, COARSE_STEP, keep=frame_keep(frame))
+        else:
+            volume, _ = evaluate_coarse_to_fine(banded(occupancy, band), grid, COARSE_STEP, keep=frame_keep(frame, band))
+        inputs[row], posed[row], grids[row], bands[row] = frame, body, grid, band
         if window:
             fields[row] = VolumeField.cropped(volume, grid)
         else:
@@ -187,8 +192,8 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
         frame, grid = inputs[row], grids[row]
         tick = time.perf_counter()
         if window:
-            fused = fused_occupancy(row, fields, posed, window)
-            volume, _ = evaluate_coarse_to_fine(fused, grid, COARSE_STEP, keep=keeps[row])
+            fused = banded(fused_occupancy(row, fields, posed, window), bands[row])
+            volume, _ = evaluate_coarse_to_fine(fused, grid, COARSE_STEP, keep=frame_keep(frame, bands[row]))
         else:
             volume = unfused.pop(row)
         timings["fusion"] += time.perf_counter() - tick
@@ -204,7 +209,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
             result.mask_iou[row] = mesh_mask_iou(mesh.vertices, mesh.faces, frame)
         timings["output"] += time.perf_counter() - tick
         for old in [r for r in inputs if r < row + 1 - window]:  # no later frame reads these any more
-            del posed[old], inputs[old], grids[old], keeps[old]
+            del posed[old], inputs[old], grids[old], bands[old]
             fields.pop(old, None)
         finished += 1
         on_progress(finished, len(todo))

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
-from humanvid.implicit.reconstruct import FrameInputs, encode_frame, frame_keep, mesh_frame, occupancy_function
+from humanvid.implicit.reconstruct import (FrameInputs, depth_band, encode_frame, frame_keep, mesh_frame,
+                                           occupancy_function)
 from preprocessing.crop import crop_affine
 
 CENTER, RADIUS = np.array([0.2, -0.1, -3.0]), 0.3
@@ -82,8 +83,8 @@ def test_no_depth_margin_is_the_visual_hull_alone():
     points = CENTER + np.random.default_rng(2).normal(0, 0.3, (2000, 3))
     from humanvid.implicit.reconstruct import visual_hull
 
-    assert np.array_equal(frame_keep(frame, 0.0)(points), visual_hull(frame)(points))
-    banded = frame_keep(frame, 0.05)(points)
+    assert np.array_equal(frame_keep(frame)(points), visual_hull(frame)(points))
+    banded = frame_keep(frame, depth_band(frame, 0.05, ramp=0.01))(points)
     assert banded.sum() < visual_hull(frame)(points).sum() and not (banded & ~visual_hull(frame)(points)).any()
 
 
@@ -120,3 +121,25 @@ def test_a_network_with_the_body_sdf_needs_the_body_mesh_and_reads_it():
     network.query = spy
     assert occupancy(near_body).shape == (2,)
     assert seen[0][0].numpy() == pytest.approx([0.01, -0.01], abs=0.005)  # the points' signed distances
+
+
+def test_depth_band_cuts_along_a_smooth_surface_not_a_staircase_of_voxels():
+    from humanvid.implicit.meshing import evaluate_coarse_to_fine, extract_surface
+    from humanvid.implicit.reconstruct import banded, frame_grid
+
+    frame = small_body_frame()
+    grid = frame_grid(frame, 96, 4)
+
+    def front_roughness(ramp: float) -> float:
+        """Std [m] of the cut face's depth about a smooth radial profile, in front of the body."""
+        band = depth_band(frame, 0.05, ramp)
+        volume, _ = evaluate_coarse_to_fine(banded(deep_ball, band), grid, 4, keep=frame_keep(frame, band))
+        vertices = extract_surface(volume, grid).vertices
+        radius = np.linalg.norm(vertices[:, :2] - CENTER[:2], axis=1)
+        front = (radius < 0.1) & (vertices[:, 2] > CENTER[2] + 0.1)
+        profile = np.stack([np.ones(front.sum()), radius[front] ** 2, radius[front] ** 4], axis=1)
+        depth = vertices[front, 2]
+        return float((depth - profile @ np.linalg.lstsq(profile, depth, rcond=None)[0]).std())
+
+    soft, hard = front_roughness(grid.voxel), front_roughness(1e-6)  # as meshed; a cut without the ramp
+    assert soft < 0.0016 < 0.002 < hard  # a hard cut steps by voxels (~9 mm here)
