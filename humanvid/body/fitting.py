@@ -105,11 +105,11 @@ class FitSettings:
     robust_sigma: float = 30.0  # crop pixels
     reprojection_weight: float = 1.0
     direction_weight: float = 0.5
-    pose_prior_weight: float = 2e-3
+    pose_prior_weight: float = 0.045
     limit_weight: float = 100.0
     shape_prior_weight: float = 0.05
     acceleration_weight: float = 500.0
-    init_smoothing_radius: int = 2
+    init_smoothing_radius: int = 3
     final_smoothing_sigma: float = 1.5  # frames; 0: off
     silhouette_weight: float = 2.0  # body inside the mask (with silhouettes)
     coverage_weight: float = 0.5  # mask outline reached by the body
