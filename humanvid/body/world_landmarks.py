@@ -27,7 +27,10 @@ PA-MPJPE 65.8 mm, acceleration 7.86 mm/frame²): the looks' disagreement as a pe
 (limbs on which they disagree by more than 20° are 30–40° off the truth, those within 10° 13–16°), weighting
 the fit's direction term by 1 / (1 + (angle / 20°)²): 103.2 / 66.1 / 7.87; and the looks' 2D landmarks
 averaged as well, which cuts the 2D error from 7.9 to 7.4 crop px (test clips 7.3 → 6.5): 102.4 / 65.7 /
-7.81: that much less 2D noise does not help.
+7.81: that much less 2D noise does not help. Later, with the heavy looks and the stronger pose prior: the image
+landmarks alone (weight 1.0, the fit's direction term at 0.25) fit the joints of the synthetic clips better
+(test PA-MPJPE 52.9 → 52.3 mm) and the meshes worse (docs/fitting_tuning.md); nor did four more heavy looks
+at the crop turned by ±12° help.
 
 MediaPipe's heavy pose model (preprocessing/pose_models.py) does: its looks at the crop, plain and
 mirrored, in place of the full model's mirrored look, with their mean 2D landmarks in place of the
