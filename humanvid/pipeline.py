@@ -32,7 +32,7 @@ STAGES = ("preprocess", "fit", "mesh")
 AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
 FIT_FORMAT = 5  # bump when fitting output changes for the same settings
-MESH_FORMAT = 2  # bump when meshing output changes for the same settings
+MESH_FORMAT = 3  # bump when meshing output changes for the same settings
 # Depth band (--depth-margin), metres, as humanvid.implicit.reconstruct's (the pipeline does not import torch):
 VIDEO_DEPTH_MARGIN = 0.0  # none: the cut follows each frame's body and would flicker
 PHOTO_DEPTH_MARGIN = 0.07  # a single frame has nothing to flicker, and the network errs thick
@@ -345,6 +345,7 @@ def mesh_fingerprint(fit: str, settings: Settings, depth_margin: float) -> str:
 
 def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress: Progress) -> bool:
     """Run (or resume, or skip) the mesh stage; True when every mesh was already there."""
+    from humanvid.implicit.reconstruct import BODY_PRIOR
     from humanvid.stages.mesh import MeshSettings, run_mesh
 
     depth_margin = depth_margin_for(settings, len(manifest["frames"]))
@@ -382,7 +383,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
     manifest["stages"]["mesh"] = {
         "status": "complete", "fingerprint": fingerprint, "checkpoint": str(checkpoint_path(settings)),
         "resolution": settings.resolution, "temporal_window": settings.temporal_window,
-        "depth_margin": depth_margin,
+        "depth_margin": depth_margin, "body_prior": BODY_PRIOR,
         "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
         **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
     }

@@ -53,6 +53,7 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
     stage = run["stages"]["mesh"]
     assert stage["status"] == "complete" and stage["resolution"] == 256 and stage["temporal_window"] == 2
     assert stage["depth_margin"] == 0.0  # no depth band by default
+    assert stage["body_prior"] == 1.0  # the fitted body raises the occupancy inside it (recorded)
     assert sorted(p.name for p in (out_dir / "meshes").iterdir()) == [f"{f:06d}.obj" for f in FRAMES]
     for entry in run["frames"]:
         assert entry["mesh"] == "ok" and entry["watertight"]

@@ -123,6 +123,37 @@ def test_a_network_with_the_body_sdf_needs_the_body_mesh_and_reads_it():
     assert seen[0][0].numpy() == pytest.approx([0.01, -0.01], abs=0.005)  # the points' signed distances
 
 
+def test_the_fitted_body_raises_the_occupancy_inside_it_for_networks_that_read_the_body():
+    import trimesh
+
+    from humanvid.implicit.reconstruct import BODY_PRIOR
+
+    torch.manual_seed(0)
+    frame = ball_frame()
+    body = trimesh.creation.icosphere(subdivisions=4, radius=0.24)
+    frame.body_vertices, frame.body_faces = body.vertices + CENTER, body.faces
+    directions = np.random.default_rng(3).normal(size=(40, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    deep_inside = (CENTER + 0.1 * directions).astype(np.float32)  # 14 cm inside the body's surface
+    outside = (CENTER + 0.36 * directions).astype(np.float32)  # 12 cm outside it
+
+    def logit(values):
+        return np.log(values / (1 - values))
+
+    for config in (NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32),
+                   NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32, body_sdf=True)):
+        network = OccupancyNetwork(config).eval()
+        raised = occupancy_function(network, encode_frame(network, frame))
+        plain = occupancy_function(network, encode_frame(network, frame, body_prior=0.0))
+        assert logit(raised(deep_inside)) - logit(plain(deep_inside)) == pytest.approx(np.full(40, BODY_PRIOR), abs=1e-3)
+        assert raised(outside) == pytest.approx(plain(outside), abs=1e-6)
+    # A network that does not read the body (ablation (b), image features only) gets no body prior either.
+    image_only = OccupancyNetwork(NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32,
+                                                keypoint_encoding=False)).eval()
+    encoded = encode_frame(image_only, frame)
+    assert encoded.body_prior == 0 and encoded.body is None
+
+
 def test_depth_band_cuts_along_a_smooth_surface_not_a_staircase_of_voxels():
     from humanvid.implicit.meshing import evaluate_coarse_to_fine, extract_surface
     from humanvid.implicit.reconstruct import banded, frame_grid
