@@ -15,7 +15,8 @@ with --depth-margin M, rows (c), (d), (h), (t) and the clips are meshed within M
 not learn of the body from meshing either). Each checkpoint (--checkpoint, the shipped default, and any
 --ablation) fills the row of the features it was trained with. All rows mesh the same fitted body,
 except the oracle row (t): the default network given the true body (ground-truth keypoints, the sample's own crop), which tells the network's
-share of the error from the fit's; with --known-height also row (h): the whole pipeline with the
+share of the error from the fit's, and row (u): that true body alone, naked (how far the clothed truth is from
+the body, and so what a network adds where the body is right); with --known-height also row (h): the whole pipeline with the
 person's true height given, as `--height` does. Stills where MediaPipe finds nobody are counted
 and left out. Two protocols: "camera" (meshes as exported) and "aligned" (each prediction
 scaled about the camera centre by the factor that best matches the truth: monocular size and
@@ -58,6 +59,7 @@ ROW_LABELS = {
     "d": "(d) + body SDF",
     "h": "default network, the fit told the person's height (--height)",
     "t": "default network given the true body (oracle)",
+    "u": "the true body alone (what a perfect fit gives without a network)",
 }
 ROW_VARIANTS = {"b": "image", "c": "image_keypoints", "d": "image_keypoints_sdf"}  # row → folder of its meshes under OUT/stills/
 FEATURE_ROWS = {("image_features",): "b", ("image_features", "keypoint_encoding"): "c",
@@ -181,6 +183,23 @@ def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolu
                               resolution, height=round(height, 3))
         if outcome.error is None:
             meshes[still.name] = mesh_path(outcome.variants["image_keypoints"], 0)
+    return meshes
+
+
+def true_body_meshes(stills: list[Still], out: Path) -> dict[str, Path]:
+    """Still name → row u's mesh: the still's true body as it is (camera frame), for stills with a crop."""
+    from humanvid.export.obj import write_obj
+
+    meshes = {}
+    for still in stills:
+        sample = still.image.parent
+        if not (sample / "sample.npz").exists():
+            continue
+        path = out / f"{still.name}.obj"
+        if not path.exists():
+            with np.load(sample / "body.npz") as body:
+                write_obj(path, body["vertices"][0].astype(np.float64), body["faces"])
+        meshes[still.name] = path
     return meshes
 
 
@@ -356,7 +375,8 @@ def main() -> None:
     oracles = oracle_meshes(stills, oracle_folder, args.checkpoint.resolve(), args.resolution, args.still_margin)
     sources["t"] = f"{default_source} with the true body"
     print(f"meshed {len(oracles)} stills from their true bodies [{time.perf_counter() - started:.0f} s]", flush=True)
-    extra_rows = {"t": oracles}
+    extra_rows = {"t": oracles, "u": true_body_meshes(stills, args.out.resolve() / "stills" / "true_body" / "body")}
+    sources["u"] = "body.npz of each still"
     if args.known_height:
         started = time.perf_counter()
         extra_rows["h"] = known_height_meshes(stills, args.out.resolve() / "stills" / "known_height",

@@ -115,6 +115,11 @@ def improvements(summary: StillsSummary, default_row: str) -> list[str]:
                      f"{oracle.camera.chamfer_cm:.2f} cm (camera), {oracle.aligned.chamfer_cm:.2f} cm (aligned), "
                      f"against {default.camera.chamfer_cm:.2f} / {default.aligned.chamfer_cm:.2f} cm with the fitted "
                      "body: the rest of its error is the fit's")
+    alone = rows.get("u")
+    if oracle is not None and alone is not None:
+        lines.append(f"(t) vs (u) the true body alone: Chamfer {reduction(alone.aligned.chamfer_cm, oracle.aligned.chamfer_cm):+.1f} %, "
+                     f"P2S {reduction(alone.aligned.p2s_cm, oracle.aligned.p2s_cm):+.1f} % (aligned) — what the network "
+                     "adds where the body is right")
     told = rows.get("h")
     if default is not None and told is not None:
         lines.append(f"(h) the fit told each person's height: Chamfer "
