@@ -48,10 +48,12 @@ def fit_looks() -> tuple[Look, ...]:
 
 
 def crop_landmarks(crops: Sequence[Path | None], looks: Sequence[Look], quiet: bool = True, workers: int = WORKERS,
-                   on_progress: Callable[[int, int], None] = lambda *_: None) -> list[tuple[np.ndarray, np.ndarray]]:
+                   on_progress: Callable[[int, int], None] = lambda *_: None,
+                   unrelated: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """T crop images (None where a frame has none) -> per look, (T, 33, 3) world landmarks [m, MediaPipe
     axes] and (T, 33, 3) image landmarks x, y, z [crop px]; NaN where there is no crop or MediaPipe finds
-    nobody in it. `on_progress(done, total)` counts crops over all looks."""
+    nobody in it. `on_progress(done, total)` counts crops over all looks. The crops are a video's frames
+    (MediaPipe follows the person from one to the next) unless `unrelated` (each looked at on its own)."""
     results = [(np.full((len(crops), NUM_LANDMARKS, 3), np.nan), np.full((len(crops), NUM_LANDMARKS, 3), np.nan))
                for _ in looks]
     if not len(crops) or not looks:
@@ -69,9 +71,9 @@ def crop_landmarks(crops: Sequence[Path | None], looks: Sequence[Look], quiet: b
     def run(index: int, start: int, stop: int) -> None:
         look = looks[index]
         world, image = results[index]
-        pose = _make_pose(static_image_mode=False, segmentation=False, complexity=look.complexity)
+        pose = _make_pose(static_image_mode=unrelated, segmentation=False, complexity=look.complexity)
         try:
-            for row in range(max(start - WARM_UP, 0), stop):
+            for row in range(start if unrelated else max(start - WARM_UP, 0), stop):
                 found = _look(pose, crops[row], look.mirrored)
                 if row < start:
                     continue

@@ -90,7 +90,10 @@ def look_at_crops(out_dir: Path, observations: Observations,
     frame: world landmarks averaged over all of them (humanvid/body/world_landmarks.py); 2D landmarks
     the mean of the heavy model's looks where it was run (2D error on the 8 synthetic test clips 7.2 →
     5.2 crop px), else preprocessing's. A look that saw another pose than most looks did (left and
-    right exchanged, crop_looks.consensus) counts as not seen in that frame."""
+    right exchanged, crop_looks.consensus) counts as not seen in that frame. With the heavy model's
+    looks, whose errors it was learnt on, the world landmarks' limbs are then corrected
+    (humanvid/body/limb_correction.py)."""
+    from humanvid.body.limb_correction import LimbCorrection
     from humanvid.body.world_landmarks import agreeing_looks, blended_looks, mean_of_agreeing
     from preprocessing.crop import from_crop, to_crop
     from preprocessing.crop_looks import consensus, crop_landmarks, fit_looks
@@ -116,6 +119,8 @@ def look_at_crops(out_dir: Path, observations: Observations,
             in_crop = np.nanmean(np.stack(heavy), axis=0)
         in_frame = from_crop(in_crop, observations.affines.astype(np.float64))
         pixels = np.where(np.isfinite(in_frame).all(axis=-1, keepdims=True) & found[:, None, None], in_frame, pixels)
+    if heavy:
+        world = LimbCorrection.load().apply(world)
     return LookedLandmarks(world, pixels, "heavy" if heavy else "full")
 
 

@@ -1,0 +1,119 @@
+"""A learned correction of MediaPipe's 3D limb directions, applied before the fit follows them.
+
+MediaPipe's world landmarks hold the limbs' directions the fit's direction term pulls towards, and
+they are biased: most of all in depth, most of all on people seen from behind (docs/fitting_tuning.md).
+The correction is a ridge regression learnt on the project's synthetic training stills
+(`checkpoints/train_limb_correction.py`; nothing downloaded):
+- the input is MediaPipe's direction of each of the 8 limb bones (upper arms, forearms, thighs, shins);
+- that direction is read in the torso's own axes (from the shoulders and hips), together with where
+  the camera is in those axes, and all 8 bones' directions as context;
+- the output is the true direction in the true torso's axes.
+
+Each bone then takes its corrected direction and keeps MediaPipe's length, from the shoulders and hips
+outwards; hands and feet move with their wrist or ankle. The torso and head are left as they are.
+
+Measured on the 8 synthetic validation clips (the fit's PA-MPJPE 57.5 → 50.7 mm), and on motion families
+left out of its training data (55.8 mm there): the correction learns the synthetic generator's motions
+as well as MediaPipe's bias, and it learns MediaPipe's errors on synthetic renders, which real photos
+may not share (docs/fitting_tuning.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LIMB_BONES = ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28))  # parent → child
+CARRIED = {15: (17, 19, 21), 16: (18, 20, 22), 27: (29, 31), 28: (30, 32)}  # hand and foot landmarks
+TO_Y_UP = np.array([1.0, -1.0, -1.0])  # MediaPipe axes (y down, z away) ↔ OpenGL camera axes
+SHIPPED = Path(__file__).with_name("limb_correction.json")
+FORMAT = "humanvid-limb-correction-1"
+
+
+def torso_axes(points: np.ndarray) -> np.ndarray:
+    """(T, 33, 3) y-up points → (T, 3, 3) rows: x from the left shoulder and hip to the right ones, y from
+    the hips to the shoulders (made orthogonal), z = x × y (out of the torso's back)."""
+    across = (points[:, 12] - points[:, 11]) + (points[:, 24] - points[:, 23])
+    across = across / np.linalg.norm(across, axis=-1, keepdims=True)
+    up = (points[:, 11] + points[:, 12] - points[:, 23] - points[:, 24]) / 2
+    back = np.cross(across, up)
+    back = back / np.linalg.norm(back, axis=-1, keepdims=True)
+    return np.stack([across, np.cross(back, across), back], axis=-2)
+
+
+def bone_directions(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 33, 3) y-up points → (T, 8, 3) unit limb-bone directions in torso axes, and the (T, 3, 3) axes."""
+    axes = torso_axes(points)
+    bones = np.stack([points[:, child] - points[:, parent] for parent, child in LIMB_BONES], axis=1)
+    bones = bones / np.linalg.norm(bones, axis=-1, keepdims=True)
+    return np.einsum("tij,tbj->tbi", axes, bones), axes
+
+
+def features(directions: np.ndarray, camera: np.ndarray, bone: int) -> np.ndarray:
+    """(T, 8, 3) directions and (T, 3) camera direction, both in torso axes → (T, 49) inputs for one bone:
+    1, its direction, the camera, their products, its direction's products, all 8 directions."""
+    own = directions[:, bone]
+    count = len(own)
+    return np.concatenate([np.ones((count, 1)), own, camera, (own[:, :, None] * camera[:, None, :]).reshape(count, -1),
+                           (own[:, :, None] * own[:, None, :]).reshape(count, -1), directions.reshape(count, -1)], axis=1)
+
+
+@dataclass(frozen=True)
+class LimbCorrection:
+    weights: np.ndarray  # (8, F, 3): per bone, features → true direction (before normalising)
+    note: str = ""  # what it was learnt from
+
+    def apply(self, world: np.ndarray) -> np.ndarray:
+        """(T, 33, 3) world landmarks [m, MediaPipe axes] → the same with corrected limbs; frames with
+        a missing landmark are returned as they are."""
+        result = np.array(world, np.float64)
+        points = result * TO_Y_UP
+        complete = np.isfinite(points).all(axis=(1, 2))
+        if not complete.any():
+            return result
+        moved = points[complete]
+        directions, axes = bone_directions(moved)
+        camera = axes[:, :, 2]  # the camera's viewing axis (+z, towards it) in torso axes
+        for bone, (parent, child) in enumerate(LIMB_BONES):  # parents come before their children
+            corrected = features(directions, camera, bone) @ self.weights[bone]
+            corrected /= np.linalg.norm(corrected, axis=-1, keepdims=True)
+            length = np.linalg.norm(points[complete][:, child] - points[complete][:, parent], axis=-1, keepdims=True)
+            target = moved[:, parent] + length * np.einsum("tji,tj->ti", axes, corrected)
+            shift = target - moved[:, child]
+            moved[:, child] = target
+            for carried in CARRIED.get(child, ()):
+                moved[:, carried] += shift
+        points[complete] = moved
+        return points * TO_Y_UP
+
+    def save(self, path: Path) -> None:
+        from humanvid import atomic
+
+        atomic.write_text(path, json.dumps({"format": FORMAT, "note": self.note,
+                                            "weights": np.round(self.weights, 6).tolist()}) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = SHIPPED) -> "LimbCorrection":
+        data = json.loads(Path(path).read_text())
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a limb correction of format {FORMAT}")
+        return cls(np.asarray(data["weights"], np.float64), data.get("note", ""))
+
+
+def learn_limb_correction(world: np.ndarray, truth: np.ndarray, ridge: float = 1.0, note: str = "") -> LimbCorrection:
+    """(N, 33, 3) MediaPipe world landmarks [MediaPipe axes] and (N, 33, 3) true keypoints [y-up camera axes] of
+    N people → the ridge regression of each bone's true direction on its features."""
+    points = np.asarray(world, np.float64) * TO_Y_UP
+    truth = np.asarray(truth, np.float64)
+    usable = np.isfinite(points).all(axis=(1, 2)) & np.isfinite(truth).all(axis=(1, 2))
+    seen, axes = bone_directions(points[usable])
+    true, _ = bone_directions(truth[usable])
+    weights = []
+    for bone in range(len(LIMB_BONES)):
+        inputs = features(seen, axes[:, :, 2], bone)
+        gram = inputs.T @ inputs + ridge * np.eye(inputs.shape[1])
+        weights.append(np.linalg.solve(gram, inputs.T @ true[:, bone]))
+    return LimbCorrection(np.stack(weights), note)
