@@ -12,10 +12,10 @@ The correction is a ridge regression learnt on the project's synthetic training 
 Each bone then takes its corrected direction and keeps MediaPipe's length, from the shoulders and hips
 outwards; hands and feet move with their wrist or ankle. The torso and head are left as they are.
 
-Measured on the 8 synthetic validation clips (the fit's PA-MPJPE 57.5 → 50.7 mm), and on motion families
-left out of its training data (55.8 mm there): the correction learns the synthetic generator's motions
-as well as MediaPipe's bias, and it learns MediaPipe's errors on synthetic renders, which real photos
-may not share (docs/fitting_tuning.md).
+On the 8 synthetic validation clips the fit's PA-MPJPE went 57.5 → 50.7 mm (ridge λ 3 in that sweep; λ 1
+is shipped); with each clip's motion family left out of the training stills, 55.8 mm. The correction learns
+the synthetic generator's motions as well as MediaPipe's bias, and MediaPipe's errors on synthetic renders,
+which real photos may not share (docs/fitting_tuning.md, checkpoints/LIMB_CORRECTION.md).
 """
 
 from __future__ import annotations
