@@ -74,13 +74,14 @@ class LimbCorrection:
         complete = np.isfinite(points).all(axis=(1, 2))
         if not complete.any():
             return result
-        moved = points[complete]
-        directions, axes = bone_directions(moved)
+        original = points[complete]
+        moved = original.copy()
+        directions, axes = bone_directions(original)
         camera = axes[:, :, 2]  # the camera's viewing axis (+z, towards it) in torso axes
         for bone, (parent, child) in enumerate(LIMB_BONES):  # parents come before their children
             corrected = features(directions, camera, bone) @ self.weights[bone]
             corrected /= np.linalg.norm(corrected, axis=-1, keepdims=True)
-            length = np.linalg.norm(points[complete][:, child] - points[complete][:, parent], axis=-1, keepdims=True)
+            length = np.linalg.norm(original[:, child] - original[:, parent], axis=-1, keepdims=True)
             target = moved[:, parent] + length * np.einsum("tji,tj->ti", axes, corrected)
             shift = target - moved[:, child]
             moved[:, child] = target
