@@ -38,7 +38,6 @@ Anny is exact and ~5x cheaper than a full forward (anny_fast.py).
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import Callable
 
@@ -57,6 +56,7 @@ from humanvid.body.initialization import initialize_from_landmarks, mediapipe_wo
 from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
+from humanvid.body.temporal_filter import box_kernel, gaussian_kernel, smoothed
 from humanvid.errors import HumanvidError
 
 
@@ -203,7 +203,7 @@ def fit_body_sequence(
             solved = solve_translation(keypoints, torch.nan_to_num(data.pixels), data.weights, *camera)
         params.translation = torch.where(observed[:, None], solved, params.translation)
         params = _fill_unobserved(params, observed)
-    params = _smoothed(params, box_kernel(settings.init_smoothing_radius))
+    params = smoothed(params, box_kernel(settings.init_smoothing_radius))
 
     step = max(1, settings.chunk_size - settings.chunk_overlap)
     starts = list(range(0, max(1, total - settings.chunk_overlap), step)) if total > settings.chunk_size else [0]
@@ -219,7 +219,7 @@ def fit_body_sequence(
         previous_end = frames.stop
         if progress is not None:
             progress(frames.stop, total)
-    params = _smoothed(params, gaussian_kernel(settings.final_smoothing_sigma), linear_ends=True)
+    params = smoothed(params, gaussian_kernel(settings.final_smoothing_sigma), linear_ends=True)
 
     with torch.no_grad():
         keypoints = body(params).keypoints
@@ -239,50 +239,6 @@ def _initial_params(body: BodyModel, observations: KeypointObservations, observe
         observations.fx, observations.fy, observations.cx, observations.cy,
     )  # fmt: skip
     return _fill_unobserved(init, observed)
-
-
-def box_kernel(radius: int) -> torch.Tensor:
-    """(2 radius + 1,) moving average."""
-    return torch.full((2 * max(radius, 0) + 1,), 1.0 / (2 * max(radius, 0) + 1), dtype=torch.float64)
-
-
-def gaussian_kernel(sigma: float) -> torch.Tensor:
-    """(2 ⌈3σ⌉ + 1,) normalised Gaussian over frame offsets; (1,) identity for σ ≤ 0."""
-    if sigma <= 0:
-        return torch.ones(1, dtype=torch.float64)
-    reach = math.ceil(3 * sigma)
-    offsets = torch.arange(-reach, reach + 1, dtype=torch.float64)
-    weights = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    return weights / weights.sum()
-
-
-def _smoothed(params: BodyParams, kernel: torch.Tensor, linear_ends: bool = False) -> BodyParams:
-    """The per-frame values filtered over time by the odd-length `kernel`.
-
-    Used on the independent per-frame initialisations, which jitter (the optimiser would spend
-    its iterations on that), and on the fitted sequence. Axis-angles are filtered directly:
-    they are continuous over time (unwrapped) and neighbouring frames are close. Beyond the
-    ends the sequence is continued as a constant, or with linear_ends by point reflection
-    about the end frame (2 x₀ − x_k), which keeps a steady motion steady up to the last frame.
-    """
-    radius = len(kernel) // 2
-    if radius == 0 or params.batch_size < 3:
-        return params
-    weights = kernel.to(params.pose.dtype)[None, None]
-    count = params.batch_size
-    before = torch.arange(radius, 0, -1).clamp(max=count - 1)  # frames mirrored before the first
-    after = (count - 1 - torch.arange(1, radius + 1)).clamp(min=0)  # and after the last
-
-    def smooth(values: torch.Tensor) -> torch.Tensor:
-        flat = values.reshape(count, -1).T[:, None, :]  # (C, 1, T)
-        if linear_ends:
-            first, last = flat[..., :1], flat[..., -1:]
-            padded = torch.cat([2 * first - flat[..., before], flat, 2 * last - flat[..., after]], dim=-1)
-        else:
-            padded = torch.nn.functional.pad(flat, (radius, radius), mode="replicate")
-        return torch.nn.functional.conv1d(padded, weights)[:, 0].T.contiguous().reshape(values.shape)
-
-    return BodyParams(smooth(params.global_orient), smooth(params.translation), smooth(params.pose), params.shape)
 
 
 def _fill_unobserved(params: BodyParams, observed: torch.Tensor) -> BodyParams:

@@ -197,21 +197,21 @@ def test_fit_with_silhouettes(anny_body, clip):
 
 
 def test_the_final_filter_damps_jitter_and_keeps_steady_motion():
-    from humanvid.body.fitting import _smoothed, gaussian_kernel
+    from humanvid.body.temporal_filter import gaussian_kernel, smoothed
     from humanvid.body.model import BodyParams
 
     frames = torch.arange(20, dtype=torch.float64)[:, None]
     steady = frames * torch.tensor([[0.01, -0.02, 0.03]], dtype=torch.float64)  # constant velocity
     jitter = 0.01 * (-1.0) ** frames  # ±1 cm from frame to frame
     shape = torch.zeros(1, 4, dtype=torch.float64)
-    filtered = _smoothed(BodyParams(steady + jitter, steady + jitter, (steady + jitter).repeat(1, 4), shape),
+    filtered = smoothed(BodyParams(steady + jitter, steady + jitter, (steady + jitter).repeat(1, 4), shape),
                          gaussian_kernel(FitSettings().final_smoothing_sigma), linear_ends=True)
     assert FitSettings().final_smoothing_sigma > 0
     for values in (filtered.global_orient, filtered.translation, filtered.pose[:, :3]):
         left = values - steady
         assert left[3:-3].abs().max() < 0.2 * 0.01  # the alternating jitter is mostly gone
         assert torch.allclose(left.mean(dim=0), torch.zeros(3, dtype=torch.float64), atol=1e-3)  # no drift
-    smooth = _smoothed(BodyParams(steady, steady, steady.repeat(1, 4), shape), gaussian_kernel(1.0), linear_ends=True)
+    smooth = smoothed(BodyParams(steady, steady, steady.repeat(1, 4), shape), gaussian_kernel(1.0), linear_ends=True)
     assert torch.allclose(smooth.translation, steady)  # a steady motion stays as it is, up to the last frame
     assert torch.equal(filtered.shape, shape)
-    assert _smoothed(BodyParams(steady, steady, steady, shape), gaussian_kernel(0.0)).pose.equal(steady)
+    assert smoothed(BodyParams(steady, steady, steady, shape), gaussian_kernel(0.0)).pose.equal(steady)
