@@ -31,7 +31,7 @@ from preprocessing.video import FrameSelection, MediaInfo, probe
 STAGES = ("preprocess", "fit", "mesh")
 AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
-FIT_FORMAT = 6  # bump when fitting output changes for the same settings
+FIT_FORMAT = 7  # bump when fitting output changes for the same settings
 MESH_FORMAT = 3  # bump when meshing output changes for the same settings
 # Depth band (--depth-margin), metres, as humanvid.implicit.reconstruct's (the pipeline does not import torch):
 VIDEO_DEPTH_MARGIN = 0.0  # none: the cut follows each frame's body and would flicker

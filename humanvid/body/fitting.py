@@ -16,7 +16,11 @@ Stages (each an L-BFGS run in torch, batched over frames):
    jitter (acceleration error 9.5 → 8.5 mm/frame²); the filter after the fit cuts it to 7.6 at
    σ = 1 with MPJPE unchanged (94.6 mm). σ = 1.5 smooths more for ~0.5 mm of MPJPE, and the
    clothed meshes built on the bodies flicker less (excess frame-to-frame change of the fused
-   meshes on two synthetic clips 0.287 → 0.264 cm, Chamfer unchanged).
+   meshes on two synthetic clips 0.287 → 0.264 cm, Chamfer unchanged). Some parts get their
+   own σ (`final_smoothing_sigmas`): the knees, which move fast, less; the global orientation,
+   the middle of the spine and the elbows, which MediaPipe's noise shakes more than they
+   move, more (acceleration error 6.47 → 6.25 mm/frame² on the validation clips, chosen there;
+   5.41 → 5.26 on the test clips; PA-MPJPE unchanged; docs/fitting_tuning.md).
 
 Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
@@ -39,7 +43,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import torch
 
@@ -56,7 +61,7 @@ from humanvid.body.initialization import initialize_from_landmarks, mediapipe_wo
 from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
-from humanvid.body.temporal_filter import box_kernel, gaussian_kernel, smoothed
+from humanvid.body.temporal_filter import box_kernel, final_filter, smoothed
 from humanvid.errors import HumanvidError
 
 
@@ -92,6 +97,10 @@ class KeypointObservations:
 MIN_HEIGHT, MAX_HEIGHT = 0.5, 2.6  # metres: the heights a known-height fit accepts
 
 
+# The final filter's σ (frames) of the parts that differ from final_smoothing_sigma.
+PART_SMOOTHING_SIGMAS = MappingProxyType({"global_orient": 2.0, "spine": 3.0, "forearm": 3.0, "shin": 1.0})
+
+
 @dataclasses.dataclass
 class FitSettings:
     chunk_size: int = 48
@@ -110,7 +119,9 @@ class FitSettings:
     shape_prior_weight: float = 0.05
     acceleration_weight: float = 500.0
     init_smoothing_radius: int = 3
-    final_smoothing_sigma: float = 1.5  # frames; 0: off
+    final_smoothing_sigma: float = 1.5  # frames; 0: the whole final filter off
+    # frames, parts with their own σ in the final filter (temporal_filter.final_filter)
+    final_smoothing_sigmas: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(PART_SMOOTHING_SIGMAS))
     silhouette_weight: float = 2.0  # body inside the mask (with silhouettes)
     coverage_weight: float = 0.5  # mask outline reached by the body
     silhouette_sigma: float = 20.0  # mask pixels
@@ -219,7 +230,7 @@ def fit_body_sequence(
         previous_end = frames.stop
         if progress is not None:
             progress(frames.stop, total)
-    params = smoothed(params, gaussian_kernel(settings.final_smoothing_sigma), linear_ends=True)
+    params = final_filter(body, params, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
 
     with torch.no_grad():
         keypoints = body(params).keypoints

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import torch
 
-from humanvid.body.model import BodyParams
+from humanvid.body.model import BodyModel, BodyParams
 
 
 def box_kernel(radius: int) -> torch.Tensor:
@@ -25,29 +26,59 @@ def gaussian_kernel(sigma: float) -> torch.Tensor:
 
 
 def smoothed(params: BodyParams, kernel: torch.Tensor, linear_ends: bool = False) -> BodyParams:
-    """The per-frame values filtered over time by the odd-length `kernel`.
+    """The per-frame values filtered over time by the odd-length `kernel` (filtered_sequence).
 
     Used on the independent per-frame initialisations, which jitter (the optimiser would spend
-    its iterations on that), and on the fitted sequence. Axis-angles are filtered directly:
-    they are continuous over time (unwrapped) and neighbouring frames are close. Beyond the
-    ends the sequence is continued as a constant, or with linear_ends by point reflection
-    about the end frame (2 x₀ − x_k), which keeps a steady motion steady up to the last frame.
+    its iterations on that), and on the fitted sequence (final_filter). Axis-angles are filtered
+    directly: they are continuous over time (unwrapped) and neighbouring frames are close.
     """
-    radius = len(kernel) // 2
-    if radius == 0 or params.batch_size < 3:
-        return params
-    weights = kernel.to(params.pose.dtype)[None, None]
-    count = params.batch_size
-    before = torch.arange(radius, 0, -1).clamp(max=count - 1)  # frames mirrored before the first
-    after = (count - 1 - torch.arange(1, radius + 1)).clamp(min=0)  # and after the last
-
     def smooth(values: torch.Tensor) -> torch.Tensor:
-        flat = values.reshape(count, -1).T[:, None, :]  # (C, 1, T)
-        if linear_ends:
-            first, last = flat[..., :1], flat[..., -1:]
-            padded = torch.cat([2 * first - flat[..., before], flat, 2 * last - flat[..., after]], dim=-1)
-        else:
-            padded = torch.nn.functional.pad(flat, (radius, radius), mode="replicate")
-        return torch.nn.functional.conv1d(padded, weights)[:, 0].T.contiguous().reshape(values.shape)
+        return filtered_sequence(values, kernel, linear_ends)
 
     return BodyParams(smooth(params.global_orient), smooth(params.translation), smooth(params.pose), params.shape)
+
+
+def final_filter(body: BodyModel, params: BodyParams, sigma: float, part_sigmas: Mapping[str, float]) -> BodyParams:
+    """The fitted sequence filtered over time, with linear ends: a Gaussian of σ `sigma` frames,
+    except for the parts in `part_sigmas` ("global_orient", or an initialisation role of the
+    body's pose joints, BodyModel.initialization_joints, "shin" standing for both shins), which
+    get their own σ. σ ≤ 0: unchanged."""
+    if sigma <= 0:
+        return params
+    filtered = smoothed(params, gaussian_kernel(sigma), linear_ends=True)
+    orient, pose = filtered.global_orient, filtered.pose.clone()
+    index = {name: i for i, name in enumerate(body.pose_joint_names)}
+    for part, part_sigma in part_sigmas.items():
+        kernel = gaussian_kernel(part_sigma)
+        if part == "global_orient":
+            orient = filtered_sequence(params.global_orient, kernel, linear_ends=True)
+            continue
+        roles = [role for role in (part, f"left_{part}", f"right_{part}") if role in body.initialization_joints]
+        if not roles:
+            raise ValueError(f"{part!r} is neither global_orient nor a pose role of the {body.name} body")
+        joints = [index[body.initialization_joints[role]] for role in roles]
+        pose[:, joints] = filtered_sequence(params.pose[:, joints], kernel, linear_ends=True)
+    return BodyParams(orient, filtered.translation, pose, params.shape)
+
+
+def filtered_sequence(values: torch.Tensor, kernel: torch.Tensor, linear_ends: bool = False) -> torch.Tensor:
+    """(T, ...) values filtered over the frames by the odd-length `kernel`; unchanged for T < 3.
+
+    Beyond the ends the sequence is continued as a constant, or with linear_ends by point
+    reflection about the end frame (2 x₀ − x_k), which keeps a steady motion steady up to the
+    last frame.
+    """
+    radius = len(kernel) // 2
+    count = values.shape[0]
+    if radius == 0 or count < 3:
+        return values
+    weights = kernel.to(values.dtype)[None, None]
+    flat = values.reshape(count, -1).T[:, None, :]  # (C, 1, T)
+    if linear_ends:
+        before = torch.arange(radius, 0, -1).clamp(max=count - 1)  # frames mirrored before the first
+        after = (count - 1 - torch.arange(1, radius + 1)).clamp(min=0)  # and after the last
+        first, last = flat[..., :1], flat[..., -1:]
+        padded = torch.cat([2 * first - flat[..., before], flat, 2 * last - flat[..., after]], dim=-1)
+    else:
+        padded = torch.nn.functional.pad(flat, (radius, radius), mode="replicate")
+    return torch.nn.functional.conv1d(padded, weights)[:, 0].T.contiguous().reshape(values.shape)

@@ -215,3 +215,38 @@ def test_the_final_filter_damps_jitter_and_keeps_steady_motion():
     assert torch.allclose(smooth.translation, steady)  # a steady motion stays as it is, up to the last frame
     assert torch.equal(filtered.shape, shape)
     assert smoothed(BodyParams(steady, steady, steady, shape), gaussian_kernel(0.0)).pose.equal(steady)
+
+
+def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
+    from humanvid.body.model import BodyParams
+    from humanvid.body.temporal_filter import final_filter, filtered_sequence, gaussian_kernel
+
+    generator = torch.Generator().manual_seed(0)
+    count, joints = 30, len(anny_body.pose_joint_names)
+    noisy = BodyParams(0.1 * torch.randn(count, 3, generator=generator, dtype=torch.float64),
+                       0.1 * torch.randn(count, 3, generator=generator, dtype=torch.float64),
+                       0.1 * torch.randn(count, joints, 3, generator=generator, dtype=torch.float64),
+                       torch.zeros(1, 4, dtype=torch.float64))
+    settings = FitSettings()
+    assert settings.final_smoothing_sigmas["shin"] < settings.final_smoothing_sigma < settings.final_smoothing_sigmas["spine"]
+    filtered = final_filter(anny_body, noisy, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
+
+    def expected(values, sigma):
+        return filtered_sequence(values, gaussian_kernel(sigma), linear_ends=True)
+
+    names = list(anny_body.pose_joint_names)
+    knees = [names.index(anny_body.initialization_joints[f"{side}_shin"]) for side in ("left", "right")]
+    spine = names.index(anny_body.initialization_joints["spine"])
+    others = [i for i in range(joints) if i not in knees + [spine] + [names.index(anny_body.initialization_joints[f"{side}_forearm"]) for side in ("left", "right")]]
+    assert torch.allclose(filtered.pose[:, knees], expected(noisy.pose[:, knees], settings.final_smoothing_sigmas["shin"]))
+    assert torch.allclose(filtered.pose[:, spine], expected(noisy.pose[:, spine], settings.final_smoothing_sigmas["spine"]))
+    assert torch.allclose(filtered.pose[:, others], expected(noisy.pose[:, others], settings.final_smoothing_sigma))
+    assert torch.allclose(filtered.global_orient, expected(noisy.global_orient, settings.final_smoothing_sigmas["global_orient"]))
+    assert torch.allclose(filtered.translation, expected(noisy.translation, settings.final_smoothing_sigma))
+    # Less smoothing leaves more of the noise: the knees move more from frame to frame than the spine.
+    def roughness(values):
+        return (values[2:] - 2 * values[1:-1] + values[:-2]).abs().mean()
+    assert roughness(filtered.pose[:, knees]) > 1.5 * roughness(filtered.pose[:, spine])
+    assert final_filter(anny_body, noisy, 0.0, settings.final_smoothing_sigmas) is noisy  # σ 0: the whole filter off
+    with pytest.raises(ValueError, match="tail"):
+        final_filter(anny_body, noisy, 1.5, {"tail": 2.0})

@@ -158,3 +158,16 @@ def test_official_topology_uses_smplx_vertex_keypoints():
     assert weights["nose"] == 0.5 and weights["left_heel"] == pytest.approx(0.8)
     nose = output.keypoints[0, MEDIAPIPE_LANDMARKS.index("nose")]
     assert torch.allclose(nose, output.vertices[0, 332])
+
+
+def test_the_final_filter_finds_its_parts_in_smpl(smpl_body):
+    from humanvid.body.fitting import FitSettings
+    from humanvid.body.temporal_filter import filtered_sequence, final_filter, gaussian_kernel
+
+    settings = FitSettings()
+    params = smpl_body.neutral_params(12)
+    params.pose = 0.1 * torch.randn(params.pose.shape, generator=torch.Generator().manual_seed(1), dtype=params.pose.dtype)
+    filtered = final_filter(smpl_body, params, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
+    knee = smpl_body.pose_joint_names.index("left_knee")
+    wanted = filtered_sequence(params.pose[:, knee], gaussian_kernel(settings.final_smoothing_sigmas["shin"]), linear_ends=True)
+    assert torch.allclose(filtered.pose[:, knee], wanted)
