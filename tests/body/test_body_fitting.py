@@ -205,7 +205,7 @@ def test_the_final_filter_damps_jitter_and_keeps_steady_motion():
     jitter = 0.01 * (-1.0) ** frames  # ±1 cm from frame to frame
     shape = torch.zeros(1, 4, dtype=torch.float64)
     filtered = smoothed(BodyParams(steady + jitter, steady + jitter, (steady + jitter).repeat(1, 4), shape),
-                         gaussian_kernel(FitSettings().final_smoothing_sigma), linear_ends=True)
+                        gaussian_kernel(FitSettings().final_smoothing_sigma), linear_ends=True)
     assert FitSettings().final_smoothing_sigma > 0
     for values in (filtered.global_orient, filtered.translation, filtered.pose[:, :3]):
         left = values - steady
@@ -237,15 +237,17 @@ def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
     names = list(anny_body.pose_joint_names)
     knees = [names.index(anny_body.initialization_joints[f"{side}_shin"]) for side in ("left", "right")]
     spine = names.index(anny_body.initialization_joints["spine"])
-    others = [i for i in range(joints) if i not in knees + [spine] + [names.index(anny_body.initialization_joints[f"{side}_forearm"]) for side in ("left", "right")]]
+    elbows = [names.index(anny_body.initialization_joints[f"{side}_forearm"]) for side in ("left", "right")]
+    others = [i for i in range(joints) if i not in knees + elbows + [spine]]
     assert torch.allclose(filtered.pose[:, knees], expected(noisy.pose[:, knees], settings.final_smoothing_sigmas["shin"]))
     assert torch.allclose(filtered.pose[:, spine], expected(noisy.pose[:, spine], settings.final_smoothing_sigmas["spine"]))
     assert torch.allclose(filtered.pose[:, others], expected(noisy.pose[:, others], settings.final_smoothing_sigma))
     assert torch.allclose(filtered.global_orient, expected(noisy.global_orient, settings.final_smoothing_sigmas["global_orient"]))
     assert torch.allclose(filtered.translation, expected(noisy.translation, settings.final_smoothing_sigma))
-    # Less smoothing leaves more of the noise: the knees move more from frame to frame than the spine.
+
     def roughness(values):
         return (values[2:] - 2 * values[1:-1] + values[:-2]).abs().mean()
+    # Less smoothing leaves more of the noise: the knees move more from frame to frame than the spine.
     assert roughness(filtered.pose[:, knees]) > 1.5 * roughness(filtered.pose[:, spine])
     assert final_filter(anny_body, noisy, 0.0, settings.final_smoothing_sigmas) is noisy  # σ 0: the whole filter off
     with pytest.raises(ValueError, match="tail"):
