@@ -51,10 +51,13 @@ _STRAIGHT_LIMB_SIN = math.sin(math.radians(10.0))
 _MAX_TWIST = math.radians(100.0)
 
 
+MEDIAPIPE_TO_OUTPUT_AXES = (1.0, -1.0, -1.0)  # per-axis sign, either way: y down, z away ↔ y up, z towards the camera
+
+
 def mediapipe_world_to_output_axes(world_landmarks: torch.Tensor) -> torch.Tensor:
     """(..., 3) MediaPipe world coordinates (x right, y down, z away) -> output axes
     (x right, y up, z towards the camera)."""
-    return world_landmarks * world_landmarks.new_tensor([1.0, -1.0, -1.0])
+    return world_landmarks * world_landmarks.new_tensor(MEDIAPIPE_TO_OUTPUT_AXES)
 
 
 def line_of_sight_rotation(pixels: torch.Tensor, fx: float, fy: float, cx: float, cy: float) -> torch.Tensor:

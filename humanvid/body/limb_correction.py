@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from humanvid.body.initialization import MEDIAPIPE_TO_OUTPUT_AXES
+
 LIMB_BONES = ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28))  # parent → child
 CARRIED = {15: (17, 19, 21), 16: (18, 20, 22), 27: (29, 31), 28: (30, 32)}  # hand and foot landmarks
-TO_Y_UP = np.array([1.0, -1.0, -1.0])  # MediaPipe axes (y down, z away) ↔ OpenGL camera axes
+TO_Y_UP = np.array(MEDIAPIPE_TO_OUTPUT_AXES)  # MediaPipe axes (y down, z away) ↔ OpenGL camera axes
 SHIPPED = Path(__file__).with_name("limb_correction.json")
 FORMAT = "humanvid-limb-correction-1"
 
