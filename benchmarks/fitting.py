@@ -1,6 +1,6 @@
 """Body fitting accuracy and speed: synthetic clips with known bodies, and tennis.mp4.
 
-    python benchmarks/fitting.py [--clips /tmp/humanvid_fit_clips] [--tennis-frames 312]
+    python benchmarks/fitting.py [--clips /tmp/humanvid_fit_clips] [--tennis-frames 312] [--more-clips 48]
 
 Synthetic: 8 test clips (benchmarks/fitting_clips.py: Anny bodies of random shape moving
 through humanvid.synth's clip motions, rendered from a random static camera, preprocessed by
@@ -11,10 +11,12 @@ PA-MPJPE (per-frame similarity alignment), acceleration error (root-aligned) and
 the body height (fitted shape's rest height vs the true one). Each clip's view (the angle
 between where the person faces and the camera, from the truth) splits the means into clips
 seen from behind and the others. As a diagnostic, the same fit is also given the true joints'
-2D positions, or the true 3D pose, in place of MediaPipe's.
-Clips are made once and cached in --clips. tennis.mp4: keypoint reprojection error in 512-pixel crop units, IoU of the
-rendered body with the MediaPipe mask, and seconds per frame of the fit (process CPU time,
-and wall time; torch limited to 2 threads). Writes its section of benchmarks/RESULTS.md.
+2D positions, MediaPipe's 2D landmarks with half their error, or the true 3D pose, in place of
+MediaPipe's. With --more-clips N, N further clips made the same way are fitted too (are the test
+clips' means typical?). Clips are made once and cached in --clips. tennis.mp4: keypoint
+reprojection error in 512-pixel crop units, IoU of the rendered body with the MediaPipe mask, and
+seconds per frame of the fit (process CPU time, and wall time; torch limited to 2 threads, then
+to 1). Writes its section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 
 from common import REAL, humanvid, run_timed, write_section
-from fitting_clips import ensure_clips
+from fitting_clips import ensure_clips, ensure_more_clips
 from fitting_data import load_observations, mask_ious, with_crop_looks
 
 LIMB_JOINTS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
@@ -69,21 +71,27 @@ def body_height(body, shape: torch.Tensor) -> float:
         return float(body.rest_height(shape))
 
 
-ORACLES = ("2d", "3d")  # what a diagnostic fit is given from the truth instead of MediaPipe
+# What a diagnostic fit is given from the truth instead of MediaPipe: "2d" the true joints' 2D positions,
+# "2d-half" MediaPipe's 2D landmarks moved halfway to them (half their error), "3d" the true 3D pose.
+ORACLES = ("2d", "2d-half", "3d")
+MORE_SEEDS = 9300  # first seed of --more-clips (the test clips are 9000-9007, the tuning clips 9100-9107)
 
 
 def with_true_landmarks(observations, truth_keypoints: np.ndarray, oracle: str):
-    """The observations with MediaPipe's 2D landmarks ("2d": the true joints' projections) or
-    its 3D world landmarks ("3d": the true hip-centred pose, MediaPipe axes) replaced by the
-    truth, where the truth has the point; a diagnostic of what limits the fit."""
+    """The observations with MediaPipe's 2D landmarks ("2d": the true joints' projections; "2d-half":
+    halfway between the two) or its 3D world landmarks ("3d": the true hip-centred pose, MediaPipe
+    axes) replaced by the truth, where the truth has the point; a diagnostic of what limits the fit."""
     from humanvid.body.fitting_losses import project_points
     from humanvid.body.initialization import camera_to_mediapipe_world
 
     actual = torch.from_numpy(truth_keypoints).to(observations.pixels.dtype)
     known = torch.isfinite(actual).all(dim=-1)[..., None]
-    if oracle == "2d":
+    if oracle in ("2d", "2d-half"):
         camera = (observations.fx, observations.fy, observations.cx, observations.cy)
-        pixels = torch.where(known & torch.isfinite(observations.pixels), project_points(actual, *camera), observations.pixels)
+        true_pixels = project_points(actual, *camera)
+        if oracle == "2d-half":
+            true_pixels = 0.5 * (true_pixels + observations.pixels)
+        pixels = torch.where(known & torch.isfinite(observations.pixels), true_pixels, observations.pixels)
         return dataclasses.replace(observations, pixels=pixels)
     centred = actual - actual[:, HIPS].mean(dim=1, keepdim=True)
     camera = (observations.fx, observations.fy, observations.cx, observations.cy)
@@ -166,10 +174,27 @@ def score_tennis(body, folder: Path, settings, frames: int) -> dict:
     }
 
 
+def more_clips_text(more: list[ClipScores], failed: list[int], count: int, mean) -> str:
+    """The paragraph on --more-clips: their means, and the acceleration error per motion."""
+    if not count:
+        return ("`--more-clips 48` also fits 48 further clips made the same way, to tell whether the test clips' "
+                "means are typical (not run this time).")
+    if not more:
+        return f"`--more-clips {count}`: MediaPipe found nobody in any of the {count} clips."
+    motions = sorted({c.motion for c in more}, key=lambda m: [c.motion for c in more].index(m))
+    per_motion = ", ".join(f"{m} {mean('acceleration', [c for c in more if c.motion == m]):.2f}" for m in motions)
+    left_out = f"; MediaPipe found nobody in seed(s) {', '.join(map(str, failed))}, left out" if failed else ""
+    return (f"On {len(more)} more clips made the same way (`--more-clips {count}`: seeds {MORE_SEEDS}–{MORE_SEEDS + count - 1}, the 8 motions in "
+            f"turn{left_out}) the same fit gets MPJPE {mean('mpjpe', more):.1f} mm, PA-MPJPE {mean('pa_mpjpe', more):.1f}, "
+            f"acceleration {mean('acceleration', more):.2f} mm/frame²; acceleration per motion: {per_motion}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_fit_clips")
     parser.add_argument("--tennis-frames", type=int, default=312)
+    parser.add_argument("--more-clips", type=int, default=0, metavar="N",
+                        help=f"also fit N further synthetic clips (seeds {MORE_SEEDS}, ...): are the test clips' means typical?")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -182,14 +207,19 @@ def main() -> None:
     clips = [score_clip(body, folder, settings) for folder in folders]
     told = [score_clip(body, folder, settings, known_height=True) for folder in folders]
     given = {oracle: [score_clip(body, folder, settings, oracle=oracle) for folder in folders] for oracle in ORACLES}
-    for clip in clips + told + given["2d"] + given["3d"]:
+    for clip in clips + told + [clip for scores in given.values() for clip in scores]:
         print(clip)
+    more_folders, more_failed = ensure_more_clips(args.clips, args.more_clips, MORE_SEEDS)
+    more = [score_clip(body, folder, settings) for folder in more_folders]
     with tempfile.TemporaryDirectory() as tmp:
         timed = run_timed(humanvid("reconstruct", REAL / "tennis.mp4", "-o", tmp, "--until", "preprocess", "-q"))
         if timed.returncode != 0:
             raise SystemExit(f"preprocessing tennis.mp4 failed: {timed.stderr}")
         tennis = score_tennis(body, Path(tmp) / "tennis", settings, args.tennis_frames)
-    print(tennis)
+        torch.set_num_threads(1)
+        one_thread = score_tennis(body, Path(tmp) / "tennis", settings, args.tennis_frames)
+        torch.set_num_threads(2)
+    print(tennis, one_thread)
 
     def mean(field: str, scores=clips) -> float:
         return float(np.mean([getattr(clip, field) for clip in scores]))
@@ -202,6 +232,7 @@ def main() -> None:
                 f"{mean('acceleration', scores):.2f} mm/frame², PA-MPJPE of MediaPipe's averaged 3D landmarks {mean('averaged_pa_mpjpe', scores):.1f}"
                 if scores else "none")
 
+    more_text = more_clips_text(more, more_failed, args.more_clips, mean)
     rows = "\n".join(
         f"| {c.name} | {c.motion} | {c.view_deg:.0f} | {c.mpjpe:.1f} | {c.pa_mpjpe:.1f} | {c.acceleration:.2f} | {c.height_error_mm:.0f} | {c.seconds_per_frame:.2f} | {c.mediapipe_pa_mpjpe:.1f} | {c.averaged_pa_mpjpe:.1f} |"
         for c in clips
@@ -231,7 +262,10 @@ Where the error comes from: the same fit, given part of its input from the truth
 |---|---|---|---|
 | MediaPipe's 2D and 3D landmarks (default) | {mean("mpjpe"):.1f} | {mean("pa_mpjpe"):.1f} | {mean("acceleration"):.2f} |
 | the true joints' 2D positions instead of MediaPipe's 2D landmarks | {mean("mpjpe", given["2d"]):.1f} | {mean("pa_mpjpe", given["2d"]):.1f} | {mean("acceleration", given["2d"]):.2f} |
+| MediaPipe's 2D landmarks moved halfway to the true ones (half their error) | {mean("mpjpe", given["2d-half"]):.1f} | {mean("pa_mpjpe", given["2d-half"]):.1f} | {mean("acceleration", given["2d-half"]):.2f} |
 | the true 3D pose instead of MediaPipe's 3D world landmarks | {mean("mpjpe", given["3d"]):.1f} | {mean("pa_mpjpe", given["3d"]):.1f} | {mean("acceleration", given["3d"]):.2f} |
+
+{more_text}
 
 Seen from behind or from the front: the error is where MediaPipe's 3D landmarks are worst, on people who turn
 their back to the camera. {len(behind)} clip(s) with the person's back to the camera (view > {BEHIND:.0f}°, the
@@ -250,9 +284,11 @@ seen from the front or the side: {means(facing)}.
 | mask IoU of the rendered body, mean | {tennis["iou"]:.3f} (min {tennis["iou_min"]:.2f}) | ≥ 0.70 |
 | fitting, CPU seconds per frame (process time) | {tennis["cpu"]:.3f} | ≤ 0.3 on 2 cores |
 | fitting, wall seconds per frame | {tennis["wall"]:.3f} | |
+| the same with torch on 1 thread: CPU / wall seconds per frame | {one_thread["cpu"]:.3f} / {one_thread["wall"]:.3f} | |
 
 Wall time depends on the machine's other load; CPU time is what the fit itself used (both torch threads,
-spin-waiting included, so it grows with the load). On 48-frame clips the one-off shape stage dominates the
+spin-waiting included, so it grows with the load; on 1 thread there is no waiting, so the table's last row
+shows the work itself). On 48-frame clips the one-off shape stage dominates the
 CPU time. Monocular scale is ambiguous: the synthetic people are 1.63–2.04 m tall while the shape prior
 centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it).
 The fit's remaining error is mostly limb depth, and the "where the error comes from" table says whose:

@@ -93,6 +93,18 @@ def ensure_clips(out: Path, seeds=TEST_SEEDS, motions=TEST_MOTIONS, frames: int 
     return folders
 
 
+def ensure_more_clips(out: Path, count: int, first_seed: int, frames: int = 48) -> tuple[list[Path], list[int]]:
+    """`count` further clips, seeds first_seed, first_seed + 1, ..., the motions taken in turn (seed % 8);
+    returns the folders of those MediaPipe found a person in, and the seeds of the others."""
+    folders, failed = [], []
+    for seed in range(first_seed, first_seed + count):
+        try:
+            folders += ensure_clips(out, seeds=(seed,), motions=(TEST_MOTIONS[seed % len(TEST_MOTIONS)],), frames=frames)
+        except SystemExit:  # preprocessing found nobody in the clip
+            failed.append(seed)
+    return folders, failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
