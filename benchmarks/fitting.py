@@ -181,7 +181,7 @@ def more_clips_text(more: list[ClipScores], failed: list[int], count: int, mean)
                 "means are typical (not run this time).")
     if not more:
         return f"`--more-clips {count}`: MediaPipe found nobody in any of the {count} clips."
-    motions = sorted({c.motion for c in more}, key=lambda m: [c.motion for c in more].index(m))
+    motions = dict.fromkeys(c.motion for c in more)  # in the order they come
     per_motion = ", ".join(f"{m} {mean('acceleration', [c for c in more if c.motion == m]):.2f}" for m in motions)
     left_out = f"; MediaPipe found nobody in seed(s) {', '.join(map(str, failed))}, left out" if failed else ""
     return (f"On {len(more)} more clips made the same way (`--more-clips {count}`: seeds {MORE_SEEDS}–{MORE_SEEDS + count - 1}, the 8 motions in "
