@@ -241,6 +241,7 @@ def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
     others = [i for i in range(joints) if i not in knees + elbows + [spine]]
     assert torch.allclose(filtered.pose[:, knees], expected(noisy.pose[:, knees], settings.final_smoothing_sigmas["shin"]))
     assert torch.allclose(filtered.pose[:, spine], expected(noisy.pose[:, spine], settings.final_smoothing_sigmas["spine"]))
+    assert torch.allclose(filtered.pose[:, elbows], expected(noisy.pose[:, elbows], settings.final_smoothing_sigmas["forearm"]))
     assert torch.allclose(filtered.pose[:, others], expected(noisy.pose[:, others], settings.final_smoothing_sigma))
     assert torch.allclose(filtered.global_orient, expected(noisy.global_orient, settings.final_smoothing_sigmas["global_orient"]))
     assert torch.allclose(filtered.translation, expected(noisy.translation, settings.final_smoothing_sigma))
