@@ -288,28 +288,25 @@ seen from the front or the side: {means(facing)}.
 
 Wall time depends on the machine's other load; CPU time is what the fit itself used (both torch threads,
 spin-waiting included, so it grows with the load; on 1 thread there is no waiting, so the table's last row
-shows the work itself). On 48-frame clips the one-off shape stage dominates the
-CPU time. Monocular scale is ambiguous: the synthetic people are 1.63–2.04 m tall while the shape prior
-centres on ~1.70 m, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it).
+shows the work itself). On these short clips the one-off shape stage dominates the
+CPU time. Monocular scale is ambiguous: the synthetic people differ in height while the shape prior centres on
+one average adult, and the root-aligned MPJPE carries that scale error (PA-MPJPE removes it; the height error
+above, and the fit told each height, show its size).
 The fit's remaining error is mostly limb depth, and the "where the error comes from" table says whose:
 with perfect 2D landmarks the PA error goes from {mean("pa_mpjpe"):.1f} to {mean("pa_mpjpe", given["2d"]):.1f} mm, with a perfect 3D
 pose in place of MediaPipe's world landmarks (which the fit starts from and whose limb directions it follows) to
 {mean("pa_mpjpe", given["3d"]):.1f}. MediaPipe's 3D landmarks (last two columns) are further off than the fit; a better 2D-to-3D
 lifting is the lever.
 MediaPipe predicts those landmarks as seen along its line of sight to the person, and the fit turns them
-into the camera's axes first (people 2–29° off the image centre here; on these clips and 8 validation clips
-it cut the landmarks' torso orientation error from 16.0° to 12.0°, and the fit's PA-MPJPE from 67.7 to 67.0 mm here,
-71.1 to 68.9 on the validation clips).
+into the camera's axes first.
 The fit follows the average of several looks, each blended with its image depth
 (`humanvid/body/world_landmarks.py`; last column): MediaPipe's look at the frame and, with MediaPipe's heavy
 pose model installed (the README's setup), two looks at the crop with it, plain and mirrored, whose 2D landmarks
 it follows too (`preprocessing/crop_looks.py`); a look that saw left and right exchanged where most looks did not
-is left out of that frame. In the run that made the change (the heavy looks in place of one mirrored look of the
-bundled full model), on these clips: the landmarks' PA-MPJPE 74.7 → 69.7 mm, their 2D error 7.2 → 5.2 crop px, the
-fit's MPJPE 96.1 → 89.1, PA-MPJPE 66.4 → 57.4, acceleration 6.85 → 6.02 mm/frame²; on the 8 validation clips
-103.1 → 93.4, 65.9 → 61.3, 7.85 → 7.20. Adding the full model's mirrored look as a fourth gained 1.5 mm PA-MPJPE on the validation
-clips (59.8) and 0.2 here (57.2; acceleration 6.09), for a third MediaPipe graph (~35 ms of CPU per crop): not taken. The looks at the crop are in the times
+is left out of that frame. With the heavy model's looks the averaged landmarks' limb directions are then corrected
+(`humanvid/body/limb_correction.py`; also in the last column). The looks at the crop are in the times
 above (two MediaPipe graphs side by side, one per look).
+Why the fit is built so, and the measurements that chose each of its settings: `docs/fitting_tuning.md`.
 """
     print(body_text)
     if not args.no_write:
