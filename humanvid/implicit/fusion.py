@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from humanvid.implicit.lattice import trilinear
+from humanvid.geometry.lattice import trilinear
 from humanvid.implicit.meshing import Grid, bounding_box
 
 FrameOccupancy = Callable[[np.ndarray], np.ndarray]  # (N, 3) camera-frame points → (N,) in [0, 1]

@@ -29,7 +29,7 @@ from scipy import ndimage
 import torch
 import trimesh
 
-from humanvid.implicit.body_distance import BodySurface, DistanceLattice
+from humanvid.geometry.body_distance import BodySurface, DistanceLattice
 from humanvid.implicit.meshing import (Grid, KeepFn, OccupancyFn, evaluate_coarse_to_fine, extract_surface,
                                       grid_around)
 from humanvid.implicit.network import EncodedImage, OccupancyNetwork

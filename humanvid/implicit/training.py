@@ -27,7 +27,7 @@ import torch.utils.data
 
 from humanvid.body.keypoint_map import MEDIAPIPE_INDEX, MEDIAPIPE_LANDMARKS, mirror_landmark
 from humanvid.errors import HumanvidError
-from humanvid.implicit.body_distance import BodySurface
+from humanvid.geometry.body_distance import BodySurface
 from humanvid.implicit.checkpoint import read_checkpoint, save_checkpoint
 from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
 from humanvid.implicit.projection import crop_camera

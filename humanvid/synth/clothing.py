@@ -24,7 +24,7 @@ import numpy as np
 
 from humanvid.synth.bodies import BodySpec, PosedBody
 from humanvid.synth.groundtruth import Material, Solid
-from humanvid.implicit.body_distance import vertex_normals
+from humanvid.geometry.body_distance import vertex_normals
 from humanvid.synth.regions import BodyRegions
 from humanvid.synth.skirts import skirt_solid
 

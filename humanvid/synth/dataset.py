@@ -33,7 +33,7 @@ from humanvid.synth.groundtruth_io import write_groundtruth
 from humanvid.synth.occupancy import OccupancyRecipe, sample_occupancy_camera, save_occupancy
 from humanvid.synth.person import Person, clothed_mesh, make_person
 from humanvid.synth.poses import PoseSpace
-from humanvid.implicit.body_distance import vertex_normals
+from humanvid.geometry.body_distance import vertex_normals
 
 
 @dataclass(frozen=True)

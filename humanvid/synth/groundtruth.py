@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from humanvid.implicit.body_distance import vertex_normals
+from humanvid.geometry.body_distance import vertex_normals
 from humanvid.synth.voxels import sparse_marching_cubes, voxelize
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix, diags
 
-from humanvid.implicit.body_distance import vertex_normals
+from humanvid.geometry.body_distance import vertex_normals
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 from humanvid.synth.clothing import Garment, Outfit, dress
 from humanvid.synth.groundtruth import Material, body_outside_fraction
 from humanvid.synth.person import clothed_mesh, make_person
-from humanvid.implicit.body_distance import vertex_normals
+from humanvid.geometry.body_distance import vertex_normals
 
 
 

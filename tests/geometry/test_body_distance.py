@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from humanvid.implicit.body_distance import BodySurface, vertex_normals
+from humanvid.geometry.body_distance import BodySurface, vertex_normals
 
 RADIUS = 0.3
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from humanvid.implicit.lattice import trilinear
+from humanvid.geometry.lattice import trilinear
 
 
 def linear_lattice():

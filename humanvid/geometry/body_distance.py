@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from humanvid.implicit.lattice import trilinear
+from humanvid.geometry.lattice import trilinear
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
