@@ -117,3 +117,28 @@ def rigid_inverse(transform: np.ndarray) -> np.ndarray:
     inverse[:3, :3] = transform[:3, :3].T
     inverse[:3, 3] = -transform[:3, :3].T @ transform[:3, 3]
     return inverse
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, 0.0, 1.0), roll_deg: float = 0.0) -> np.ndarray:
+    """(4, 4) world → OpenGL camera transform of a camera at ``eye`` looking at ``target``.
+
+    ``up`` is the world direction that appears upwards in the image (before ``roll_deg``,
+    a rotation about the viewing axis, counter-clockwise in the image).
+    """
+    eye, target, up = (np.asarray(a, dtype=np.float64) for a in (eye, target, up))
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, up)
+    if np.linalg.norm(right) < 1e-9:  # looking straight along `up`: any right vector will do
+        right = np.cross(forward, np.roll(up, 1))
+    right /= np.linalg.norm(right)
+    true_up = np.cross(right, forward)
+    rotation = np.stack([right, true_up, -forward])
+    if roll_deg:
+        a = math.radians(roll_deg)
+        roll = np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]])
+        rotation = roll @ rotation
+    transform = np.eye(4)
+    transform[:3, :3] = rotation
+    transform[:3, 3] = -rotation @ eye
+    return transform

@@ -182,7 +182,7 @@ def normal_image_error(pred: trimesh.Trimesh, gt: trimesh.Trimesh, views: int = 
     exported camera frame), far away with a long focal (nearly orthographic), framing the
     ground truth at 90 % of the image.
     """
-    from humanvid.synth.camera import Camera, look_at
+    from humanvid.camera import Camera, look_at
     from humanvid.synth.render import normal_map
 
     up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from humanvid.camera import GL_TO_CV, Camera, rigid_inverse  # noqa: F401  (re-exported for synth modules)
+from humanvid.camera import GL_TO_CV, Camera, look_at, rigid_inverse  # noqa: F401  (re-exported for synth modules)
 
 # Frame sizes (width, height) like phone and camera videos, all ≤ ~1 MP.
 VIDEO_FRAME_SIZES = ((720, 1280), (1280, 720), (960, 960), (720, 960), (960, 720), (540, 960), (960, 540))
@@ -25,31 +25,6 @@ def intrinsics_from_fov(width: int, height: int, vertical_fov_deg: float) -> tup
     """(fx, fy, cx, cy) of square pixels with the principal point at the image centre."""
     focal = 0.5 * height / math.tan(math.radians(vertical_fov_deg) / 2.0)
     return focal, focal, (width - 1) / 2.0, (height - 1) / 2.0
-
-
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, 0.0, 1.0), roll_deg: float = 0.0) -> np.ndarray:
-    """(4, 4) world → OpenGL camera transform of a camera at ``eye`` looking at ``target``.
-
-    ``up`` is the world direction that appears upwards in the image (before ``roll_deg``,
-    a rotation about the viewing axis, counter-clockwise in the image).
-    """
-    eye, target, up = (np.asarray(a, dtype=np.float64) for a in (eye, target, up))
-    forward = target - eye
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, up)
-    if np.linalg.norm(right) < 1e-9:  # looking straight along `up`: any right vector will do
-        right = np.cross(forward, np.roll(up, 1))
-    right /= np.linalg.norm(right)
-    true_up = np.cross(right, forward)
-    rotation = np.stack([right, true_up, -forward])
-    if roll_deg:
-        a = math.radians(roll_deg)
-        roll = np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0.0, 0.0, 1.0]])
-        rotation = roll @ rotation
-    transform = np.eye(4)
-    transform[:3, :3] = rotation
-    transform[:3, 3] = -rotation @ eye
-    return transform
 
 
 @dataclass(frozen=True)
