@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from humanvid.landmarks import HIPS, SHOULDERS, landmark_indices
 from common import REAL, humanvid, run_timed, write_section
 from fitting_clips import ensure_clips, ensure_more_clips
 from fitting_data import load_observations, mask_ious, with_crop_looks
 
-LIMB_JOINTS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
-HIPS = [23, 24]
+LIMB_JOINTS = landmark_indices(*(f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+                                 for side in ("left", "right")))
 
 
 @dataclasses.dataclass
@@ -58,7 +59,7 @@ BEHIND = 120.0  # degrees: clips whose person mostly turns their back to the cam
 def view_angle_deg(keypoints: np.ndarray) -> np.ndarray:
     """(T, 33, 3) camera-frame keypoints -> (T,) angle [°] between the torso's forward direction
     (shoulder line × spine, MediaPipe order) and the direction from the hips to the camera."""
-    shoulders, hips = keypoints[:, [11, 12]], keypoints[:, HIPS]
+    shoulders, hips = keypoints[:, SHOULDERS], keypoints[:, HIPS]
     forward = np.cross(shoulders[:, 0] - shoulders[:, 1], shoulders.mean(axis=1) - hips.mean(axis=1))
     to_camera = -hips.mean(axis=1)
     cosine = (forward * to_camera).sum(-1) / (np.linalg.norm(forward, axis=-1) * np.linalg.norm(to_camera, axis=-1))

@@ -25,13 +25,14 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
+from humanvid.landmarks import MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARKS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
-from preprocessing.person import MIRRORED_LANDMARKS, NUM_LANDMARKS, _make_pose, _run_pose, mirror_detection
+from preprocessing.person import _make_pose, _run_pose, mirror_detection
 
 WORKERS = 2
 WARM_UP = 4
 MAX_APART = 40.0  # crop px: median distance of body landmarks beyond which a look saw another pose
-BODY = list(range(11, NUM_LANDMARKS))  # shoulders down: the face says little about left and right
+BODY = list(range(MEDIAPIPE_INDEX["left_shoulder"], NUM_LANDMARKS))  # shoulders down: the face says little about left and right
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import numpy as np
 from humanvid import atomic
 from humanvid.errors import HumanvidError
 from preprocessing.crop import person_extent
-from preprocessing.person import NUM_LANDMARKS, Detection, PersonDetector
+from humanvid.landmarks import NUM_LANDMARKS
+from preprocessing.person import Detection, PersonDetector
 from preprocessing.progress import Progress
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
 

@@ -18,17 +18,13 @@ import cv2
 import numpy as np
 
 from humanvid.errors import HumanvidError
+from humanvid.landmarks import HIPS, MIRRORED_LANDMARKS, SHOULDERS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-NUM_LANDMARKS = 33
-LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
 MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
-# MediaPipe's 33 landmarks with left and right exchanged: what each becomes in a mirrored image.
-MIRRORED_LANDMARKS = (0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21, 24, 23,
-                      26, 25, 28, 27, 30, 29, 32, 31)
 
 
 @dataclass
@@ -43,13 +39,13 @@ class Detection:
     @property
     def center(self) -> np.ndarray:
         """(2,) mid-point of shoulders and hips [px]."""
-        return self.landmarks[[LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP], :2].mean(axis=0)
+        return self.landmarks[SHOULDERS + HIPS, :2].mean(axis=0)
 
     @property
     def torso_size(self) -> float:
         """Shoulder-centre to hip-centre distance [px], a scale that does not depend on pose."""
-        shoulders = self.landmarks[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
-        hips = self.landmarks[[LEFT_HIP, RIGHT_HIP], :2].mean(axis=0)
+        shoulders = self.landmarks[SHOULDERS, :2].mean(axis=0)
+        hips = self.landmarks[HIPS, :2].mean(axis=0)
         return float(max(np.linalg.norm(shoulders - hips), 1.0))
 
 

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from humanvid.landmarks import HIPS, SHOULDERS
+
 
 class OneEuroFilter:
     """One-Euro filter (Casiez et al. 2012) over arrays of any shape.
@@ -76,8 +78,8 @@ def smooth_landmarks(landmarks: np.ndarray, valid: np.ndarray, rate: float) -> n
     if not np.any(valid):
         return np.array(landmarks, dtype=np.float64)
     filled = fill_gaps(landmarks, valid)
-    shoulders = filled[:, [11, 12]].mean(axis=1)
-    hips = filled[:, [23, 24]].mean(axis=1)
+    shoulders = filled[:, SHOULDERS].mean(axis=1)
+    hips = filled[:, HIPS].mean(axis=1)
     unit = float(np.median(np.linalg.norm(shoulders - hips, axis=-1)[valid])) or 1.0
     return one_euro_zero_phase(filled / unit, rate, min_cutoff=1.5, beta=0.3) * unit
 

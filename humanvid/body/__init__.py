@@ -19,7 +19,7 @@ import os
 import torch
 
 from humanvid.body.fitting import BodyFit, FitSettings, KeypointObservations, fit_body_sequence
-from humanvid.body.keypoint_map import MEDIAPIPE_LANDMARKS
+from humanvid.landmarks import MEDIAPIPE_LANDMARKS
 from humanvid.body.model import BodyModel, BodyOutput, BodyParams
 from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets
 from humanvid.errors import HumanvidError

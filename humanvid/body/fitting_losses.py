@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from humanvid.body.keypoint_map import MEDIAPIPE_INDEX
+from humanvid.landmarks import MEDIAPIPE_INDEX
 
 CROP_SIZE = 512.0
 

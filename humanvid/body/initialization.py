@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from humanvid.body.keypoint_map import MEDIAPIPE_INDEX
+from humanvid.landmarks import MEDIAPIPE_INDEX
 from humanvid.body.model import BodyModel, BodyOutput, BodyParams
 from humanvid.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 

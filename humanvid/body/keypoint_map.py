@@ -17,26 +17,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-MEDIAPIPE_LANDMARKS: tuple[str, ...] = (
-    "nose",
-    "left_eye_inner", "left_eye", "left_eye_outer",
-    "right_eye_inner", "right_eye", "right_eye_outer",
-    "left_ear", "right_ear",
-    "mouth_left", "mouth_right",
-    "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist",
-    "left_pinky", "right_pinky",
-    "left_index", "right_index",
-    "left_thumb", "right_thumb",
-    "left_hip", "right_hip",
-    "left_knee", "right_knee",
-    "left_ankle", "right_ankle",
-    "left_heel", "right_heel",
-    "left_foot_index", "right_foot_index",
-)  # fmt: skip
-
-MEDIAPIPE_INDEX: Mapping[str, int] = MappingProxyType({name: index for index, name in enumerate(MEDIAPIPE_LANDMARKS)})
+from humanvid.landmarks import MEDIAPIPE_INDEX, MEDIAPIPE_LANDMARKS, mirror_landmark
 
 # Weight classes shared by the model specs.
 JOINT_WEIGHT = 1.0
@@ -47,16 +28,6 @@ HAND_WEIGHT = 0.2
 
 # landmark -> ({native keypoint: fraction}, weight)
 MappingSpec = Mapping[str, tuple[Mapping[str, float], float]]
-
-
-def mirror_landmark(name: str) -> str:
-    """The landmark of the other side ("left_knee" <-> "right_knee"; central ones unchanged)."""
-    for side, other in (("left", "right"), ("right", "left")):
-        if name.startswith(side + "_"):
-            return other + name[len(side):]
-        if name.endswith("_" + side):
-            return name[: -len(side)] + other
-    return name
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,9 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from humanvid.body.initialization import MEDIAPIPE_TO_OUTPUT_AXES
+from humanvid.landmarks import MEDIAPIPE_INDEX, landmark_indices
 
-LIMB_BONES = ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28))  # parent → child
-CARRIED = {15: (17, 19, 21), 16: (18, 20, 22), 27: (29, 31), 28: (30, 32)}  # hand and foot landmarks
+LIMB_BONES = tuple((MEDIAPIPE_INDEX[f"{side}_{parent}"], MEDIAPIPE_INDEX[f"{side}_{child}"])
+                   for limb in (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+                   for side in ("left", "right")
+                   for parent, child in zip(limb, limb[1:]))  # parent → child
+CARRIED = {  # the hand and foot landmarks that move with the wrists and ankles
+    MEDIAPIPE_INDEX[f"{side}_{end}"]: tuple(landmark_indices(*(f"{side}_{name}" for name in carried)))
+    for end, carried in (("wrist", ("pinky", "index", "thumb")), ("ankle", ("heel", "foot_index")))
+    for side in ("left", "right")
+}
 TO_Y_UP = np.array(MEDIAPIPE_TO_OUTPUT_AXES)  # MediaPipe axes (y down, z away) ↔ OpenGL camera axes
 SHIPPED = Path(__file__).with_name("limb_correction.json")
 FORMAT = "humanvid-limb-correction-1"

@@ -15,10 +15,14 @@ from torch import nn
 from humanvid.implicit.image_encoder import ImageEncoder
 from humanvid.implicit.keypoint_encoding import keypoint_encoding
 from humanvid.implicit.projection import project, to_grid_coordinates
+from humanvid.landmarks import landmark_indices
 
 SDF_CLAMP = 0.1  # metres; the body SDF feature saturates beyond this
 # MediaPipe landmarks that carry the keypoint encoding: head, ears, and the limbs' joints and feet.
-ENCODED_LANDMARKS = (0, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 31, 32)
+ENCODED_LANDMARKS = tuple(landmark_indices(
+    "nose", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_foot_index", "right_foot_index"))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
-from humanvid.body.keypoint_map import MEDIAPIPE_INDEX, MEDIAPIPE_LANDMARKS, mirror_landmark
+from humanvid.landmarks import MIRRORED_LANDMARKS
 from humanvid.errors import HumanvidError
 from humanvid.geometry.body_distance import BodySurface
 from humanvid.implicit.checkpoint import read_checkpoint, save_checkpoint
@@ -135,7 +135,7 @@ def recolored(image: torch.Tensor, mask: torch.Tensor, colors: torch.Tensor) -> 
     return ((changed - mean) * contrast + mean).clamp(0.0, 1.0)
 
 
-MIRRORED_KEYPOINTS = np.array([MEDIAPIPE_INDEX[mirror_landmark(name)] for name in MEDIAPIPE_LANDMARKS])
+MIRRORED_KEYPOINTS = np.array(MIRRORED_LANDMARKS)
 
 
 def mirrored(crop: np.ndarray, mask: np.ndarray, camera: torch.Tensor, keypoints: np.ndarray, points: np.ndarray):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from humanvid.body.anny_pose import COMPACT_BONES, joint_limits_deg, mirrored_name
-from humanvid.body.keypoint_map import MEDIAPIPE_LANDMARKS
+from humanvid.landmarks import MEDIAPIPE_LANDMARKS
 from humanvid.body.skinning import skin_points
 
 LANDMARK = {name: index for index, name in enumerate(MEDIAPIPE_LANDMARKS)}
@@ -98,7 +98,7 @@ def test_keypoints_are_mirror_symmetric_at_rest(neutral):
 
 
 def _mirror_landmark(name):
-    from humanvid.body.keypoint_map import mirror_landmark
+    from humanvid.landmarks import mirror_landmark
 
     return mirror_landmark(name)
 

@@ -2,15 +2,8 @@ import pytest
 import torch
 
 from humanvid.body.anny_keypoints import ANNY_KEYPOINT_NAMES
-from humanvid.body.keypoint_map import (
-    ANNY_SPEC,
-    MEDIAPIPE_LANDMARKS,
-    SMPL_SPEC,
-    SMPLX_SPEC,
-    build_mapping,
-    map_to_mediapipe,
-    mirror_landmark,
-)
+from humanvid.body.keypoint_map import ANNY_SPEC, SMPL_SPEC, SMPLX_SPEC, build_mapping, map_to_mediapipe
+from humanvid.landmarks import MEDIAPIPE_LANDMARKS, mirror_landmark
 from humanvid.body.smpl_model import SMPL_JOINT_NAMES, SMPLX_JOINT_NAMES, _VERTEX_KEYPOINTS
 
 SPECS = {

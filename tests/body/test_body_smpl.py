@@ -8,7 +8,7 @@ import torch
 
 from body.body_test_files import chumpy_style_pickle, tiny_smpl_arrays
 from humanvid.body import create_body_model
-from humanvid.body.keypoint_map import MEDIAPIPE_LANDMARKS
+from humanvid.landmarks import MEDIAPIPE_LANDMARKS
 from humanvid.body.skinning import skin_points
 from humanvid.body.smpl_model import SMPL_JOINT_NAMES, SMPLX_JOINT_NAMES, load_smpl_body
 from humanvid.errors import HumanvidError

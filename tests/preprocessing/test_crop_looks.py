@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from preprocessing.crop_looks import Look, crop_landmarks, fit_looks
-from preprocessing.person import MIRRORED_LANDMARKS
+from humanvid.landmarks import MIRRORED_LANDMARKS
 
 BODY = [11, 12, 13, 14, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, hips, knees, ankles: left, right
 

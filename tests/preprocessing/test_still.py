@@ -27,7 +27,8 @@ def test_still_crop_matches_the_cli(tmp_path):
 def test_mirrored_detection_maps_back_onto_the_image():
     """A still where MediaPipe finds nobody is tried mirrored; the mirrored result must land on the person as
     the direct one does, left as left (checked here on a frame it finds both ways)."""
-    from preprocessing.person import MIRRORED_LANDMARKS, _make_pose, _run_pose, mirror_detection
+    from humanvid.landmarks import MIRRORED_LANDMARKS
+    from preprocessing.person import _make_pose, _run_pose, mirror_detection
     from preprocessing.video import iter_frames, probe
 
     info = probe(real_media("tennis.mp4"))
