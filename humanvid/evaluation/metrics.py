@@ -38,6 +38,9 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
+from humanvid.camera import Camera, look_at
+from humanvid.render.raycast import normal_map
+
 CM, MM = 100.0, 1000.0
 CANDIDATES = 16
 DENSE_SAMPLES = 50_000
@@ -182,9 +185,6 @@ def normal_image_error(pred: trimesh.Trimesh, gt: trimesh.Trimesh, views: int = 
     exported camera frame), far away with a long focal (nearly orthographic), framing the
     ground truth at 90 % of the image.
     """
-    from humanvid.camera import Camera, look_at
-    from humanvid.synth.render import normal_map
-
     up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
     centre = 0.5 * (gt.bounds[0] + gt.bounds[1])
     extent = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))

@@ -8,7 +8,7 @@ axis through its centre and looks at it from the distance and with the focal
 length of the front view, so both views share one scale (zoomed out only when
 the turned mesh would not fit).
 
-Views are ray cast with ``humanvid.synth.render`` (trimesh + embreex), with
+Views are ray cast with ``humanvid.render.raycast`` (trimesh + embreex), with
 smooth vertex normals, a key light from the upper left and ambient light, and
 supersampled for smooth silhouettes. Reuse one ``trimesh.Trimesh`` for both
 views: its ray-tracing structure is built on the first cast.
@@ -24,8 +24,8 @@ import numpy as np
 import trimesh
 
 from humanvid.camera import Camera
-from humanvid.synth.render import normal_map
-from humanvid.synth.shading import Lighting, shade
+from humanvid.render.raycast import normal_map
+from humanvid.render.shading import Lighting, shade
 
 CLAY_ALBEDO = 0.72
 KEY_LIGHT = Lighting(direction=(-0.5, 0.7, 0.5), ambient=0.25, diffuse=0.8)  # upper left, camera frame

@@ -11,7 +11,7 @@ import trimesh
 
 from humanvid.atomic import atomic_path
 from humanvid.camera import Camera
-from humanvid.synth.render import normal_map
+from humanvid.render.raycast import normal_map
 
 TINT = np.array([120, 190, 255], np.float32)  # light blue, so the overlay reads as "not the person"
 

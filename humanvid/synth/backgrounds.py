@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy.spatial import cKDTree
 
-from humanvid.synth.camera import Camera
+from humanvid.camera import Camera
 from humanvid.synth.textures import fbm
 
 # (package, path inside the package, regions to use as (x0, y0, x1, y1) fractions or None for all)

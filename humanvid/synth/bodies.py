@@ -12,13 +12,12 @@ nothing here holds global state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from humanvid.body.anny_model import AnnyBody
+from humanvid.body.anny_model import AnnyBody, create_anny_body
+from humanvid.synth.groundtruth import largest_face_component
 
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 
@@ -85,7 +84,7 @@ class AnnyRig:
     bone_weights, bone_indices: (V, K) skinning weights.
     """
 
-    body: "AnnyBody"
+    body: AnnyBody
     faces: np.ndarray
     bone_labels: tuple[str, ...]
     bone_weights: np.ndarray
@@ -107,9 +106,6 @@ class AnnyRig:
 
 def load_anny() -> AnnyRig:
     """Load Anny through humanvid.body (float64, CPU) with the skinning data the generator uses."""
-    from humanvid.body.anny_model import create_anny_body
-    from humanvid.synth.groundtruth import largest_face_component
-
     body = create_anny_body(torch.float64)
     faces = body.faces.cpu().numpy().astype(np.int64)
     return AnnyRig(

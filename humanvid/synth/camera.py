@@ -1,11 +1,9 @@
-"""Pinhole cameras for rendering synthetic people, and random video-like viewpoints.
+"""Random video-like viewpoints of synthetic people, as :class:`humanvid.camera.Camera` s.
 
-Conventions (see DESIGN.md): pixel centres at integer coordinates, origin
-top-left; the camera frame is OpenGL's — x right, y up, the camera at the
-origin looking down −z. ``Camera.world_to_camera`` maps world points straight
-into that frame, so ``camera.to_camera(world_points)`` gives vertices in the
-frame humanvid exports meshes in. The synthetic people stand in Anny's world
-frame (metres, z up, the body facing −y).
+Cameras follow humanvid.camera's conventions (DESIGN.md: pixel centres at integer
+coordinates, OpenGL camera frame), so ``camera.to_camera(world_points)`` gives
+vertices in the frame humanvid exports meshes in. The synthetic people stand in
+Anny's world frame (metres, z up, the body facing −y).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from humanvid.camera import GL_TO_CV, Camera, look_at, rigid_inverse  # noqa: F401  (re-exported for synth modules)
+from humanvid.camera import Camera, look_at
 
 # Frame sizes (width, height) like phone and camera videos, all ≤ ~1 MP.
 VIDEO_FRAME_SIZES = ((720, 1280), (1280, 720), (960, 960), (720, 960), (960, 720), (540, 960), (960, 540))

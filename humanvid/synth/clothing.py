@@ -3,7 +3,7 @@
 Two constructions, both defined relative to the body so a clip's clothes move with it:
 
 - **Shells** (tops, trousers, shorts, leggings, shoes, the upper part of dresses and
-  coats): a copy of the closed body surface whose vertices inside the garment's cut
+  coats; built by :mod:`humanvid.synth.shells`): a copy of the closed body surface whose vertices inside the garment's cut
   (:mod:`humanvid.synth.regions` coordinates) move out along the posed normals by a
   per-vertex thickness — base thickness × smooth fold noise of the REST position —
   and whose other vertices sink 1.5 mm under the skin. Loose garments are
@@ -12,8 +12,10 @@ Two constructions, both defined relative to the body so a clip's clothes move wi
 - **Hanging tubes** (skirts, the skirt of dresses and long coats), see
   :mod:`humanvid.synth.skirts`: they bridge the legs like cloth hanging from the hips.
 
-:func:`sample_outfit` draws random combinations, cuts, thicknesses, colours and
-patterns; :func:`dress` turns an outfit and one posed frame into :class:`Solid` s.
+Hair and caps come from :mod:`humanvid.synth.hair`. :func:`sample_outfit` draws random
+combinations, cuts, thicknesses, colours and patterns (:class:`Garment` s and
+:class:`Material` s of :mod:`humanvid.synth.solids`); :func:`dress` turns an outfit and
+one posed frame into :class:`Solid` s.
 """
 
 from __future__ import annotations
@@ -22,45 +24,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from humanvid.synth.bodies import BodySpec, PosedBody
-from humanvid.synth.groundtruth import Material, Solid
 from humanvid.geometry.body_distance import vertex_normals
+from humanvid.synth.bodies import BodySpec, PosedBody
+from humanvid.synth.hair import cap_solids, hair_solids, hair_thickness, sample_hair
 from humanvid.synth.regions import BodyRegions
+from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface, stack_thickness
 from humanvid.synth.skirts import skirt_solid
+from humanvid.synth.solids import Garment, Material, Solid
 
-# Stacking order: larger layers cover smaller ones where they overlap.
-LAYERS = {"shoes": 1, "leggings": 2, "tight_top": 2, "trousers": 3, "shorts": 3, "skirt": 4,
-          "tshirt": 5, "shirt": 5, "hoodie": 5, "dress": 5, "jacket": 6, "coat": 6, "hair": 7, "cap": 8}
 SINK = 0.0015  # uncovered shell vertices sit this far under the skin [m]
 # The body solid is the skin pushed out by this much, so details finer than the 4 mm grid
 # (lips, eyelids, finger tips) stay inside the meshed surface.
 BODY_MARGIN = 0.0015
 HAND_MARGIN = 0.001
 TAPER = 0.016  # a garment's edge thins out over this distance [m]
-
-
-@dataclass(frozen=True)
-class Garment:
-    """One piece of clothing (or hair): its cut and its cloth.
-
-    kind: one of :data:`LAYERS`; material: index into the outfit's materials;
-    thickness [m]; looseness in [0, 1] (smoothing of the shell); folds: fold
-    amplitude as a fraction of the thickness; fold_scale: wavelength [m];
-    seed: fold noise; cut: kind-specific lengths (see the ``_cover_*`` functions).
-    """
-
-    kind: str
-    material: int
-    thickness: float
-    looseness: float = 0.0
-    folds: float = 0.0
-    fold_scale: float = 0.1
-    seed: int = 0
-    cut: dict = field(default_factory=dict)
-
-    @property
-    def layer(self) -> int:
-        return LAYERS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -123,8 +100,6 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
     motion: the pose or clip kind; wide-legged motions get skirts no longer than the knee.
     """
     longest = 1.0 if motion in WIDE_MOTIONS else 1.9
-    from humanvid.synth.hair import sample_hair
-
     feminine = body.phenotype[0] > 0.5  # Anny gender: 0 male, 1 female
     materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
                                                              "contrast": 0.5})]
@@ -225,8 +200,6 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
 
 def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0) -> list[Solid]:
     """The closed solids (body first) of one posed frame of a dressed person."""
-    from humanvid.synth.hair import cap_solids, hair_solids, hair_thickness
-
     vertices = posed.vertices[frame]
     faces = posed.faces
     raw_normals = vertex_normals(vertices, faces)
@@ -254,18 +227,6 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
         if garment.kind == "hoodie" and garment.cut.get("hood"):
             solids.append(_hood(garment, regions, posed, frame))
     return solids
-
-
-def stack_thickness(thickness: np.ndarray, under: np.ndarray) -> np.ndarray:
-    """(V,) a shell's thickness made to clear the shells under it (``under``, (V,)) by a margin."""
-    return np.where(thickness > 0, np.maximum(thickness, under + 0.003 + 0.3 * thickness), thickness)
-
-
-def shell_surface(shell: np.ndarray, faces: np.ndarray, thickness: np.ndarray) -> np.ndarray:
-    """(P, 3) label points of a shell: its covered vertices and the centres of its covered faces."""
-    covered = thickness > 0
-    inner = faces[covered[faces].all(axis=1)]
-    return np.concatenate([shell[covered], shell[inner].mean(axis=1)])
 
 
 def garment_thickness(garment: Garment, regions: BodyRegions) -> np.ndarray:
@@ -330,27 +291,6 @@ def fold_noise(points: np.ndarray, seed: int, scale: float, waves: int = 6) -> n
     return np.clip(values / np.sqrt(waves / 2.0) / 1.5, -1.0, 1.0)
 
 
-def offset_shell(vertices: np.ndarray, normals: np.ndarray, thickness: np.ndarray, regions: BodyRegions,
-                 looseness: float = 0.0) -> np.ndarray:
-    """(V, 3) shell vertices: ``vertices`` pushed out by ``thickness`` (V,) along ``normals``.
-
-    Loose shells get Taubin smoothing (no shrinkage) on their covered vertices, so the
-    cloth spans the body's hollows instead of following every dent.
-    """
-    shell = vertices + thickness[:, None] * normals
-    iterations = int(round(12 * looseness))
-    if iterations:
-        moving = (thickness > 0)[:, None]
-        for _ in range(iterations):
-            for factor in (0.6, -0.62):
-                shell = shell + factor * moving * (regions.adjacency @ shell - shell)
-        # Smoothing may pull the cloth into the body at bumps: keep at least half the thickness.
-        height = np.einsum("vi,vi->v", shell - vertices, normals)
-        floor = np.where(thickness > 0, 0.5 * thickness, height)
-        shell = shell + np.maximum(floor - height, 0.0)[:, None] * normals
-    return shell
-
-
 def _smooth_normals(normals: np.ndarray, regions: BodyRegions, iterations: int = 2) -> np.ndarray:
     for _ in range(iterations):
         normals = regions.adjacency @ normals
@@ -368,9 +308,3 @@ def _hood(garment: Garment, regions: BodyRegions, posed: PosedBody, frame: int) 
     transform = posed.bone_transform(posed_bone_index(posed, regions, "neck"))[frame]
     vertices = rest @ transform[:3, :3].T + transform[:3, 3]
     return Solid(vertices, sphere.faces.astype(np.int64), garment.layer, garment.material)
-
-
-def posed_bone_index(posed: PosedBody, regions: BodyRegions, joint: str) -> int:
-    """Index of the bone whose rest head is the region landmark ``joint``."""
-    heads = posed.rest_bone_poses[:, :3, 3]
-    return int(np.argmin(np.linalg.norm(heads - regions.joints[joint], axis=1)))

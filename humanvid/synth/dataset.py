@@ -27,13 +27,20 @@ from pathlib import Path
 import numpy as np
 
 from humanvid import atomic
+from humanvid.geometry.body_distance import vertex_normals
+from humanvid.implicit.samples import TrainingSample, write_sample
+from humanvid.synth.backgrounds import BackgroundImages, load_bundled_images
 from humanvid.synth.bodies import AnnyRig, load_anny
 from humanvid.synth.groundtruth import body_outside_fraction, to_camera_frame
 from humanvid.synth.groundtruth_io import write_groundtruth
 from humanvid.synth.occupancy import OccupancyRecipe, sample_occupancy_camera, save_occupancy
 from humanvid.synth.person import Person, clothed_mesh, make_person
 from humanvid.synth.poses import PoseSpace
-from humanvid.geometry.body_distance import vertex_normals
+from humanvid.synth.props import seat_box
+from humanvid.synth.render import appearance_from_materials, render_view, sample_view
+from humanvid.synth.rendering_io import write_rendering
+from preprocessing.person import PersonDetector
+from preprocessing.still import crop_still
 
 
 @dataclass(frozen=True)
@@ -51,18 +58,14 @@ class Generator:
     rig: AnnyRig
     space: PoseSpace
     keypoints: "AnnyMediapipeKeypoints"
-    images: object  # humanvid.synth.backgrounds.BackgroundImages
-    detector: object | None = None  # preprocessing.person.PersonDetector (still images)
+    images: BackgroundImages
+    detector: PersonDetector | None = None  # still images; None: no crop
 
     @classmethod
     def load(cls, crop: bool = True) -> "Generator":
-        from humanvid.synth.backgrounds import load_bundled_images
-
         rig = load_anny()
         detector = None
         if crop:
-            from preprocessing.person import PersonDetector
-
             detector = PersonDetector(video_mode=False)
         return cls(rig, PoseSpace.from_rig(rig), AnnyMediapipeKeypoints.from_rig(rig), load_bundled_images(), detector)
 
@@ -99,9 +102,6 @@ def generate_sample(generator: Generator, seed: int, folder: str | Path,
                     settings: SampleSettings = SampleSettings()) -> dict:
     """Make sample ``seed`` and write it into ``folder``; returns its summary (also in sample.json)."""
     import trimesh
-
-    from humanvid.synth.render import appearance_from_materials, render_view, sample_view
-    from humanvid.synth.rendering_io import write_rendering
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,9 +175,6 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
     """
     import trimesh
 
-    from humanvid.synth.render import appearance_from_materials, render_view, sample_view
-    from humanvid.synth.rendering_io import write_rendering
-
     folder = Path(folder)
     started = time.perf_counter()
     person = make_person(generator.rig, generator.space, seed, frames=frames, motion=motion)
@@ -219,8 +216,6 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
 
 def seat_for(rig: AnnyRig, person: Person, surface: np.ndarray, seed: int):
     """The box a sitting person sits on (humanvid.synth.props), None for other poses."""
-    from humanvid.synth.props import seat_box
-
     if person.motion != "sit" or person.frame_count != 1:
         return None
     labels = ("upperleg01.L", "upperleg01.R", "lowerleg01.L", "lowerleg01.R")
@@ -245,9 +240,6 @@ def _write_body(path: Path, person: Person, keypoints: np.ndarray, world_to_came
 def _write_training_sample(generator: Generator, folder: Path, rgb: np.ndarray, camera, keypoints: np.ndarray,
                            points: np.ndarray, inside: np.ndarray) -> bool:
     """Crop the render with the real preprocessing and write the network's sample; False if nobody is found."""
-    from humanvid.implicit.samples import TrainingSample, write_sample
-    from preprocessing.still import crop_still
-
     crop = crop_still(generator.detector, rgb)
     if crop is None:
         return False

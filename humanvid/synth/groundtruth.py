@@ -1,12 +1,13 @@
 """The ground truth of a synthetic sample: one watertight clothed surface.
 
-Body, garments and hair arrive as closed triangle meshes (:class:`Solid`), each
-with a layer (outer layers cover inner ones) and a material. Their union is
-voxelised exactly on a grid of ``voxel`` metres (4 mm by default), smoothed and
-meshed with PyMCubes (:mod:`humanvid.synth.voxels`); only the largest connected
-surface is kept, so the result is a single closed surface. Each vertex gets the material of the outermost solid at
-that spot, a texture coordinate (the point carried back to the body's rest pose,
-so patterns stick to the cloth across a clip) and an albedo.
+Body, garments and hair arrive as closed triangle meshes
+(:class:`humanvid.synth.solids.Solid`), each with a layer (outer layers cover
+inner ones) and a material. Their union is voxelised exactly on a grid of
+``voxel`` metres (4 mm by default), smoothed and meshed with PyMCubes
+(:mod:`humanvid.synth.voxels`); only the largest connected surface is kept, so
+the result is a single closed surface. Each vertex gets the material of the
+outermost solid at that spot, a texture coordinate (the point carried back to
+the body's rest pose, so patterns stick to the cloth across a clip) and an albedo.
 
 Everything is in Anny's world frame (metres, z up); :func:`to_camera_frame`
 converts to the exported OpenGL camera frame.
@@ -14,51 +15,14 @@ converts to the exported OpenGL camera frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from humanvid.geometry.body_distance import vertex_normals
+from humanvid.synth.solids import Material, Solid
+from humanvid.synth.textures import Pattern, apply_pattern
 from humanvid.synth.voxels import sparse_marching_cubes, voxelize
-
-
-@dataclass
-class Solid:
-    """A closed, outward-oriented triangle mesh taking part in the union.
-
-    vertices: (N, 3) world [m]; faces: (M, 3) int; layer: larger = further out;
-    material: index into the sample's material list; surface: (P, 3) points, ~1 cm apart or
-    closer, on the part of the boundary that can show (default: all vertices) — a shell's
-    uncovered part, sunk under the skin, is left out; coverage: for a shell over the body,
-    (V,) margin [m] of each body vertex inside the garment's cut (> 0: covered), which
-    decides the garment's edges more finely than its vertices can.
-    """
-
-    vertices: np.ndarray
-    faces: np.ndarray
-    layer: int
-    material: int
-    surface: np.ndarray | None = None
-    coverage: np.ndarray | None = None
-
-    @property
-    def label_points(self) -> np.ndarray:
-        return self.vertices if self.surface is None else self.surface
-
-
-@dataclass(frozen=True)
-class Material:
-    """Surface appearance of one label: skin, a garment, hair or shoes.
-
-    pattern holds the keyword arguments of ``humanvid.synth.textures.Pattern``
-    (kind, color, scale, direction, duty, contrast, seed), so a renderer can
-    re-evaluate the texture at any resolution.
-    """
-
-    name: str  # "skin", "tshirt", "skirt", "hair", ...
-    kind: str  # "skin", "garment", "hair" or "shoes"
-    color: tuple[float, float, float]  # base albedo, RGB in [0, 1]
-    pattern: dict = field(default_factory=lambda: {"kind": "plain"})
 
 
 @dataclass
@@ -219,8 +183,6 @@ def surface_labels(solids: list[Solid], points: np.ndarray, nearest: np.ndarray,
 
 def vertex_albedo(materials: list[Material], labels: np.ndarray, texcoords: np.ndarray) -> np.ndarray:
     """(N, 3) albedo: each material's pattern evaluated at the vertices' texture coordinates."""
-    from humanvid.synth.textures import Pattern, apply_pattern
-
     colors = np.zeros((len(labels), 3))
     for index, material in enumerate(materials):
         chosen = labels == index
@@ -284,7 +246,7 @@ def affine_inverse(transforms: np.ndarray) -> np.ndarray:
 def to_camera_frame(points: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:
     """(N, 3) Anny-world points → the exported OpenGL camera frame (x right, y up, looking down −z).
 
-    world_to_camera: (4, 4) rigid transform, as in ``humanvid.synth.camera.Camera``.
+    world_to_camera: (4, 4) rigid transform, as in ``humanvid.camera.Camera``.
     """
     world_to_camera = np.asarray(world_to_camera, dtype=np.float64)
     return np.asarray(points, dtype=np.float64) @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from humanvid.synth.groundtruth import Solid
+from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface, stack_thickness
+from humanvid.synth.solids import Solid
 
 STYLES = ("short", "bob", "long", "ponytail", "bun")
 
@@ -70,8 +71,6 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
     """The closed solids of a hair style on one posed frame (``under``: (V,) thickness of the clothes below)."""
     import trimesh
 
-    from humanvid.synth.clothing import offset_shell, posed_bone_index, shell_surface, stack_thickness
-
     vertices = posed.vertices[frame]
     thickness = hair_thickness(garment, regions)
     if under is not None:
@@ -104,8 +103,6 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
 def cap_solids(garment, regions, posed, frame: int, normals: np.ndarray, under: np.ndarray) -> list[Solid]:
     """A baseball cap: a shell over the top of the head (clearing the hair under it) and a brim."""
     import trimesh
-
-    from humanvid.synth.clothing import offset_shell, posed_bone_index, shell_surface, stack_thickness
 
     centre = head_centre(regions)
     q = regions.rest - centre

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from humanvid import atomic
 from humanvid.synth.groundtruth import ClothedMesh, VoxelGrid, to_camera_frame
 
 
@@ -90,8 +91,6 @@ def sample_occupancy_camera(mesh: ClothedMesh, grid: VoxelGrid, rng: np.random.G
 
 def save_occupancy(path, points: np.ndarray, inside: np.ndarray) -> None:
     """Write ``points`` (N, 3) as float16 and ``inside`` (N,) as packed bits to an npz file, atomically."""
-    from humanvid import atomic
-
     atomic.write_npz(path, points=np.asarray(points, dtype=np.float16), inside=np.packbits(inside),
                      count=np.int64(len(inside)))
 

@@ -13,9 +13,10 @@ import numpy as np
 
 from humanvid.synth.bodies import AnnyRig, BodySpec, PosedBody, place_on_floor, pose_body, sample_body
 from humanvid.synth.clothing import Outfit, dress, sample_outfit
-from humanvid.synth.groundtruth import ClothedMesh, Solid, VoxelGrid, build_clothed_mesh
+from humanvid.synth.groundtruth import ClothedMesh, VoxelGrid, build_clothed_mesh
 from humanvid.synth.poses import PoseSpace, sample_clip, sample_pose
 from humanvid.synth.regions import BodyRegions, body_regions
+from humanvid.synth.solids import Solid
 
 
 @dataclass

@@ -1,15 +1,14 @@
-"""CPU ray-cast rendering of synthetic clothed people (trimesh + embreex).
+"""Synthetic scenes of clothed people: appearance, props, backgrounds, random views (trimesh + embreex).
 
-``render`` shoots one ray per pixel through the pixels the mesh can cover,
+``render`` ray casts the person (and a prop) with :mod:`humanvid.render.raycast`,
 interpolates per-vertex colour, labels and normals with barycentrics, applies
-the per-label procedural textures, shades with Lambert + ambient light and
-composites over a background. ``render_random`` draws camera, light and
-background from a ``numpy.random.Generator``, so a sample is a pure function
-of its seed.
+the per-label procedural textures, shades with :mod:`humanvid.render.shading`
+(Lambert + ambient, optional shadow rays) and composites over a background.
+``render_random`` draws camera, light and background from a
+``numpy.random.Generator``, so a sample is a pure function of its seed.
 
 Reuse one ``trimesh.Trimesh`` for several views: its ray-tracing structure is
-built on the first cast (~0.5–1 s for 300–500k faces) and cached on the mesh;
-pass ``vertex_normals=`` when building it if you have them, to skip computing them.
+built on the first cast and cached on the mesh (see :mod:`humanvid.render.raycast`).
 For a clip, ``sample_view`` once (with the points of all frames) and
 ``render_view`` each frame: the camera, light and background stay put.
 """
@@ -23,10 +22,13 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
+from humanvid.camera import Camera
+from humanvid.render.raycast import RayHits, cast, hit_normals, interpolate
+from humanvid.render.shading import Lighting, shade, unshadowed
 from humanvid.synth.backgrounds import BackgroundImages, random_background
-from humanvid.synth.camera import Camera, ViewRanges, sample_camera
+from humanvid.synth.camera import ViewRanges, sample_camera
 from humanvid.synth.props import Prop
-from humanvid.synth.shading import Lighting, random_lighting, shade, unshadowed
+from humanvid.synth.shading import random_lighting
 from humanvid.synth.textures import Logo, Pattern, apply_pattern
 
 
@@ -65,15 +67,6 @@ def appearance_from_materials(labels: np.ndarray, texcoords: np.ndarray | None, 
 
 
 @dataclass
-class RayHits:
-    """The first surface hit per pixel."""
-
-    face: np.ndarray  # (H, W) int64 face index, −1 where the ray misses
-    barycentric: np.ndarray  # (H, W, 3) float64 weights of the face's vertices (0 on misses)
-    depth: np.ndarray  # (H, W) float32 metres along −z of the camera, 0 on misses
-
-
-@dataclass
 class Rendering:
     """One rendered frame. Empty pixels: mask False, depth 0, normals 0, labels −1."""
 
@@ -83,35 +76,6 @@ class Rendering:
     normals: np.ndarray  # (H, W, 3) float32 unit normals in the OpenGL camera frame, facing the camera
     labels: np.ndarray  # (H, W) int16 surface label of the nearest vertex
     camera: Camera
-
-
-def cast(mesh: trimesh.Trimesh, camera: Camera) -> RayHits:
-    """First hits of the camera's pixel rays on ``mesh`` (world coordinates).
-
-    Only pixels inside the projected bounding box of the mesh are traced.
-    """
-    height, width = camera.height, camera.width
-    face = np.full((height, width), -1, dtype=np.int64)
-    barycentric = np.zeros((height, width, 3))
-    depth = np.zeros((height, width), dtype=np.float32)
-    box = _pixel_box(mesh, camera)
-    if box is None:
-        return RayHits(face, barycentric, depth)
-    r0, r1, c0, c1 = box
-    rows, cols = np.mgrid[r0:r1, c0:c1]
-    rows, cols = rows.ravel(), cols.ravel()
-    directions_cam = camera.pixel_rays(rows, cols)
-    directions = directions_cam @ camera.rotation  # camera → world
-    origins = np.broadcast_to(camera.position, directions.shape)
-    hit_face = mesh.ray.intersects_first(origins, directions / np.linalg.norm(directions, axis=1, keepdims=True))
-    hit = hit_face >= 0
-    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
-    t, u, v = _ray_triangle(camera.position, directions[hit], vertices[faces[hit_face[hit]]])
-    rows, cols, hit_face = rows[hit], cols[hit], hit_face[hit]
-    face[rows, cols] = hit_face
-    barycentric[rows, cols] = np.stack([1.0 - u - v, u, v], axis=1).clip(0.0, 1.0)
-    depth[rows, cols] = t  # directions have z = −1 in the camera frame, so t is the depth
-    return RayHits(face, barycentric, depth)
 
 
 def render(
@@ -133,18 +97,18 @@ def render(
     vertices = np.asarray(mesh.vertices)  # trimesh re-validates its caches on every access: read once
     faces = np.asarray(mesh.faces)[hits.face[mask]]  # (P, 3)
     weights = hits.barycentric[mask]  # (P, 3)
-    normals_world, normals_cam = _hit_normals(mesh, camera, hits, mask)
+    normals_world, normals_cam = hit_normals(mesh, camera, hits, mask)
 
     colors = np.asarray(appearance.vertex_colors)
     colors = colors[:, :3] / 255.0 if colors.dtype == np.uint8 else colors[:, :3].astype(np.float64)
-    albedo = _interpolate(colors, faces, weights)
+    albedo = interpolate(colors, faces, weights)
     nearest = faces[np.arange(len(faces)), np.argmax(weights, axis=1)]
     labels = np.full(mask.shape, -1, dtype=np.int16)
     if appearance.vertex_labels is not None:
         point_labels = np.asarray(appearance.vertex_labels)[nearest]
         labels[mask] = point_labels
         coords_source = vertices if appearance.texture_coords is None else appearance.texture_coords
-        coords = _interpolate(np.asarray(coords_source, dtype=np.float64), faces, weights)
+        coords = interpolate(np.asarray(coords_source, dtype=np.float64), faces, weights)
         for label, pattern in appearance.patterns.items():
             selected = point_labels == label
             if np.any(selected):
@@ -152,7 +116,7 @@ def render(
 
     lit = None
     if lighting.shadows and len(faces):
-        points = _interpolate(vertices, faces, weights)
+        points = interpolate(vertices, faces, weights)
         lit = unshadowed(scene, points, normals_world, lighting, camera)
     shaded = shade(albedo, normals_cam, lighting, lit)
     if background is None:
@@ -196,35 +160,6 @@ def _shade_prop(scene: trimesh.Trimesh, prop: Prop, camera: Camera, hits: RayHit
     albedo = apply_pattern(prop.pattern, base, points)
     lit = unshadowed(scene, points, normals_world, lighting, camera) if lighting.shadows else None
     return shade(albedo, normals_world @ camera.rotation.T, lighting, lit)
-
-
-def normal_map(mesh: trimesh.Trimesh, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Only the geometry of a render: mask (H, W) bool and normals (H, W, 3) float32 in the camera frame."""
-    hits = cast(mesh, camera)
-    mask = hits.face >= 0
-    normals = np.zeros((camera.height, camera.width, 3), dtype=np.float32)
-    normals[mask] = _hit_normals(mesh, camera, hits, mask)[1]
-    return mask, normals
-
-
-def _hit_normals(mesh: trimesh.Trimesh, camera: Camera, hits: RayHits, mask: np.ndarray):
-    """Smooth normals at the hits, turned towards the camera: world (P, 3) and camera frame (P, 3)."""
-    hit_faces = hits.face[mask]
-    faces = np.asarray(mesh.faces)[hit_faces]
-    normals_world = _interpolate(np.asarray(mesh.vertex_normals), faces, hits.barycentric[mask])
-    geometric = np.asarray(mesh.face_normals)[hit_faces]
-    rays = np.asarray(mesh.vertices)[faces[:, 0]] - camera.position
-    facing = np.where(np.einsum("ij,ij->i", geometric, rays) > 0, -1.0, 1.0)  # flip back faces
-    normals_world *= facing[:, None]
-    normals_cam = normals_world @ camera.rotation.T
-    normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
-    view = -camera.pixel_rays(*np.nonzero(mask))
-    view /= np.linalg.norm(view, axis=1, keepdims=True)
-    along = np.einsum("ij,ij->i", normals_cam, view)
-    backwards = along < 0  # smooth normals can tilt past the silhouette: make them perpendicular to the ray
-    normals_cam[backwards] -= along[backwards, None] * view[backwards]
-    normals_cam /= np.maximum(np.linalg.norm(normals_cam, axis=1, keepdims=True), 1e-12)
-    return normals_world, normals_cam
 
 
 @dataclass
@@ -292,43 +227,6 @@ def render_random(
     """One random view of ``mesh`` with random light, background and mild sensor noise;
     deterministic in ``rng``."""
     return render_view(mesh, appearance, sample_view(rng, np.asarray(mesh.vertices), images, ranges, up), noise)
-
-
-def _pixel_box(mesh: trimesh.Trimesh, camera: Camera) -> tuple[int, int, int, int] | None:
-    """Rows r0:r1, cols c0:c1 that can see the mesh, or None when it is out of view."""
-    corners = trimesh.bounds.corners(mesh.bounds)
-    pixels, depth = camera.project(corners)
-    if np.all(depth <= 0):
-        return None
-    if np.any(depth <= 1e-6):  # the camera is inside the box: trace everything
-        return 0, camera.height, 0, camera.width
-    c0, r0 = np.floor(pixels.min(axis=0)).astype(int) - 1
-    c1, r1 = np.ceil(pixels.max(axis=0)).astype(int) + 2
-    r0, r1 = max(r0, 0), min(r1, camera.height)
-    c0, c1 = max(c0, 0), min(c1, camera.width)
-    if r0 >= r1 or c0 >= c1:
-        return None
-    return r0, r1, c0, c1
-
-
-def _ray_triangle(origin: np.ndarray, directions: np.ndarray, triangles: np.ndarray):
-    """Möller–Trumbore: ray parameter t and barycentrics (u, v) of rays (N, 3) on triangles (N, 3, 3)."""
-    e1 = triangles[:, 1] - triangles[:, 0]
-    e2 = triangles[:, 2] - triangles[:, 0]
-    p = np.cross(directions, e2)
-    det = np.einsum("ij,ij->i", e1, p)
-    det = np.where(np.abs(det) < 1e-18, 1e-18, det)
-    s = origin - triangles[:, 0]
-    u = np.einsum("ij,ij->i", s, p) / det
-    q = np.cross(s, e1)
-    v = np.einsum("ij,ij->i", directions, q) / det
-    t = np.einsum("ij,ij->i", e2, q) / det
-    return t, u, v
-
-
-def _interpolate(values: np.ndarray, faces: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(V, C) per-vertex values → (P, C) at points with barycentric ``weights`` (P, 3) in ``faces`` (P, 3)."""
-    return np.einsum("pk,pkc->pc", weights, np.asarray(values)[faces])
 
 
 def _soften_edges(rgb: np.ndarray, mask: np.ndarray) -> None:

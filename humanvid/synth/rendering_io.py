@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from humanvid.atomic import write_bytes, write_image, write_json
-from humanvid.synth.camera import Camera
+from humanvid.camera import Camera
 from humanvid.synth.render import Rendering
 
 MAX_DEPTH_MM = 65535

@@ -9,6 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from humanvid import atomic
+from humanvid.camera import Camera
+from humanvid.render.raycast import normal_map
+from humanvid.render.shading import Lighting, shade
+from humanvid.synth.groundtruth_io import groundtruth_trimesh
+
 SAMPLE_FILES = ("sample.json", "render.png", "render_mask.png", "render_camera.json", "mesh.npz")
 
 
@@ -46,11 +52,6 @@ def pick_samples(folders: list[Path], count: int, seed: int) -> list[Path]:
 
 def sample_tile(folder: Path, tile: int = 160, margin: float = 0.08) -> SheetTile:
     """The render of a sample and its ground-truth mesh from the same camera, cropped square to the person."""
-    from humanvid.synth.camera import Camera
-    from humanvid.synth.groundtruth_io import groundtruth_trimesh
-    from humanvid.synth.render import normal_map
-    from humanvid.synth.shading import Lighting, shade
-
     rgb = cv2.cvtColor(cv2.imread(str(folder / "render.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     mask = cv2.imread(str(folder / "render_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
     camera = Camera.from_dict(json.loads((folder / "render_camera.json").read_text()))
@@ -94,8 +95,6 @@ def contact_sheet(tiles: list[SheetTile], columns: int = 6, caption_px: int = 16
 def write_sheet(path: str | Path, sheet: np.ndarray, colors: int = 0) -> None:
     """Write the sheet as PNG; ``colors`` > 0 quantises it to a palette of that many colours (smaller file)."""
     from PIL import Image
-
-    from humanvid import atomic
 
     image = Image.fromarray(sheet)
     if colors:

@@ -11,20 +11,15 @@ frame, so the tube follows the body through a clip.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from humanvid.synth.groundtruth import Solid
 from humanvid.synth.regions import BodyRegions
-
-if TYPE_CHECKING:  # clothing imports this module
-    from humanvid.synth.clothing import Garment
+from humanvid.synth.solids import Garment, Solid
 
 MAX_FLARE = 0.2  # a hem stands at most this far further out than the hips [m]
 
 
-def skirt_cover(garment: "Garment", regions: BodyRegions) -> np.ndarray:
+def skirt_cover(garment: Garment, regions: BodyRegions) -> np.ndarray:
     """(V,) bool: body vertices the hanging part of a skirt, dress or coat goes around."""
     r, j = regions, regions.joints
     waist = j["hip"][2] + garment.cut.get("waist", 0.1)
@@ -34,7 +29,7 @@ def skirt_cover(garment: "Garment", regions: BodyRegions) -> np.ndarray:
     return hips | legs
 
 
-def skirt_drop(garment: "Garment", regions: BodyRegions) -> float:
+def skirt_drop(garment: Garment, regions: BodyRegions) -> float:
     """Rest-pose height [m] from the waistband down to the hem."""
     j = regions.joints
     length = garment.cut.get("length", 1.0)
@@ -46,7 +41,7 @@ def skirt_drop(garment: "Garment", regions: BodyRegions) -> float:
     return float(waist - hem)
 
 
-def skirt_solid(garment: "Garment", regions: BodyRegions, vertices: np.ndarray, step: float = 0.008,
+def skirt_solid(garment: Garment, regions: BodyRegions, vertices: np.ndarray, step: float = 0.008,
                  sides: int = 160) -> Solid:
     """The hanging tube of a skirt (or of a dress or coat) around one posed frame."""
     from scipy.spatial import ConvexHull

@@ -10,15 +10,12 @@ the blocks that hold the surface (``sparse_marching_cubes``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from humanvid.synth.groundtruth import Solid
+from humanvid.synth.solids import Solid
 
 
-def voxelize(solids: list["Solid"], voxel: float = 0.004, pad: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def voxelize(solids: list[Solid], voxel: float = 0.004, pad: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Exact column voxelisation of the union of closed solids.
 
     Returns origin (3,) and inside (X, Y, Z) bool, voxel centres at ``origin + voxel * index``.

@@ -6,8 +6,8 @@ import numpy as np
 import trimesh
 from scipy.ndimage import map_coordinates
 
-from humanvid.synth.groundtruth import (Material, Solid, VoxelGrid, build_clothed_mesh,
-                                        to_camera_frame)
+from humanvid.synth.groundtruth import VoxelGrid, build_clothed_mesh, to_camera_frame
+from humanvid.synth.solids import Material, Solid
 from humanvid.synth.voxels import smooth_occupancy, voxelize
 
 

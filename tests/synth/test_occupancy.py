@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from humanvid.synth.groundtruth import Material, Solid, build_clothed_mesh, to_camera_frame
+from humanvid.synth.groundtruth import build_clothed_mesh, to_camera_frame
 from humanvid.synth.occupancy import (OccupancyRecipe, load_occupancy, sample_occupancy, sample_occupancy_camera,
                                       save_occupancy)
+from humanvid.synth.solids import Material, Solid
 
 RADIUS = 0.2
 

@@ -7,10 +7,11 @@ import hashlib
 
 import numpy as np
 
-from humanvid.synth.clothing import Garment, Outfit, dress
-from humanvid.synth.groundtruth import Material, body_outside_fraction
-from humanvid.synth.person import clothed_mesh, make_person
 from humanvid.geometry.body_distance import vertex_normals
+from humanvid.synth.clothing import Outfit, dress
+from humanvid.synth.groundtruth import body_outside_fraction
+from humanvid.synth.person import clothed_mesh, make_person
+from humanvid.synth.solids import Garment, Material
 
 
 

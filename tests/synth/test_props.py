@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from humanvid.synth.camera import Camera
+from humanvid.camera import Camera
+from humanvid.render.shading import Lighting
 from humanvid.synth.dataset import seat_for
 from humanvid.synth.person import clothed_mesh, make_person
 from humanvid.synth.props import Prop, seat_box
-from humanvid.synth.render import Appearance, Lighting, render
+from humanvid.synth.render import Appearance, render
 from humanvid.synth.textures import Pattern
 
 SIT_SEED = 21  # a still whose random pose is "sit"

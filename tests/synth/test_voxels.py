@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from humanvid.synth.groundtruth import Solid
+from humanvid.synth.solids import Solid
 from humanvid.synth.voxels import smooth_occupancy, sparse_marching_cubes, voxelize
 
 
