@@ -46,11 +46,12 @@ import numpy as np
 from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
-from accuracy_runs import (DEPTH_MARGIN, PHOTO_DEPTH_MARGIN, Outcome, StageSeconds, Variant, body_path, mesh_path,
-                           mesh_with_true_body, reconstruct)
+from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body, reconstruct
 from accuracy_scores import (MeshScores, ScoreCache, SequenceScores, SurfaceScore, prepare_truth, read_mesh,
                              score_mesh, score_sequences)
 from common import REPO, RESULTS, write_section
+
+from humanvid.constants import PHOTO_DEPTH_MARGIN, VIDEO_DEPTH_MARGIN
 
 ROW_LABELS = {
     "a": "(a) fitted body alone",
@@ -67,7 +68,7 @@ FEATURE_ROWS = {("image_features",): "b", ("image_features", "keypoint_encoding"
 
 
 def parse_args() -> argparse.Namespace:
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT
+    from humanvid.implicit.model.checkpoint import DEFAULT_CHECKPOINT
 
     parser = argparse.ArgumentParser(
         description="Accuracy and speed of humanvid's clothed meshes on the synthetic test split (stills and "
@@ -105,7 +106,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
     args.still_margin = PHOTO_DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
-    args.clip_margin = DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
+    args.clip_margin = VIDEO_DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
     if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or args.clips < 0 \
             or args.clip_frames < 2:
         parser.error("--count, --temporal-window, --resolution and --samples must be ≥ 1, --clip-frames ≥ 2")
@@ -115,7 +116,7 @@ def parse_args() -> argparse.Namespace:
 def checkpoint_row(path: Path) -> tuple[str, str]:
     """The row a checkpoint fills (by the features it was trained with) and its description."""
     from humanvid.errors import HumanvidError
-    from humanvid.implicit.checkpoint import read_checkpoint
+    from humanvid.implicit.model.checkpoint import read_checkpoint
 
     try:
         payload = read_checkpoint(path)
@@ -188,7 +189,7 @@ def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolu
 
 def true_body_meshes(stills: list[Still], out: Path) -> dict[str, Path]:
     """Still name → row u's mesh: the still's true body as it is (camera frame), for stills with a crop."""
-    from humanvid.export.obj import write_obj
+    from humanvid.exchange.obj import write_obj
 
     meshes = {}
     for still in stills:
@@ -206,7 +207,7 @@ def true_body_meshes(stills: list[Still], out: Path) -> dict[str, Path]:
 def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int,
                   depth_margin: float) -> dict[str, Path]:
     """Still name → row t's mesh: the default network given the still's true body (ground-truth keypoints)."""
-    from humanvid.implicit.checkpoint import load_network
+    from humanvid.implicit.model.checkpoint import load_network
 
     network = load_network(checkpoint, "cpu")
     meshes = {}

@@ -14,9 +14,11 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from humanvid.implicit.reconstruct import DEPTH_MARGIN, PHOTO_DEPTH_MARGIN, FrameInputs
+from humanvid.constants import VIDEO_DEPTH_MARGIN
+from humanvid.implicit.inference.frame import FrameInputs
 from humanvid.inputs import Job
-from humanvid.pipeline import Settings, run_job
+from humanvid.pipeline import run_job
+from humanvid.settings import Settings
 
 NO_PERSON = "no person found"
 
@@ -28,7 +30,7 @@ class Variant:
     name: str
     checkpoint: Path
     temporal_window: int = 0
-    depth_margin: float = DEPTH_MARGIN
+    depth_margin: float = VIDEO_DEPTH_MARGIN
 
 
 @dataclass
@@ -118,16 +120,17 @@ class StageSeconds:
 
 
 def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256,
-                        depth_margin: float = DEPTH_MARGIN) -> Path | None:
+                        depth_margin: float = VIDEO_DEPTH_MARGIN) -> Path | None:
     """The network's mesh of a synthetic still given its TRUE body instead of the fitted one (an
     oracle: what a perfect fit would give), from the sample's crop, mask and ground-truth keypoints
     and body; written to `path` (None where the sample has no crop: MediaPipe found nobody).
     network: the loaded OccupancyNetwork (loaded once by the caller for all stills)."""
     import numpy as np
 
-    from humanvid.export.obj import write_obj
-    from humanvid.implicit.reconstruct import encode_frame, mesh_frame, occupancy_function
-    from humanvid.implicit.samples import read_sample
+    from humanvid.exchange.obj import write_obj
+    from humanvid.implicit.inference.frame import encode_frame, occupancy_function
+    from humanvid.implicit.inference.volume import mesh_frame
+    from humanvid.implicit.training.samples import read_sample
 
     if not (sample / "sample.npz").exists():
         return None

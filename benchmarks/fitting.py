@@ -82,14 +82,14 @@ def with_true_landmarks(observations, truth_keypoints: np.ndarray, oracle: str):
     """The observations with MediaPipe's 2D landmarks ("2d": the true joints' projections; "2d-half":
     halfway between the two) or its 3D world landmarks ("3d": the true hip-centred pose, MediaPipe
     axes) replaced by the truth, where the truth has the point; a diagnostic of what limits the fit."""
-    from humanvid.body.fitting_losses import project_points
+    from humanvid.projection import intrinsic_matrix, project
     from humanvid.body.initialization import camera_to_mediapipe_world
 
     actual = torch.from_numpy(truth_keypoints).to(observations.pixels.dtype)
     known = torch.isfinite(actual).all(dim=-1)[..., None]
     if oracle in ("2d", "2d-half"):
-        camera = (observations.fx, observations.fy, observations.cx, observations.cy)
-        true_pixels = project_points(actual, *camera)
+        camera = intrinsic_matrix(observations.fx, observations.fy, observations.cx, observations.cy)
+        true_pixels = project(actual, torch.tensor(camera, dtype=actual.dtype))
         if oracle == "2d-half":
             true_pixels = 0.5 * (true_pixels + observations.pixels)
         pixels = torch.where(known & torch.isfinite(observations.pixels), true_pixels, observations.pixels)

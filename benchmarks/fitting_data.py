@@ -63,14 +63,15 @@ def with_crop_looks(observations: KeypointObservations, folder: Path) -> Keypoin
     2D landmarks that the fit stage follows after its looks at the crops (humanvid.stages.fit.look_at_crops)."""
     import dataclasses
 
+    from humanvid.exchange.run_folder import RunFolder
     from humanvid.stages.fit import load_observations as stage_observations
     from humanvid.stages.fit import look_at_crops
 
     count = len(observations.pixels)
-    staged = stage_observations(folder)
+    staged = stage_observations(RunFolder(folder))
     staged = dataclasses.replace(staged, **{field.name: getattr(staged, field.name)[:count]
                                             for field in dataclasses.fields(staged) if field.name != "intrinsics"})
-    looked = look_at_crops(folder, staged)
+    looked = look_at_crops(RunFolder(folder), staged)
     return dataclasses.replace(observations, world_landmarks=torch.from_numpy(looked.world).to(observations.world_landmarks),
                                pixels=torch.from_numpy(looked.pixels).to(observations.pixels))
 
@@ -78,14 +79,15 @@ def with_crop_looks(observations: KeypointObservations, folder: Path) -> Keypoin
 def mask_ious(vertices: torch.Tensor, faces: torch.Tensor, observations: KeypointObservations,
               silhouettes: SilhouetteObservations, masks: list[np.ndarray]) -> np.ndarray:
     """(T,) IoU of the rendered body (T, V, 3) with each frame's crop mask (NaN without one)."""
-    from humanvid.evaluation.silhouette import crop_intrinsics, mask_iou, rasterize_silhouette
+    from humanvid.evaluation.silhouette import mask_iou, rasterize_silhouette
+    from humanvid.projection import crop_camera
 
     intrinsics = np.array([observations.fx, observations.fy, observations.cx, observations.cy])
     ious = np.full(len(masks), np.nan)
     for index, mask in enumerate(masks):
         if not silhouettes.available[index]:
             continue
-        camera = crop_intrinsics(intrinsics, silhouettes.affines[index].double().numpy())
+        camera = crop_camera(intrinsics, silhouettes.affines[index].double().numpy())
         drawn = rasterize_silhouette(vertices[index].double().numpy(), faces.numpy(), camera, mask.shape[0])
         ious[index] = mask_iou(drawn, mask)
     return ious

@@ -33,7 +33,7 @@ def synth(out: Path, split: str, count: int, workers: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    command = [sys.executable, "-c", "from humanvid.synth.cli import synth_command as c; c(prog_name='humanvid synth')",
+    command = [sys.executable, "-c", "from humanvid.cli.synth import synth_command as c; c(prog_name='humanvid synth')",
                "--split", split, "--count", str(count), "-o", str(out), "--workers", str(workers), "-q"]
     process = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - started

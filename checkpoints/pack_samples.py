@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from humanvid.implicit.samples import compact_sample, find_samples, read_sample, write_sample  # noqa: E402
+from humanvid.implicit.training.samples import compact_sample, find_samples, read_sample, write_sample  # noqa: E402
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def make_clip(frames: int = FRAMES, motion: str = MOTION) -> tuple[list[np.ndarr
     """Render the clip; returns the RGB frames (H, W, 3) uint8 and the ground-truth arrays."""
     import trimesh
 
-    from humanvid.synth.cli import load_generator
+    from humanvid.synth.batch import load_generator
     from humanvid.synth.groundtruth import to_camera_frame
     from humanvid.synth.person import clothed_mesh, make_person
     from humanvid.synth.render import appearance_from_materials, render_view, sample_view

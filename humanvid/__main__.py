@@ -1,3 +1,3 @@
-from humanvid.cli import main
+from humanvid.cli.main import main
 
 main()

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DEFAULT_VERTICAL_FOV_DEG = 55.0  # phone-like, used when the user gives no --focal
+from humanvid.constants import DEFAULT_VERTICAL_FOV_DEG
+from humanvid.projection import crop_camera, intrinsic_matrix, project
 
 # OpenGL camera frame → OpenCV camera frame (x right, y down, looking down +z) and back.
 GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -30,6 +31,11 @@ class Camera:
     width: int
     height: int
     world_to_camera: np.ndarray = field(default_factory=lambda: np.eye(4))  # (4, 4)
+
+    @property
+    def intrinsics(self) -> np.ndarray:
+        """(4,) fx, fy, cx, cy [px]."""
+        return np.array([self.fx, self.fy, self.cx, self.cy])
 
     @property
     def K(self) -> np.ndarray:
@@ -65,14 +71,26 @@ class Camera:
         points = np.asarray(points, dtype=np.float64)
         return points @ self.rotation.T + self.world_to_camera[:3, 3]
 
+    @property
+    def matrix(self) -> np.ndarray:
+        """(3, 3) pixel-from-image-plane matrix of this camera (humanvid.projection)."""
+        return intrinsic_matrix(self.fx, self.fy, self.cx, self.cy)
+
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 3) world points → (N, 2) pixel coordinates and (N,) depth [m] along −z."""
+        """(N, 3) world points → (N, 2) pixel coordinates and (N,) depth [m] along −z
+        (pixels of points nearer than MIN_DEPTH, or behind the camera, are those of MIN_DEPTH)."""
         cam = self.to_camera(points)
-        depth = -cam[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = self.cx + self.fx * cam[:, 0] / depth
-            v = self.cy - self.fy * cam[:, 1] / depth
-        return np.stack([u, v], axis=1), depth
+        return project(cam, self.matrix), -cam[:, 2]
+
+    def cropped(self, affine: np.ndarray, size: int) -> "Camera":
+        """The camera of a size×size crop cut from this camera's frame by a (2, 3) full-frame → crop affine,
+        which must scale and shift only (no rotation or shear), as humanvid's crops do."""
+        affine = np.asarray(affine, dtype=np.float64)
+        (sx, shear_x, _), (shear_y, sy, _) = affine
+        if abs(shear_x) > 1e-9 * abs(sx) or abs(shear_y) > 1e-9 * abs(sy):
+            raise ValueError(f"crop affine {affine.tolist()} rotates or shears; a pinhole crop camera cannot")
+        matrix = crop_camera(self.intrinsics, affine)
+        return Camera(matrix[0, 0], matrix[1, 1], matrix[0, 2], matrix[1, 2], size, size, self.world_to_camera)
 
     def pixel_rays(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Ray directions in the camera frame through pixel centres, scaled so z = −1.

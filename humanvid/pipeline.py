@@ -2,17 +2,14 @@
 
 Stages, in order: preprocess (crops, masks, landmarks), fit (one body per frame)
 and mesh (one clothed mesh per frame). Each stage records a fingerprint of what
-it was made from; a rerun skips what matches and redoes what does not.
+it was made from (humanvid.fingerprints); a rerun skips what matches and redoes
+what does not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
-import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,56 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from humanvid import __version__, atomic
-from humanvid.errors import HumanvidError
 from humanvid.camera import Camera
+from humanvid.errors import HumanvidError
+from humanvid.exchange.run_folder import RunFolder
+from humanvid.fingerprints import fit_fingerprint, mesh_fingerprint, preprocess_fingerprint
 from humanvid.inputs import Job
-from preprocessing.detections import frame_name
+from humanvid.settings import Settings
+from preprocessing.pose_models import heavy_model_installed
 from preprocessing.progress import Progress, SilentProgress
-from preprocessing.stage import clear_work, run_preprocess
-from preprocessing.video import FrameSelection, MediaInfo, probe
-
-STAGES = ("preprocess", "fit", "mesh")
-AVAILABLE_STAGES = ("preprocess", "fit", "mesh")
-PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
-FIT_FORMAT = 7  # bump when fitting output changes for the same settings
-MESH_FORMAT = 3  # bump when meshing output changes for the same settings
-# Depth band (--depth-margin), metres, as humanvid.implicit.reconstruct's (the pipeline does not import torch):
-VIDEO_DEPTH_MARGIN = 0.0  # none: the cut follows each frame's body and would flicker
-PHOTO_DEPTH_MARGIN = 0.07  # a single frame has nothing to flicker, and the network errs thick
-TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
-GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", ".work", "preview.mp4")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the user chose; everything that changes outputs goes into the fingerprint."""
-
-    selection: FrameSelection = FrameSelection()
-    focal: float | None = None
-    until: str = "mesh"
-    device: str = "cpu"
-    overwrite: bool = False
-    body_model: str = "anny"
-    model_path: Path | None = None
-    preview: bool = False
-    checkpoint: Path | None = None  # occupancy network; None: the shipped checkpoints/occupancy_v1.pt
-    resolution: int = 256
-    temporal_window: int = 2
-    height: float | None = None  # metres, the person's known height (fit stage)
-    depth_margin: float | None = None  # metres; None: PHOTO_DEPTH_MARGIN for a single frame, else VIDEO_DEPTH_MARGIN
-
-    def as_dict(self) -> dict:
-        return {
-            "start": self.selection.start, "end": self.selection.end, "every": self.selection.every,
-            "max_frames": self.selection.max_frames, "focal": self.focal, "until": self.until, "device": self.device,
-            "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
-            "preview": self.preview, "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
-            "resolution": self.resolution, "temporal_window": self.temporal_window, "height": self.height,
-            "depth_margin": self.depth_margin,
-        }
-
-    def runs(self, stage: str) -> bool:
-        return STAGES.index(stage) <= STAGES.index(self.until)
+from preprocessing.stage import run_preprocess
+from preprocessing.video import MediaInfo, probe
 
 
 @dataclass
@@ -87,25 +44,6 @@ class JobResult:
         return self.error is None
 
 
-def input_fingerprint(info: MediaInfo) -> dict:
-    """Identify the input's content cheaply (size and modification time of its files)."""
-    files = [Path(f) for f in info.files] if info.files else [Path(info.path)]
-    digest = hashlib.sha256()
-    for path in files:
-        stat = path.stat()
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return {"files": len(files), "digest": digest.hexdigest()[:16]}
-
-
-def preprocess_fingerprint(info: MediaInfo, settings: Settings) -> str:
-    key = {
-        "format": PREPROCESS_FORMAT, "input": input_fingerprint(info),
-        "start": settings.selection.start, "end": settings.selection.end, "every": settings.selection.every,
-        "max_frames": settings.selection.max_frames, "focal": settings.focal,
-    }
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-
-
 def ensure_writable(folder: Path) -> None:
     """Create `folder` and prove a file can be written there, or explain why not."""
     try:
@@ -117,34 +55,8 @@ def ensure_writable(folder: Path) -> None:
         raise HumanvidError(f"cannot write to output folder {folder} ({err.strerror or err})") from None
 
 
-def read_manifest(out_dir: Path) -> dict | None:
-    try:
-        return json.loads((out_dir / "run.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def remove_outputs(out_dir: Path) -> None:
-    """Delete what humanvid wrote into `out_dir` (for --overwrite); other files stay.
-
-    Folders are moved aside at once and deleted on a background thread (which the
-    process waits for before it exits), so the new run need not wait for them.
-    """
-    trash = None
-    for name in GENERATED:
-        path = out_dir / name
-        if path.is_dir():
-            trash = trash or Path(tempfile.mkdtemp(prefix=TRASH_PREFIX, dir=out_dir))
-            path.rename(trash / name)
-        elif path.exists():
-            path.unlink()
-    for old in out_dir.glob(f"{TRASH_PREFIX}*"):  # with what a killed run left
-        threading.Thread(target=shutil.rmtree, args=(old,), kwargs={"ignore_errors": True}).start()
-
-
-def _outputs_complete(out_dir: Path, manifest: dict) -> bool:
-    frames = [f["frame"] for f in manifest.get("frames", []) if f.get("status") == "ok"]
-    return all((out_dir / sub / f"{frame_name(i)}.png").exists() for i in frames for sub in ("crops", "masks"))
+def _crops_complete(run: RunFolder, manifest: dict) -> bool:
+    return all(run.has_crop(f["frame"]) for f in manifest.get("frames", []) if f.get("status") == "ok")
 
 
 def run_job(job: Job, out_root: Path, settings: Settings, progress: Progress = SilentProgress(),
@@ -170,20 +82,21 @@ def _discard_failed_run(out_dir: Path, existed: bool, reason: str) -> None:
     A folder this run created and that holds no finished stage is removed; a
     stage that was running is marked failed in run.json.
     """
-    manifest = read_manifest(out_dir)
+    run = RunFolder(out_dir)
+    manifest = run.read_manifest()
     stages = manifest.get("stages", {}) if manifest else {}
     if stages.get("preprocess", {}).get("status") != "complete":
         if not existed:
             shutil.rmtree(out_dir, ignore_errors=True)
             return
-        clear_work(out_dir)
+        run.clear_work()
         if manifest is not None:
-            (out_dir / "run.json").unlink(missing_ok=True)
+            run.manifest_path.unlink(missing_ok=True)
         return
     for name, stage in stages.items():
         if stage.get("status") == "running":
             manifest["stages"][name] = {"status": f"failed: {reason}"}
-    atomic.write_json(out_dir / "run.json", manifest)
+    run.write_manifest(manifest)
 
 
 def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet: bool, result: JobResult) -> None:
@@ -193,36 +106,37 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
                             f"(the input has {info.frame_count} frame(s))")
     ensure_writable(out_dir)
     atomic.remove_temporaries(out_dir)
+    run = RunFolder(out_dir)
     fingerprint = preprocess_fingerprint(info, settings)
-    previous = read_manifest(out_dir)
+    previous = run.read_manifest()
     if previous is not None and previous.get("fingerprint") != fingerprint:
         if not settings.overwrite:
             raise HumanvidError(f"{out_dir} holds a run with other settings or another input; "
                                 "use --overwrite to replace it, or choose another output folder")
-        remove_outputs(out_dir)
+        run.remove_generated()
         previous = None
     elif settings.overwrite:
-        remove_outputs(out_dir)
+        run.remove_generated()
         previous = None
 
     done = (previous is not None and previous.get("stages", {}).get("preprocess", {}).get("status") == "complete"
-            and _outputs_complete(out_dir, previous))
-    manifest = previous if done else _preprocess(info, out_dir, settings, fingerprint, progress, quiet)
+            and _crops_complete(run, previous))
+    manifest = previous if done else _preprocess(info, run, settings, fingerprint, progress, quiet)
     manifest["settings"] = settings.as_dict()  # the latest request (stages record what they were made with)
     result.frames_total = manifest["summary"]["frames_total"]
     result.frames_ok = manifest["summary"]["frames_ok"]
     resumed = done
     if settings.runs("fit"):
-        resumed = _fit(out_dir, manifest, settings, fingerprint, progress) and resumed
+        resumed = _fit(run, manifest, settings, fingerprint, progress) and resumed
     fit_done = manifest["stages"].get("fit", {}).get("fingerprint")
     if settings.runs("mesh"):
-        resumed = _mesh(out_dir, manifest, settings, fit_done, progress) and resumed
+        resumed = _mesh(run, manifest, settings, fit_done, progress) and resumed
     if settings.preview and settings.runs("fit"):
-        _preview(info, out_dir, manifest, settings, progress)
+        _preview(info, run, manifest, settings, progress)
     result.resumed = resumed
 
 
-def _preprocess(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint: str, progress: Progress,
+def _preprocess(info: MediaInfo, run: RunFolder, settings: Settings, fingerprint: str, progress: Progress,
                 quiet: bool) -> dict:
     camera = Camera.for_frame(info.width, info.height, settings.focal)
     manifest = {
@@ -233,8 +147,8 @@ def _preprocess(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint:
         "camera": "camera.json",
         "stages": {"preprocess": {"status": "running"}},
     }
-    atomic.write_json(out_dir / "run.json", manifest)
-    stage = run_preprocess(info, settings.selection, out_dir, camera, fingerprint, progress, quiet)
+    run.write_manifest(manifest)
+    stage = run_preprocess(info, settings.selection, run, camera, fingerprint, progress, quiet)
     status = stage.detections.status
     manifest["input"]["frames_decoded"] = stage.detections.decoded
     manifest["stages"]["preprocess"] = {
@@ -252,33 +166,30 @@ def _preprocess(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint:
         "failed": sum(s.startswith("failed") for s in status),
     }
     manifest["frames"] = [{"frame": int(i), "status": s} for i, s in zip(stage.detections.indices, status)]
-    atomic.write_json(out_dir / "run.json", manifest)
-    clear_work(out_dir)
+    run.write_manifest(manifest)
+    run.clear_work()
     return manifest
 
 
-def fit_fingerprint(preprocess: str, settings: Settings) -> str:
-    key = {"preprocess": preprocess, "format": FIT_FORMAT, "body_model": settings.body_model,
-           "model_path": None if settings.model_path is None else str(Path(settings.model_path).resolve())}
-    if settings.height is not None:  # only when given, so that earlier fits keep their fingerprint
-        key["height"] = settings.height
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, progress: Progress) -> bool:
+def _fit(run: RunFolder, manifest: dict, settings: Settings, preprocess: str, progress: Progress) -> bool:
     """Run (or skip, if done with these settings) the fit stage; True when it was already done."""
     from humanvid.stages.fit import run_fit
 
-    fingerprint = fit_fingerprint(preprocess, settings)
+    pose_model = "heavy" if heavy_model_installed() else "full"
+    fingerprint = fit_fingerprint(preprocess, settings, pose_model)
     stage = manifest["stages"].get("fit", {})
     frames = [f["frame"] for f in manifest["frames"]]
     if stage.get("status") == "complete":
         if stage.get("fingerprint") != fingerprint and not settings.overwrite:
-            raise HumanvidError(f"{out_dir} holds bodies fitted with another body model or --height, "
+            if stage.get("pose_model", pose_model) != pose_model:
+                raise HumanvidError(f"{run.root} holds bodies fitted by following MediaPipe's {stage['pose_model']} "
+                                    f"pose model, and the {pose_model} one is installed now; use --overwrite to "
+                                    "fit them again, or choose another output folder")
+            raise HumanvidError(f"{run.root} holds bodies fitted with another body model or --height, "
                                 "or by an older humanvid; "
                                 "use --overwrite to replace them, or choose another output folder")
-        if stage.get("fingerprint") == fingerprint and (out_dir / "body" / "params.npz").exists() and all(
-                (out_dir / "body" / f"{frame_name(i)}.obj").exists() for i in frames):
+        if stage.get("fingerprint") == fingerprint and run.body_params_path.exists() and all(
+                run.body_mesh_path(i).exists() for i in frames):
             return True
     total = len(frames)
     done = [0]
@@ -292,8 +203,8 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
         progress.start(f"fit · {message}", total)
 
     manifest["stages"]["fit"] = {"status": "running", "fingerprint": fingerprint}
-    atomic.write_json(out_dir / "run.json", manifest)
-    fit = run_fit(out_dir, settings.body_model, settings.model_path, settings.device, on_status, on_progress,
+    run.write_manifest(manifest)
+    fit = run_fit(run.root, settings.body_model, settings.model_path, settings.device, on_status, on_progress,
                   height=settings.height)
     for entry, observed, error, iou in zip(manifest["frames"], fit.observed, fit.reprojection_px, fit.mask_iou):
         entry["body"] = "fitted" if observed else "interpolated"
@@ -314,53 +225,27 @@ def _fit(out_dir: Path, manifest: dict, settings: Settings, preprocess: str, pro
         if observed.any() else None
     manifest["quality"]["mask_iou_mean"] = round(float(np.nanmean(fit.mask_iou[observed])), 4) \
         if observed.any() else None
-    atomic.write_json(out_dir / "run.json", manifest)
+    run.write_manifest(manifest)
     return False
 
 
-def checkpoint_path(settings: Settings) -> Path:
-    """The network file: the shipped default, a path, or a shipped file's bare name (for CLI and library alike)."""
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, resolve_checkpoint
-
-    return resolve_checkpoint(settings.checkpoint) if settings.checkpoint is not None else DEFAULT_CHECKPOINT
-
-
-def depth_margin_for(settings: Settings, frame_count: int) -> float:
-    """The depth band the mesh stage uses: the user's, or by default a band for a single frame only."""
-    if settings.depth_margin is not None:
-        return settings.depth_margin
-    return PHOTO_DEPTH_MARGIN if frame_count == 1 else VIDEO_DEPTH_MARGIN
-
-
-def mesh_fingerprint(fit: str, settings: Settings, depth_margin: float) -> str:
-    path = checkpoint_path(settings)
-    try:
-        weights = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    except OSError:
-        raise HumanvidError(f"checkpoint {path} not found") from None
-    key = {"fit": fit, "format": MESH_FORMAT, "checkpoint": weights, "resolution": settings.resolution,
-           "temporal_window": settings.temporal_window, "depth_margin": depth_margin}
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress: Progress) -> bool:
+def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress: Progress) -> bool:
     """Run (or resume, or skip) the mesh stage; True when every mesh was already there."""
-    from humanvid.implicit.reconstruct import BODY_PRIOR
+    from humanvid.implicit.inference.frame import BODY_PRIOR
     from humanvid.stages.mesh import MeshSettings, run_mesh
 
-    depth_margin = depth_margin_for(settings, len(manifest["frames"]))
+    depth_margin = settings.depth_margin_for(len(manifest["frames"]))
     fingerprint = mesh_fingerprint(fit, settings, depth_margin)
     stage = manifest["stages"].get("mesh", {})
-    meshes = out_dir / "meshes"
     wanted = [f["frame"] for f in manifest["frames"] if f["status"] == "ok"]
     same = stage.get("fingerprint") == fingerprint
-    if not same and meshes.exists():  # made from another fit, checkpoint or resolution: make them again
-        shutil.rmtree(meshes)
-    done = {i for i in wanted if (meshes / f"{frame_name(i)}.obj").exists()} if same else set()
+    if not same and run.meshes.exists():  # made from another fit, checkpoint or resolution: make them again
+        shutil.rmtree(run.meshes)
+    done = {i for i in wanted if run.mesh_path(i).exists()} if same else set()
     if same and stage.get("status") == "complete" and len(done) == len(wanted):
         return True
     manifest["stages"]["mesh"] = {"status": "running", "fingerprint": fingerprint}
-    atomic.write_json(out_dir / "run.json", manifest)
+    run.write_manifest(manifest)
     progress.start("mesh", len(wanted) - len(done))
     finished = [0]
 
@@ -368,9 +253,9 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
         progress.advance(frames_done - finished[0])
         finished[0] = frames_done
 
-    mesh_settings = MeshSettings(checkpoint_path(settings), settings.resolution, settings.temporal_window,
+    mesh_settings = MeshSettings(settings.checkpoint_path(), settings.resolution, settings.temporal_window,
                                  settings.device, depth_margin, settings.body_model, settings.model_path)
-    result = run_mesh(out_dir, mesh_settings, done, on_progress)
+    result = run_mesh(run.root, mesh_settings, done, on_progress)
     for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
                                                      result.watertight, result.mask_iou):
         if entry["frame"] in done:
@@ -381,7 +266,7 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
     made = [f for f in manifest["frames"] if f.get("mesh") == "ok"]
     computed = len(wanted) - len(done)
     manifest["stages"]["mesh"] = {
-        "status": "complete", "fingerprint": fingerprint, "checkpoint": str(checkpoint_path(settings)),
+        "status": "complete", "fingerprint": fingerprint, "checkpoint": str(settings.checkpoint_path()),
         "resolution": settings.resolution, "temporal_window": settings.temporal_window,
         "depth_margin": depth_margin, "body_prior": BODY_PRIOR,
         "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
@@ -392,14 +277,14 @@ def _mesh(out_dir: Path, manifest: dict, settings: Settings, fit: str, progress:
         if made else None
     manifest["quality"]["mesh_mask_iou_mean"] = round(float(np.mean([f["mesh_mask_iou"] for f in made])), 4) \
         if made else None
-    atomic.write_json(out_dir / "run.json", manifest)
+    run.write_manifest(manifest)
     return False
 
 
-def _preview(info: MediaInfo, out_dir: Path, manifest: dict, settings: Settings, progress: Progress) -> None:
+def _preview(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings, progress: Progress) -> None:
     """preview.mp4: the fitted body drawn over every selected frame."""
     from humanvid.export.preview import body_preview_frames, write_video
 
     progress.start("preview", len(manifest["frames"]))
-    frames = body_preview_frames(info, settings.selection, out_dir, progress.advance)
-    write_video(out_dir / "preview.mp4", frames, (info.fps or 30.0) / settings.selection.every)
+    frames = body_preview_frames(info, settings.selection, run, progress.advance)
+    write_video(run.preview_path, frames, (info.fps or 30.0) / settings.selection.every)

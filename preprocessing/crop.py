@@ -11,10 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from humanvid.constants import CROP_SIZE
 from preprocessing.person import Detection
-
-CROP_SIZE = 512
-PERSON_FILL = 0.8  # the person takes about this share of the crop height
 
 
 def person_extent(detection: Detection, mask_threshold: int = 128) -> np.ndarray:

@@ -10,8 +10,10 @@ import numpy as np
 
 from humanvid import atomic
 from humanvid.errors import HumanvidError
-from preprocessing.crop import CROP_SIZE, PERSON_FILL, crop_affine, scaled_affine, warp
-from preprocessing.detections import Detections, frame_name, window_file
+from humanvid.exchange.run_folder import RunFolder
+from humanvid.constants import CROP_SIZE, PERSON_FILL
+from preprocessing.crop import crop_affine, scaled_affine, warp
+from preprocessing.detections import Detections, window_file
 from preprocessing.progress import Progress
 from preprocessing.smoothing import (
     second_difference_std,
@@ -48,15 +50,13 @@ def plan_crops(detections: Detections, rate: float) -> CropTrack:
 
 
 def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detections, track: CropTrack,
-                out_dir: Path, work: Path, progress: Progress) -> None:
+                run: RunFolder, progress: Progress) -> None:
     """Pass 2: cut `crops/` and `masks/` for frames with a person, skipping finished ones."""
-    crops, masks = out_dir / "crops", out_dir / "masks"
-    crops.mkdir(exist_ok=True)
-    masks.mkdir(exist_ok=True)
+    run.crops.mkdir(exist_ok=True)
+    run.masks.mkdir(exist_ok=True)
     row_of = {int(index): row for row, index in enumerate(detections.indices)}
     todo = {int(detections.indices[row]) for row in np.flatnonzero(detections.found)
-            if not ((crops / f"{frame_name(detections.indices[row])}.png").exists()
-                    and (masks / f"{frame_name(detections.indices[row])}.png").exists())}
+            if not run.has_crop(detections.indices[row])}
     progress.start("crop", int(detections.found.sum()))
     progress.advance(int(detections.found.sum()) - len(todo))
     if not todo:
@@ -70,10 +70,9 @@ def write_crops(info: MediaInfo, selection: FrameSelection, detections: Detectio
             if frame.index not in todo or frame.image is None:
                 continue
             row = row_of[frame.index]
-            name = f"{frame_name(frame.index)}.png"
-            pending.append(writer.submit(cut_from_file, frame.image, window_file(work, frame.index),
+            pending.append(writer.submit(cut_from_file, frame.image, window_file(run.work, frame.index),
                                          detections.mask_windows[row], track.affines[row],
-                                         crops / name, masks / name))
+                                         run.crop_path(frame.index), run.mask_path(frame.index)))
             while len(pending) > 4:  # bounded: memory must not grow with video length
                 pending.pop(0).result()
                 progress.advance()

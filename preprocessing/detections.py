@@ -10,6 +10,7 @@ import numpy as np
 
 from humanvid import atomic
 from humanvid.errors import HumanvidError
+from humanvid.exchange.run_folder import frame_name
 from preprocessing.crop import person_extent
 from humanvid.landmarks import NUM_LANDMARKS
 from preprocessing.person import Detection, PersonDetector
@@ -17,10 +18,6 @@ from preprocessing.progress import Progress
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
 
 NO_PERSON = "no_person"
-
-
-def frame_name(index: int) -> str:
-    return f"{index:06d}"
 
 
 def window_file(work: Path, index: int) -> Path:

@@ -6,18 +6,14 @@ import itertools
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
-from preprocessing.crop import PERSON_FILL, crop_affine
+from humanvid.exchange.run_folder import RunFolder
+from humanvid.constants import PERSON_FILL
+from preprocessing.crop import crop_affine
 from preprocessing.cropping import CropTrack, cut_and_write, cut_from_file
-from preprocessing.detections import (
-    DetectedFrame,
-    frame_name,
-    window_file,
-    write_window,
-)
+from preprocessing.detections import DetectedFrame, window_file, write_window
 from preprocessing.frame_buffer import FrameBuffer
 from preprocessing.smoothing import box_settled, box_support, smooth_boxes
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames
@@ -38,8 +34,8 @@ class LiveCropper:
     last crops, which two writers encode at once.
     """
 
-    def __init__(self, info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, rate: float):
-        self.info, self.selection, self.out_dir, self.work = info, selection, out_dir, work
+    def __init__(self, info: MediaInfo, selection: FrameSelection, run: RunFolder, rate: float):
+        self.info, self.selection, self.run, self.work = info, selection, run, run.work
         self.rate = rate
         self.support = box_support(rate)
         capacity = self.support + FRAME_SLACK  # > support + 1: the oldest frame held is always settled
@@ -57,7 +53,7 @@ class LiveCropper:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> LiveCropper:
-        for folder in (self.out_dir / "crops", self.out_dir / "masks", self.work / "masks"):
+        for folder in (self.run.crops, self.run.masks, self.work / "masks"):
             folder.mkdir(parents=True, exist_ok=True)
         self.thread.start()
         return self
@@ -151,9 +147,9 @@ class LiveCropper:
 
     def _cut(self, row: int, image: np.ndarray, affine: np.ndarray) -> None:
         """Cut and write the crop and mask of `row`, unless an earlier run left both."""
-        name = f"{frame_name(self.indices[row])}.png"
-        crop, mask = self.out_dir / "crops" / name, self.out_dir / "masks" / name
-        if crop.exists() and mask.exists():
+        index = self.indices[row]
+        crop, mask = self.run.crop_path(index), self.run.mask_path(index)
+        if self.run.has_crop(index):
             pass
         elif self.buffer is None:
             cut_from_file(image, window_file(self.work, self.indices[row]), self.origins[row], affine, crop, mask)

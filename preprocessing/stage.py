@@ -21,25 +21,19 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-
-from humanvid import atomic
 from humanvid.camera import Camera
-from preprocessing.crop import CROP_SIZE, to_crop
+from humanvid.exchange.run_folder import KeypointFrame, RunFolder
+from preprocessing.crop import to_crop
 from preprocessing.cropping import CropTrack, plan_crops, write_crops
 from preprocessing.detections import Detections, check_detections, detect
 from preprocessing.live_cropper import LiveCropper
 from preprocessing.progress import Progress, SilentProgress
 from preprocessing.video import FrameSelection, MediaInfo
-
-WORK_DIR = ".work"
 
 
 @dataclass
@@ -50,51 +44,23 @@ class PreprocessResult:
     jitter_px: float = 0.0
 
 
-def keypoint_frames(detections: Detections, track: CropTrack) -> Iterator[dict]:
+def keypoint_frames(detections: Detections, track: CropTrack) -> Iterator[KeypointFrame]:
     """keypoints.json's per-frame entries: raw and smoothed landmarks and the crop, one at a time."""
     for row, index in enumerate(detections.indices):
-        entry = {"frame": int(index), "status": detections.status[row]}
-        if detections.status[row] == "ok":
-            affine = track.affines[row]
-            entry.update({
-                "landmarks": _rounded(detections.landmarks[row], 3),
-                "world_landmarks": _rounded(detections.world_landmarks[row], 5),
-                "landmarks_smoothed": _rounded(track.landmarks[row], 3),
-                "landmarks_crop": _rounded(to_crop(track.landmarks[row], affine), 3),
-                "crop_box": {"center": _rounded(track.centers[row], 3), "side": round(float(track.sides[row]), 3)},
-                "crop_affine": _rounded(affine, 8),
-            })
-        yield entry
+        if detections.status[row] != "ok":
+            yield KeypointFrame(int(index), detections.status[row])
+            continue
+        affine = track.affines[row]
+        yield KeypointFrame(int(index), "ok", detections.landmarks[row], detections.world_landmarks[row],
+                            track.landmarks[row], to_crop(track.landmarks[row], affine), track.centers[row],
+                            float(track.sides[row]), affine)
 
 
-def write_keypoints(path: Path, info: MediaInfo, detections: Detections, track: CropTrack) -> None:
-    """Write keypoints.json frame by frame (atomically), so memory does not grow with the video."""
-    header = {
-        "format": "humanvid-keypoints-1",
-        "landmark_order": "MediaPipe Pose 33",
-        "landmarks": "x, y [full-frame px], z [px, relative to the hip centre, MediaPipe scale], visibility",
-        "world_landmarks": "x, y, z [m] about the hip centre, MediaPipe world frame (y down)",
-        "landmarks_smoothed": "x, y [full-frame px], zero-lag One-Euro smoothing",
-        "crop_affine": f"2x3 matrix A: [u, v] = A @ [x, y, 1] maps full-frame px to {CROP_SIZE}x{CROP_SIZE} crop px",
-        "crop_size": CROP_SIZE,
-        "frame_size": [info.width, info.height],
-    }
-    with atomic.atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        out.write(json.dumps(header, indent=1)[:-2] + ',\n "frames": [\n')
-        for number, entry in enumerate(keypoint_frames(detections, track)):
-            out.write((",\n" if number else "") + json.dumps(entry, allow_nan=False))
-        out.write("\n ]\n}\n")
-
-
-def _rounded(array: np.ndarray, digits: int) -> list:
-    return np.round(np.asarray(array, dtype=np.float64), digits).tolist()
-
-
-def _detect(info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Path, progress: Progress,
+def _detect(info: MediaInfo, selection: FrameSelection, run: RunFolder, progress: Progress,
             quiet: bool) -> tuple[Detections, LiveCropper]:
     """The detection pass, with crops cut alongside on a second thread (still finishing when this returns)."""
     rate = info.fps or 30.0
-    cropper = LiveCropper(info, selection, out_dir, work, rate).start()
+    cropper = LiveCropper(info, selection, run, rate).start()
     try:
         detections = detect(info, selection, progress, cropper.add, quiet)
     except BaseException:
@@ -104,17 +70,17 @@ def _detect(info: MediaInfo, selection: FrameSelection, out_dir: Path, work: Pat
     return detections, cropper
 
 
-def run_preprocess(info: MediaInfo, selection: FrameSelection, out_dir: Path, camera: Camera,
+def run_preprocess(info: MediaInfo, selection: FrameSelection, run: RunFolder, camera: Camera,
                    fingerprint: str, progress: Progress = SilentProgress(), quiet: bool = True) -> PreprocessResult:
-    """Run (or resume) the whole preprocessing stage for one input into `out_dir`."""
-    work = out_dir / WORK_DIR
+    """Run (or resume) the whole preprocessing stage for one input into the run folder."""
+    work = run.work
     work.mkdir(parents=True, exist_ok=True)
     timings = {}
     start = time.perf_counter()
     detections, cropper = Detections.load(work / "detections.npz", fingerprint), None
     if detections is None:
         shutil.rmtree(work / "masks", ignore_errors=True)
-        detections, cropper = _detect(info, selection, out_dir, work, progress, quiet)
+        detections, cropper = _detect(info, selection, run, progress, quiet)
     try:
         if cropper is not None:
             check_detections(info, selection, detections, progress)
@@ -123,19 +89,14 @@ def run_preprocess(info: MediaInfo, selection: FrameSelection, out_dir: Path, ca
         timings["detect_s"] = time.perf_counter() - start
         start = time.perf_counter()
         track = cropper.final if cropper is not None else plan_crops(detections, info.fps or 30.0)
-        atomic.write_json(out_dir / "camera.json", camera.as_dict())
-        write_keypoints(out_dir / "keypoints.json", info, detections, track)
+        run.write_camera(camera)
+        run.write_keypoints((info.width, info.height), keypoint_frames(detections, track))
     except BaseException:
         if cropper is not None:
             cropper.stop()
         raise
     if cropper is not None:
         cropper.join()  # the last crops, cut while the files above were written
-    write_crops(info, selection, detections, track, out_dir, work, progress)
+    write_crops(info, selection, detections, track, run, progress)
     timings["crop_s"] = time.perf_counter() - start
     return PreprocessResult(detections, track, timings, track.jitter(detections.found))
-
-
-def clear_work(out_dir: Path) -> None:
-    """Remove the intermediate files once the stage's outputs are complete."""
-    shutil.rmtree(out_dir / WORK_DIR, ignore_errors=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from preprocessing.crop import PERSON_FILL, crop_affine, person_extent, scaled_affine, warp
+from humanvid.constants import PERSON_FILL
+from preprocessing.crop import crop_affine, person_extent, scaled_affine, warp
 from preprocessing.person import PersonDetector
 from preprocessing.smoothing import smooth_boxes
 

@@ -14,3 +14,11 @@ def tennis_run(tmp_path_factory):
     result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", out, "--until", "preprocess")
     assert result.returncode == 0, result.stderr
     return out / "tennis", result
+
+
+@pytest.fixture(scope="session")
+def anny_body():
+    """ONE Anny model for the whole session (~1 s to build once Anny's cache exists)."""
+    from humanvid.body.anny_model import create_anny_body
+
+    return create_anny_body()

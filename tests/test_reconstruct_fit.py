@@ -59,12 +59,12 @@ def test_an_impossible_height_is_a_usage_error(tmp_path):
     result = run_cli("reconstruct", real_media("soccer_5frames.mp4"), "-o", tmp_path, "--height", "180")
     assert result.returncode == 2 and "--height" in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())
-    # The CLI checks the range before any work (without importing torch): the library's range.
-    from humanvid.body.fitting import MAX_HEIGHT, MIN_HEIGHT
-    from humanvid.cli import reconstruct
+    # The CLI checks the range before any work, the fit's own range (humanvid.constants.HEIGHT_RANGE).
+    from humanvid.cli.reconstruct import reconstruct
+    from humanvid.constants import HEIGHT_RANGE
 
     option = next(param for param in reconstruct.params if param.name == "height")
-    assert (option.type.min, option.type.max) == (MIN_HEIGHT, MAX_HEIGHT)
+    assert (option.type.min, option.type.max) == HEIGHT_RANGE
 
 
 def test_smpl_without_files_is_a_usage_error(tmp_path):
@@ -79,21 +79,24 @@ def test_smpl_without_files_is_a_usage_error(tmp_path):
 def test_the_fit_follows_the_heavy_models_2d_and_falls_back_without_it(tennis_run, monkeypatch):
     import dataclasses
 
+    from humanvid.exchange.run_folder import RunFolder
     from humanvid.stages.fit import load_observations, look_at_crops
+    from humanvid.landmarks import MEDIAPIPE_INDEX
     from preprocessing import pose_models
 
     out_dir, _ = tennis_run
-    observations = load_observations(out_dir)
+    observations = load_observations(RunFolder(out_dir))
     observations = dataclasses.replace(observations, **{field.name: getattr(observations, field.name)[100:108]
                                                         for field in dataclasses.fields(observations)
                                                         if field.name != "intrinsics"})
-    heavy = look_at_crops(out_dir, observations)
+    heavy = look_at_crops(RunFolder(out_dir), observations)
     assert heavy.pose_model == "heavy" and heavy.world.shape == (8, 33, 3) and np.isfinite(heavy.world).all()
-    moved = np.linalg.norm(heavy.pixels - observations.pixels, axis=-1)[:, 11:29]  # body joints, full-frame px
+    body = slice(MEDIAPIPE_INDEX["left_shoulder"], MEDIAPIPE_INDEX["left_heel"])  # shoulders to ankles
+    moved = np.linalg.norm(heavy.pixels - observations.pixels, axis=-1)[:, body]  # full-frame px
     assert 0.3 < np.median(moved) < 15
 
     # As on a machine where setup could not install it (patched: it is installed here).
     monkeypatch.setattr(pose_models, "heavy_model_installed", lambda folder=None: False)
-    full = look_at_crops(out_dir, observations)
+    full = look_at_crops(RunFolder(out_dir), observations)
     assert full.pose_model == "full" and np.array_equal(full.pixels, observations.pixels)
     assert np.isfinite(full.world).all() and np.median(np.linalg.norm(full.world - heavy.world, axis=-1)) < 0.08

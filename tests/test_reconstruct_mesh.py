@@ -59,6 +59,8 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
         assert entry["mesh"] == "ok" and entry["watertight"]
         mesh = trimesh.load(out_dir / "meshes" / f"{entry['frame']:06d}.obj", process=False)
         assert mesh.is_watertight and mesh.volume > 0  # closed, faces pointing outwards
+        merged = trimesh.load(out_dir / "meshes" / f"{entry['frame']:06d}.obj")  # as read by a tool that merges
+        assert merged.is_watertight and len(merged.vertices) == len(mesh.vertices)  # no two vertices coincide
         body = trimesh.load(out_dir / "body" / f"{entry['frame']:06d}.obj", process=False)
         height = np.ptp(mesh.vertices[:, 1])
         assert 0.85 * np.ptp(body.vertices[:, 1]) < height < 1.25 * np.ptp(body.vertices[:, 1])
@@ -136,27 +138,25 @@ def test_missing_or_corrupt_checkpoint_is_one_clear_error(tmp_path, content, fra
     assert not (tmp_path / "out").exists()
 
 
-def test_the_depth_margin_option_matches_the_library():
-    # The CLI and the pipeline state the defaults and range without importing torch: they must be the library's.
-    from humanvid import pipeline
-    from humanvid.cli import reconstruct
-    from humanvid.implicit import reconstruct as meshing
-    from humanvid.stages.mesh import MeshSettings
+def test_the_depth_margin_option_follows_the_constants():
+    from humanvid.cli.reconstruct import reconstruct
+    from humanvid.constants import BOX_MARGIN, PHOTO_DEPTH_MARGIN, VIDEO_DEPTH_MARGIN
+    from humanvid.settings import Settings
 
     option = next(param for param in reconstruct.params if param.name == "depth_margin")
-    assert option.default is None and pipeline.Settings().depth_margin is None  # chosen per input
-    assert pipeline.VIDEO_DEPTH_MARGIN == meshing.DEPTH_MARGIN == MeshSettings(REPO).depth_margin == 0.0
-    assert pipeline.PHOTO_DEPTH_MARGIN == meshing.PHOTO_DEPTH_MARGIN > 0
-    assert (option.type.min, option.type.max) == (0.0, meshing.BOX_MARGIN)  # beyond the query box it would change nothing
+    assert option.default is None and Settings().depth_margin is None  # chosen per input
+    assert (option.type.min, option.type.max) == (0.0, BOX_MARGIN)  # beyond the query box it would change nothing
+    assert VIDEO_DEPTH_MARGIN == 0.0 < PHOTO_DEPTH_MARGIN
 
 
 def test_the_depth_band_is_on_for_a_single_frame_and_off_for_video_unless_asked():
-    from humanvid.pipeline import PHOTO_DEPTH_MARGIN, Settings, depth_margin_for
+    from humanvid.constants import PHOTO_DEPTH_MARGIN
+    from humanvid.settings import Settings
 
-    assert depth_margin_for(Settings(), 1) == PHOTO_DEPTH_MARGIN
-    assert depth_margin_for(Settings(), 2) == depth_margin_for(Settings(), 300) == 0.0
-    assert depth_margin_for(Settings(depth_margin=0.0), 1) == 0.0
-    assert depth_margin_for(Settings(depth_margin=0.05), 300) == 0.05
+    assert Settings().depth_margin_for(1) == PHOTO_DEPTH_MARGIN
+    assert Settings().depth_margin_for(2) == Settings().depth_margin_for(300) == 0.0
+    assert Settings(depth_margin=0.0).depth_margin_for(1) == 0.0
+    assert Settings(depth_margin=0.05).depth_margin_for(300) == 0.05
 
 
 def test_a_photo_is_meshed_within_the_depth_band_by_default(tmp_path):

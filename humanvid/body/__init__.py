@@ -7,9 +7,9 @@ and fitting them to a video's MediaPipe landmarks.
 
 Modules: model.py (BodyParams, BodyOutput, BodyModel), anny_model.py / anny_pose.py /
 anny_keypoints.py (Anny), smpl_model.py / smpl_pose.py / model_files.py (SMPL, SMPL-X),
-keypoint_map.py (MediaPipe's 33 landmarks), priors.py, rotations.py, skinning.py,
-frames.py, initialization.py, fitting.py / fitting_losses.py / silhouette.py (fitting),
-params_io.py (body/params.npz).
+keypoint_map.py (MediaPipe's 33 landmarks from each model's keypoints), priors.py, rotations.py,
+skinning.py, frames.py; fitting: world_landmarks.py and limb_correction.py (what the fit follows),
+initialization.py, fitting.py / fitting_losses.py / silhouette.py, temporal_filter.py.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import os
 import torch
 
 from humanvid.body.fitting import BodyFit, FitSettings, KeypointObservations, fit_body_sequence
-from humanvid.landmarks import MEDIAPIPE_LANDMARKS
 from humanvid.body.model import BodyModel, BodyOutput, BodyParams
 from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets
 from humanvid.errors import HumanvidError
+from humanvid.landmarks import MEDIAPIPE_LANDMARKS
 
 BODY_MODEL_NAMES = ("anny", "smpl", "smplx")
 

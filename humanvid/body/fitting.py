@@ -49,11 +49,9 @@ from typing import Callable, Mapping
 import torch
 
 from humanvid.body.fitting_losses import (
-    CROP_SIZE,
     acceleration_loss,
     crop_sides_from_landmarks,
     direction_loss,
-    project_points,
     reprojection_error_px,
     reprojection_loss,
 )
@@ -62,7 +60,9 @@ from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
 from humanvid.body.temporal_filter import box_kernel, final_filter, smoothed
+from humanvid.constants import CROP_SIZE, HEIGHT_RANGE
 from humanvid.errors import HumanvidError
+from humanvid.projection import intrinsic_matrix, project
 
 
 @dataclasses.dataclass
@@ -94,7 +94,6 @@ class KeypointObservations:
         return seen.sum(dim=1) >= 4
 
 
-MIN_HEIGHT, MAX_HEIGHT = 0.5, 2.6  # metres: the heights a known-height fit accepts
 
 
 # The final filter's σ (frames) of the parts that differ from final_smoothing_sigma.
@@ -181,8 +180,8 @@ def fit_body_sequence(
         HumanvidError: no frame has a person.
     """
     settings = settings or FitSettings()
-    if settings.subject_height is not None and not MIN_HEIGHT <= settings.subject_height <= MAX_HEIGHT:
-        raise HumanvidError(f"a person's height must be between {MIN_HEIGHT} and {MAX_HEIGHT} m, "
+    if settings.subject_height is not None and not HEIGHT_RANGE[0] <= settings.subject_height <= HEIGHT_RANGE[1]:
+        raise HumanvidError(f"a person's height must be between {HEIGHT_RANGE[0]} and {HEIGHT_RANGE[1]} m, "
                             f"got {settings.subject_height:g}")
     started = time.perf_counter()
     dtype = body.dtype
@@ -203,7 +202,8 @@ def fit_body_sequence(
         crop_sides=crop_sides.to(dtype),
         silhouettes=silhouettes,
     )
-    camera = (observations.fx, observations.fy, observations.cx, observations.cy)
+    intrinsics = (observations.fx, observations.fy, observations.cx, observations.cy)
+    camera = torch.tensor(intrinsic_matrix(*intrinsics), dtype=dtype)
 
     params = _initial_params(body, observations, observed, dtype)
     if settings.fit_shape:
@@ -211,7 +211,7 @@ def fit_body_sequence(
         # The body's size changed: place every frame's body again for it.
         with torch.no_grad():
             keypoints = body(BodyParams(params.global_orient, torch.zeros_like(params.translation), params.pose, params.shape)).keypoints
-            solved = solve_translation(keypoints, torch.nan_to_num(data.pixels), data.weights, *camera)
+            solved = solve_translation(keypoints, torch.nan_to_num(data.pixels), data.weights, *intrinsics)
         params.translation = torch.where(observed[:, None], solved, params.translation)
         params = _fill_unobserved(params, observed)
     params = smoothed(params, box_kernel(settings.init_smoothing_radius))
@@ -234,7 +234,7 @@ def fit_body_sequence(
 
     with torch.no_grad():
         keypoints = body(params).keypoints
-        projected = project_points(keypoints, *camera)
+        projected = project(keypoints, camera)
         scale = (CROP_SIZE / data.crop_sides)[:, None, None]
         error = reprojection_error_px(projected * scale, torch.nan_to_num(data.pixels) * scale, data.weights)
     return BodyFit(params.detach(), observed, error, time.perf_counter() - started)
@@ -280,7 +280,7 @@ def _fit_shape(body, params, data, observed, camera, settings) -> torch.Tensor:
 def _objective(body, params: BodyParams, data: _FrameData, camera, settings: FitSettings, temporal: bool, prepared,
                candidates: torch.Tensor | None = None, height: float | None = None) -> torch.Tensor:
     keypoints, vertices = body.fit_forward(params, prepared)
-    projected = project_points(keypoints, *camera)
+    projected = project(keypoints, camera)
     priors = body.prior_energies(params)
     loss = settings.reprojection_weight * reprojection_loss(projected, data.pixels, data.weights, data.crop_sides, settings.robust_sigma).sum()
     loss = loss + settings.direction_weight * direction_loss(keypoints, data.world, data.visibility).sum()
@@ -292,7 +292,7 @@ def _objective(body, params: BodyParams, data: _FrameData, camera, settings: Fit
     if height is not None:
         loss = loss + settings.height_weight * (body.rest_height(params.shape) - height).square()
     if data.silhouettes is not None:
-        points = project_points(vertices, *camera)
+        points = project(vertices, camera)
         inside, coverage = silhouette_losses(points, data.silhouettes, settings.silhouette_sigma, candidates)
         loss = loss + settings.silhouette_weight * inside.sum() + settings.coverage_weight * coverage.sum()
     return loss
@@ -322,7 +322,7 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
             # Which body points can be nearest to each mask outline point is decided once for
             # the run (the body moves little within it): one search instead of one per evaluation.
             _, vertices = body.fit_forward(params, fixed if fixed is not None else body.prepare_fit(params.shape, vertex_ids))
-            candidates = boundary_candidates(project_points(vertices, *camera), data.silhouettes, settings.coverage_candidates)
+            candidates = boundary_candidates(project(vertices, camera), data.silhouettes, settings.coverage_candidates)
 
     def closure():
         optimiser.zero_grad()

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from humanvid.constants import CROP_SIZE
 from humanvid.landmarks import MEDIAPIPE_INDEX
-
-CROP_SIZE = 512.0
 
 # Segments whose 3D direction MediaPipe's world landmarks tell (limbs, hip and shoulder lines, trunk).
 _SEGMENT_NAMES = [
@@ -23,13 +22,6 @@ SEGMENTS = torch.tensor([[MEDIAPIPE_INDEX[a], MEDIAPIPE_INDEX[b]] for a, b in _S
 SMOOTHED_KEYPOINTS = torch.tensor(
     [MEDIAPIPE_INDEX[name] for name in MEDIAPIPE_INDEX if not name.endswith(("eye_inner", "eye_outer", "pinky", "index", "thumb"))]
 )
-
-
-def project_points(points: torch.Tensor, fx: float, fy: float, cx: float, cy: float) -> torch.Tensor:
-    """(..., 3) points in the OpenGL camera frame -> (..., 2) pixels (origin top-left).
-    Points at or behind the camera are clamped to 1 mm in front of it."""
-    depth = (-points[..., 2]).clamp_min(1e-3)
-    return torch.stack([cx + fx * points[..., 0] / depth, cy - fy * points[..., 1] / depth], dim=-1)
 
 
 def geman_mcclure(squared_residuals: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -5,26 +5,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-
-def crop_intrinsics(intrinsics: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """(3, 3) crop pixel ← image plane (x/−z, −y/−z) matrix, from fx, fy, cx, cy and the 2×3 crop affine."""
-    fx, fy, cx, cy = intrinsics
-    full = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    return np.vstack([affine, [0.0, 0.0, 1.0]]) @ full
-
-
-def project_vertices(vertices: np.ndarray, camera: np.ndarray) -> np.ndarray:
-    """(V, 2) pixel positions of (V, 3) camera-frame (OpenGL) vertices."""
-    depth = np.maximum(-vertices[:, 2], 1e-6)
-    plane = np.stack([vertices[:, 0] / depth, -vertices[:, 1] / depth, np.ones_like(depth)], axis=1)
-    return (plane @ camera.T)[:, :2]
+from humanvid.projection import project
 
 
 def rasterize_silhouette(vertices: np.ndarray, faces: np.ndarray, camera: np.ndarray, size: int,
                          supersample: int = 1) -> np.ndarray:
     """(size, size) bool silhouette of a mesh in front of the camera: the pixels whose centre
-    some triangle covers (at `supersample`² points per pixel, kept where half are covered)."""
-    pixels = (project_vertices(vertices, camera) + 0.5) * supersample - 0.5  # pixel centres at integers
+    some triangle covers (at `supersample`² points per pixel, kept where half are covered).
+
+    vertices: (V, 3) camera frame [m]; faces: (F, 3); camera: (3, 3) pixel-from-image-plane matrix
+    (humanvid.projection)."""
+    pixels = (project(np.asarray(vertices, np.float64), camera) + 0.5) * supersample - 0.5  # centres at integers
     triangles = pixels[faces]  # (F, 3, 2)
     area = _edge(triangles[:, 0], triangles[:, 1], triangles[:, 2])
     # Either winding covers a closed mesh's silhouette: take the larger half (front or back faces).

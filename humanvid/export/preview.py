@@ -11,6 +11,7 @@ import trimesh
 
 from humanvid.atomic import atomic_path
 from humanvid.camera import Camera
+from humanvid.exchange.run_folder import RunFolder
 from humanvid.render.raycast import normal_map
 
 TINT = np.array([120, 190, 255], np.float32)  # light blue, so the overlay reads as "not the person"
@@ -51,17 +52,15 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
     yield from rest
 
 
-def body_preview_frames(info, selection, out_dir: Path, on_frame=lambda: None) -> Iterator[np.ndarray]:
+def body_preview_frames(info, selection, run: RunFolder, on_frame=lambda: None) -> Iterator[np.ndarray]:
     """The selected frames of the input with body/NNNNNN.obj drawn over each (streamed)."""
-    import json
-
     from preprocessing.video import iter_frames
 
-    camera = Camera.from_dict(json.loads((Path(out_dir) / "camera.json").read_text()))
+    camera = run.read_camera()
     for frame in iter_frames(info, selection):
         if frame.image is None:
             continue
-        path = Path(out_dir) / "body" / f"{frame.index:06d}.obj"
+        path = run.body_mesh_path(frame.index)
         drawn = overlay(frame.image, trimesh.load(path, process=False), camera) if path.exists() else frame.image
         on_frame()
         yield drawn

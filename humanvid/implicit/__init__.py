@@ -1,1 +1,1 @@
-"""Implicit occupancy network: model, meshing, temporal fusion."""
+"""The implicit surface: the occupancy network (model/), meshing a frame or a video with it (inference/), training it (training/)."""

@@ -10,7 +10,6 @@ body's silhouette with the person mask.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -21,12 +20,11 @@ import cv2
 import numpy as np
 import torch
 
-from humanvid.errors import HumanvidError
-from humanvid.evaluation.silhouette import crop_intrinsics, mask_iou, rasterize_silhouette
-from humanvid.export.obj import write_obj
-
-SILHOUETTE_SIZE = 128  # mask resolution used by fitting and for the IoU (crop pixels / 4)
-
+from humanvid.constants import CROP_SIZE, SILHOUETTE_SIZE
+from humanvid.evaluation.silhouette import mask_iou, rasterize_silhouette
+from humanvid.exchange.obj import write_obj
+from humanvid.exchange.run_folder import RunFolder
+from humanvid.projection import crop_camera, resized_affine
 
 @dataclass
 class Observations:
@@ -43,36 +41,21 @@ class Observations:
     masks: np.ndarray  # (T, S, S) bool person masks at SILHOUETTE_SIZE, empty without a person
 
 
-def load_observations(out_dir: Path) -> Observations:
-    try:
-        keypoints = json.loads((out_dir / "keypoints.json").read_text())
-        camera = json.loads((out_dir / "camera.json").read_text())
-    except (OSError, ValueError) as err:
-        raise HumanvidError(f"{out_dir}: preprocessing outputs are missing or damaged ({err})") from None
-    entries = keypoints["frames"]
-    count = len(entries)
-    pixels, visibility = np.full((count, 33, 2), np.nan), np.zeros((count, 33))
-    world, image, affines = np.full((count, 33, 3), np.nan), np.full((count, 33, 3), np.nan), np.zeros((count, 2, 3))
+def load_observations(run: RunFolder) -> Observations:
+    """What preprocessing wrote into the run folder, as the fit reads it."""
+    track = run.read_keypoints()
+    count = len(track.frames)
     masks = np.zeros((count, SILHOUETTE_SIZE, SILHOUETTE_SIZE), bool)
-    found = np.array([e["status"] == "ok" for e in entries])
-    for row, entry in enumerate(entries):
-        if not found[row]:
-            continue
-        landmarks = np.array(entry["landmarks"])
-        pixels[row], image[row], visibility[row] = landmarks[:, :2], landmarks[:, :3], landmarks[:, 3]
-        world[row] = np.array(entry["world_landmarks"])
-        affines[row] = np.array(entry["crop_affine"])
-        mask = cv2.imread(str(out_dir / "masks" / f"{entry['frame']:06d}.png"), cv2.IMREAD_GRAYSCALE)
-        if mask is None:
-            raise HumanvidError(f"{out_dir}: mask of frame {entry['frame']} is missing; rerun with --overwrite")
+    for row in np.flatnonzero(track.found):
+        mask = run.read_mask(int(track.frames[row]))
         masks[row] = cv2.resize(mask, (SILHOUETTE_SIZE, SILHOUETTE_SIZE), interpolation=cv2.INTER_AREA) > 127
+    affines = track.affines
     # Frames without a person borrow the nearest crop affine (only used to place their silhouettes).
-    if found.any():
-        nearest = np.flatnonzero(found)[np.abs(np.arange(count)[:, None] - np.flatnonzero(found)).argmin(axis=1)]
-        affines = affines[nearest]
-    intrinsics = np.array([camera["fx"], camera["fy"], camera["cx"], camera["cy"]])
-    return Observations(np.array([e["frame"] for e in entries]), found, pixels, visibility, world, image, affines,
-                        intrinsics, masks)
+    if track.found.any():
+        seen = np.flatnonzero(track.found)
+        affines = affines[seen[np.abs(np.arange(count)[:, None] - seen).argmin(axis=1)]]
+    return Observations(track.frames, track.found, track.landmarks[..., :2], np.nan_to_num(track.landmarks[..., 3]),
+                        track.world_landmarks, track.landmarks[..., :3], affines, run.read_camera().intrinsics, masks)
 
 
 @dataclass
@@ -84,7 +67,7 @@ class LookedLandmarks:
     pose_model: str  # "heavy" or "full": the model of the crop looks
 
 
-def look_at_crops(out_dir: Path, observations: Observations,
+def look_at_crops(run: RunFolder, observations: Observations,
                   on_progress: Callable[[int, int], None] = lambda *_: None) -> LookedLandmarks:
     """MediaPipe's looks at the crops (crop_looks.fit_looks) combined with preprocessing's look at each
     frame: world landmarks averaged over all of them (humanvid/body/world_landmarks.py); 2D landmarks
@@ -99,8 +82,7 @@ def look_at_crops(out_dir: Path, observations: Observations,
     from preprocessing.crop_looks import consensus, crop_landmarks, fit_looks
 
     looks = fit_looks()
-    crops = [out_dir / "crops" / f"{frame:06d}.png" if seen else None
-             for frame, seen in zip(observations.frames, observations.found)]
+    crops = [run.crop_path(frame) if seen else None for frame, seen in zip(observations.frames, observations.found)]
     at_crops = crop_landmarks(crops, looks, on_progress=on_progress)
     found = np.asarray(observations.found)
     same_pose = consensus([to_crop(observations.pixels, observations.affines.astype(np.float64)),
@@ -125,13 +107,8 @@ def look_at_crops(out_dir: Path, observations: Observations,
 
 
 def mask_affines(affines: np.ndarray) -> np.ndarray:
-    """(T, 2, 3) full frame → silhouette-mask pixels, from the crop affines (pixel centres at integers)."""
-    from preprocessing.crop import CROP_SIZE
-
-    scale = SILHOUETTE_SIZE / CROP_SIZE
-    scaled = np.asarray(affines, np.float64) * scale
-    scaled[:, :, 2] += 0.5 * scale - 0.5
-    return scaled
+    """(T, 2, 3) full frame → silhouette-mask pixels, from the crop affines."""
+    return resized_affine(affines, SILHOUETTE_SIZE, CROP_SIZE)
 
 
 @dataclass
@@ -149,14 +126,15 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
             on_progress: Callable[[int, int], None] = lambda *_: None, height: float | None = None) -> FitResult:
     """Fit the body to the preprocessed frames in `out_dir` and write body/ (params.npz, OBJs);
     `height` (metres) holds the body to the person's known height."""
+    run = RunFolder(out_dir)
     quiet_warp()  # before anything imports anny
     from humanvid.body import create_body_model
     from humanvid.body.fitting import FitSettings, KeypointObservations, fit_body_sequence
-    from humanvid.body.params_io import save_body_params
+    from humanvid.exchange.body_params import save_body_params
     from humanvid.body.silhouette import SilhouetteObservations, silhouette_targets
 
     started = time.perf_counter()
-    observations = load_observations(out_dir)
+    observations = load_observations(run)
     if body_model == "anny":
         from humanvid.body.anny_model import anny_cache_is_built
 
@@ -164,14 +142,14 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
             on_status("building the Anny body model cache (once, about a minute)")
     body = create_body_model(body_model, model_path).to(device)
     on_status("more looks at the crops")
-    looked = look_at_crops(out_dir, observations, on_progress)
+    looked = look_at_crops(run, observations, on_progress)
     fx, fy, cx, cy = (float(v) for v in observations.intrinsics)
     keypoints = KeypointObservations(
         pixels=torch.tensor(looked.pixels, dtype=torch.float32),
         visibility=torch.tensor(observations.visibility, dtype=torch.float32),
         world_landmarks=torch.tensor(looked.world, dtype=torch.float32),
         fx=fx, fy=fy, cx=cx, cy=cy,
-        crop_sides=torch.tensor(512.0 / observations.affines[:, 0, 0], dtype=torch.float32),
+        crop_sides=torch.tensor(CROP_SIZE / observations.affines[:, 0, 0], dtype=torch.float32),
     )
     targets = [silhouette_targets(mask) for mask in observations.masks]
     silhouettes = SilhouetteObservations(
@@ -188,10 +166,10 @@ def run_fit(out_dir: Path, body_model: str = "anny", model_path: Path | None = N
                                 silhouettes=silhouettes)
     finally:
         torch.set_num_threads(threads)
-    save_body_params(out_dir / "body" / "params.npz", body, fit.params, observations.frames,
+    save_body_params(run.body_params_path, body, fit.params, observations.frames,
                      fit.observed.cpu().numpy())
     on_status("writing body meshes")
-    ious = write_bodies(out_dir, body, fit.params, observations)
+    ious = write_bodies(run, body, fit.params, observations)
     with torch.no_grad():
         body_height = float(body.rest_height(fit.params.shape))
     return FitResult(fit.observed.cpu().numpy(), fit.reprojection_crop_px.cpu().numpy(), ious, body_height,
@@ -210,7 +188,7 @@ def quiet_warp() -> None:
 
 
 @torch.no_grad()
-def write_bodies(out_dir: Path, body, params, observations: Observations, batch: int = 16) -> np.ndarray:
+def write_bodies(run: RunFolder, body, params, observations: Observations, batch: int = 16) -> np.ndarray:
     """Write body/NNNNNN.obj for every frame; returns the (T,) silhouette IoU (NaN without a mask)."""
     faces = body.faces.cpu().numpy()
     ious = np.full(len(observations.frames), np.nan)
@@ -218,9 +196,9 @@ def write_bodies(out_dir: Path, body, params, observations: Observations, batch:
         rows = list(range(start, min(start + batch, len(observations.frames))))
         vertices = body(params.index(rows)).vertices.cpu().numpy()
         for row, verts in zip(rows, vertices):
-            write_obj(out_dir / "body" / f"{observations.frames[row]:06d}.obj", verts, faces)
+            write_obj(run.body_mesh_path(observations.frames[row]), verts, faces)
             if observations.found[row]:
-                camera = crop_intrinsics(observations.intrinsics, mask_affines(observations.affines[row:row + 1])[0])
+                camera = crop_camera(observations.intrinsics, mask_affines(observations.affines[row]))
                 silhouette = rasterize_silhouette(verts, faces, camera, SILHOUETTE_SIZE)
                 ious[row] = mask_iou(silhouette, observations.masks[row])
     return ious

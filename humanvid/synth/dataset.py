@@ -7,7 +7,7 @@ every machine. Folder contents:
 
     render.png, render_mask.png, render_depth.png, render_normals.png, render_labels.png,
     render_camera.json           the full frame and its buffers (humanvid.synth.rendering_io)
-    crop.png, mask.png, sample.npz   the network's training sample (humanvid.implicit.samples),
+    crop.png, mask.png, sample.npz   the network's training sample (humanvid.implicit.training.samples),
                                  cut by the real preprocessing (MediaPipe → crop), when it finds the person
     occupancy.npz                occupancy points (float16, camera frame) and labels, always
     body.npz                     phenotype, Anny pose, keypoints (33, 3) camera frame, world → camera
@@ -28,7 +28,7 @@ import numpy as np
 
 from humanvid import atomic
 from humanvid.geometry.body_distance import vertex_normals
-from humanvid.implicit.samples import TrainingSample, write_sample
+from humanvid.implicit.training.samples import TrainingSample, write_sample
 from humanvid.synth.backgrounds import BackgroundImages, load_bundled_images
 from humanvid.synth.bodies import AnnyRig, load_anny
 from humanvid.synth.groundtruth import body_outside_fraction, to_camera_frame

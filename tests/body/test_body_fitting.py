@@ -7,11 +7,16 @@ import pytest
 import torch
 
 from humanvid.body.fitting import FitSettings, KeypointObservations, fit_body_sequence
-from humanvid.body.fitting_losses import acceleration_loss, geman_mcclure, project_points
+from humanvid.body.fitting_losses import acceleration_loss, geman_mcclure
 from humanvid.errors import HumanvidError
+from humanvid.landmarks import landmark_indices
+from humanvid.projection import intrinsic_matrix, project
 
 CAMERA = (1000.0, 1000.0, 480.0, 360.0)
-BODY_LANDMARKS = [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32]
+CAMERA_MATRIX = torch.tensor(intrinsic_matrix(*CAMERA), dtype=torch.float32)
+BODY_LANDMARKS = landmark_indices(*(f"{side}_{part}" for part in ("shoulder", "elbow", "wrist") for side in ("left", "right")),
+                                  *(f"{side}_{part}" for part in ("hip", "knee", "ankle", "heel", "foot_index")
+                                    for side in ("left", "right")))
 
 
 def _procrustes_error(found, truth):
@@ -41,7 +46,7 @@ def clip(anny_body):
     truth.translation = torch.stack([torch.linspace(-0.2, 0.2, frames), torch.full((frames,), 0.1), torch.full((frames,), -4.0)], 1)
     with torch.no_grad():
         keypoints = anny_body(truth).keypoints
-    pixels = project_points(keypoints, *CAMERA) + 0.5 * torch.randn(frames, 33, 2, generator=generator)
+    pixels = project(keypoints, CAMERA_MATRIX) + 0.5 * torch.randn(frames, 33, 2, generator=generator)
     hips = 0.5 * (keypoints[:, 23] + keypoints[:, 24])
     world = (keypoints - hips[:, None]) * torch.tensor([1.0, -1.0, -1.0])
     visibility = torch.ones(frames, 33)
@@ -110,7 +115,7 @@ def test_the_per_frame_stage_follows_each_frame_and_the_smoothness_term_damps(an
         keypoints = anny_body(truth).keypoints
     hips = 0.5 * (keypoints[:, 23] + keypoints[:, 24])
     observations = KeypointObservations(
-        project_points(keypoints, *CAMERA), torch.ones(frames, 33), (keypoints - hips[:, None]) * torch.tensor([1.0, -1.0, -1.0]), *CAMERA
+        project(keypoints, CAMERA_MATRIX), torch.ones(frames, 33), (keypoints - hips[:, None]) * torch.tensor([1.0, -1.0, -1.0]), *CAMERA
     )
     common = dict(fit_shape=False, init_smoothing_radius=0, final_smoothing_sigma=0.0, global_iterations=5)
     errors = {}
@@ -133,8 +138,6 @@ def test_fitting_without_any_person_is_a_clear_error(anny_body):
 
 def test_loss_helpers():
     assert geman_mcclure(torch.tensor([0.0, 1e6]), 10.0).tolist() == pytest.approx([0.0, 1.0], abs=1e-3)
-    points = torch.tensor([[0.0, 0.0, -2.0], [1.0, -1.0, -4.0]])
-    assert project_points(points, 100.0, 100.0, 50.0, 40.0).tolist() == [[50.0, 40.0], [75.0, 65.0]]
     still = torch.zeros(5, 33, 3)
     assert acceleration_loss(still).item() == 0.0
     moving = still.clone()
@@ -171,7 +174,7 @@ def test_fit_with_silhouettes(anny_body, clip):
     with torch.no_grad():
         vertices = anny_body(truth.index(frames)).vertices
     # A square "crop" around each person: full-frame pixels -> size x size mask pixels.
-    projected = project_points(vertices, *CAMERA)
+    projected = project(vertices, CAMERA_MATRIX)
     centre = 0.5 * (projected.amin(dim=1) + projected.amax(dim=1))
     side = 1.25 * (projected.amax(dim=1) - projected.amin(dim=1)).amax(dim=-1)
     scale = size / side
@@ -190,7 +193,7 @@ def test_fit_with_silhouettes(anny_body, clip):
     settings = FitSettings(shape_iterations=8, global_iterations=3, frame_pose_iterations=5, pose_iterations=5)
     fit = fit_body_sequence(anny_body, subset, settings, silhouettes=silhouettes)
     with torch.no_grad():
-        found = project_points(anny_body(fit.params).vertices, *CAMERA)
+        found = project(anny_body(fit.params).vertices, CAMERA_MATRIX)
     for i in range(3):
         rendered = _rasterize(to_mask_pixels(found[i : i + 1], affines[i : i + 1])[0].numpy(), faces, size)
         assert (rendered & masks[i]).sum() / (rendered | masks[i]).sum() > 0.8

@@ -81,17 +81,18 @@ def test_a_file_of_another_kind_is_refused(tmp_path):
 
 def test_the_fit_follows_mediapipes_corrected_limbs_nearer_the_truth(tmp_path, monkeypatch):
     from humanvid.body import limb_correction
+    from humanvid.exchange.run_folder import RunFolder
     from humanvid.stages.fit import load_observations, look_at_crops
 
     result = run_cli("reconstruct", REPO / "examples" / "clip.mp4", "-o", tmp_path, "--until", "preprocess",
                      "--max-frames", "16", "-q")
     assert result.returncode == 0, result.stderr
     out_dir = tmp_path / "clip"
-    observations = load_observations(out_dir)
+    observations = load_observations(RunFolder(out_dir))
     truth = clip_truth()[observations.frames]
-    corrected = look_at_crops(out_dir, observations)
+    corrected = look_at_crops(RunFolder(out_dir), observations)
     monkeypatch.setattr(limb_correction.LimbCorrection, "load", classmethod(lambda cls, path=None: identity()))
-    plain = look_at_crops(out_dir, observations)
+    plain = look_at_crops(RunFolder(out_dir), observations)
     assert corrected.pose_model == plain.pose_model == "heavy"
     np.testing.assert_array_equal(corrected.pixels, plain.pixels)  # the 2D landmarks are left as they are
     assert bone_angle_error(corrected.world, truth) < bone_angle_error(plain.world, truth) - 1.0

@@ -9,7 +9,8 @@ import pytest
 import trimesh
 from click.testing import CliRunner
 
-from humanvid.evaluation.cli import evaluate_command, evaluate_paths
+from humanvid.cli.evaluate import evaluate_command
+from humanvid.evaluation.report import evaluate_paths
 
 
 def _write_spheres(folder, radii, names):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from humanvid.evaluation.silhouette import crop_intrinsics, mask_iou, rasterize_silhouette
+from humanvid.evaluation.silhouette import mask_iou, rasterize_silhouette
+from humanvid.projection import crop_camera
 from preprocessing.crop import crop_affine
 
 
@@ -17,7 +18,7 @@ def test_sphere_silhouette_is_the_projected_disk():
     v = intrinsics[3] - intrinsics[1] * center[1] / 4.0
     affine = crop_affine(np.array([u, v]), 400.0)
     sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.5)
-    silhouette = rasterize_silhouette(sphere.vertices + center, sphere.faces, crop_intrinsics(intrinsics, affine), 512)
+    silhouette = rasterize_silhouette(sphere.vertices + center, sphere.faces, crop_camera(intrinsics, affine), 512)
     radius_px = 800 * 0.5 / np.sqrt(4.0**2 - 0.5**2) * 512 / 400  # tangent cone of the sphere
     yy, xx = np.mgrid[0:512, 0:512]
     disk = (xx - 255.5) ** 2 + (yy - 255.5) ** 2 < radius_px**2

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from humanvid.exchange.run_folder import RunFolder
 from preprocessing.cropping import plan_crops, write_crops
 from preprocessing.detections import (
     DetectedFrame,
@@ -50,7 +51,7 @@ def detections_of(frames: list[DetectedFrame]) -> Detections:
 
 def cut_live(info, frames, out, shared: bool) -> None:
     detections = detections_of(frames)
-    cropper = LiveCropper(info, FrameSelection(), out, out / ".work", RATE)
+    cropper = LiveCropper(info, FrameSelection(), RunFolder(out), RATE)
     if not shared:
         cropper.buffer = None
     cropper.start()
@@ -72,7 +73,7 @@ def test_live_crops_match_the_crops_of_the_finished_track(clip, tmp_path):
     for frame in frames:
         if frame.found:
             write_window(window_file(after / ".work", frame.index), frame.window)
-    write_crops(info, FrameSelection(), detections, plan_crops(detections, RATE), after, after / ".work",
+    write_crops(info, FrameSelection(), detections, plan_crops(detections, RATE), RunFolder(after),
                 SilentProgress())
     expected = written(after)
     assert len(expected) == 2 * sum(f.found for f in frames)
@@ -84,7 +85,7 @@ def test_live_crops_match_the_crops_of_the_finished_track(clip, tmp_path):
 
 def test_frames_held_for_the_crop_thread_stay_bounded(clip, tmp_path):
     info, frames = clip
-    cropper = LiveCropper(info, FrameSelection(), tmp_path, tmp_path / ".work", RATE)
+    cropper = LiveCropper(info, FrameSelection(), RunFolder(tmp_path), RATE)
     assert cropper.buffer is not None and cropper.buffer.capacity < FRAMES
     most = 0
     put = cropper.buffer.put
@@ -112,13 +113,13 @@ def test_a_stopped_cropper_leaves_what_a_resumed_run_needs(clip, tmp_path):
     reference = tmp_path / "reference"
     cut_live(info, frames, reference, shared=True)
     out = tmp_path / "stopped"
-    cropper = LiveCropper(info, FrameSelection(), out, out / ".work", RATE).start()
+    cropper = LiveCropper(info, FrameSelection(), RunFolder(out), RATE).start()
     for detected, frame in zip(frames, iter_frames(info)):
         cropper.add(DetectedFrame(detected.index, frame.image, detected.extent, detected.window_origin,
                                   detected.window))
     cropper.stop()
     cropper.save_windows()
     assert len(written(out)) < len(written(reference))  # the last second was not cut
-    write_crops(info, FrameSelection(), detections, plan_crops(detections, RATE), out, out / ".work",
+    write_crops(info, FrameSelection(), detections, plan_crops(detections, RATE), RunFolder(out),
                 SilentProgress())
     assert written(out) == written(reference)

@@ -13,19 +13,19 @@ import cv2
 import pytest
 from helpers import REPO
 
-from humanvid.synth.cli import finished_summary, load_generator, plan_jobs, run_jobs
+from humanvid.synth.batch import finished_summary, load_generator, plan_jobs, run_jobs
 from humanvid.synth.splits import BLOCKS, SPLITS, seed_block, split_of_seed, split_seeds
 
 
 def run_command(name: str, *args) -> subprocess.CompletedProcess:
     """`humanvid NAME ARGS` as a user runs it (the command itself if it is not registered in humanvid.cli yet)."""
-    from humanvid.cli import main
+    from humanvid.cli.main import main
 
     if name in main.commands:
         launcher = [sys.executable, "-m", "humanvid", name]
     else:
         function = {"synth": "synth_command", "synth-sheet": "sheet_command"}[name]
-        launcher = [sys.executable, "-c", f"from humanvid.synth.cli import {function} as c; c(prog_name='humanvid {name}')"]
+        launcher = [sys.executable, "-c", f"from humanvid.cli.synth import {function} as c; c(prog_name='humanvid {name}')"]
     return subprocess.run([*launcher, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=REPO,
                           env=dict(os.environ, COLUMNS="200"))
 

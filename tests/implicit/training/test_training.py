@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from humanvid.errors import HumanvidError
-from humanvid.implicit.checkpoint import load_network
-from humanvid.implicit.network import NetworkConfig
-from humanvid.implicit.samples import TrainingSample, write_sample
-from humanvid.implicit.training import TrainConfig, train
+from humanvid.implicit.model.checkpoint import load_network
+from humanvid.implicit.model.network import NetworkConfig
+from humanvid.implicit.training.samples import TrainingSample, write_sample
+from humanvid.implicit.training.train import TrainConfig, train
 from preprocessing.crop import crop_affine
 
 SMALL = NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32)
@@ -88,7 +88,7 @@ def write_ball_bodies(root) -> None:
     """Give each ball sample a 'body': a smaller sphere inside the ball (as a body inside clothes)."""
     import trimesh
 
-    from humanvid.implicit.samples import find_samples, read_sample
+    from humanvid.implicit.training.samples import find_samples, read_sample
 
     for folder in find_samples(root):
         sample = read_sample(folder)
@@ -116,7 +116,7 @@ def test_body_sdf_training_reads_the_bodies_and_learns(tiny_data, tmp_path):
 
 
 def test_noise_moves_keypoints_and_body_together():
-    from humanvid.implicit.training import smooth_keypoint_error, warped_vertices
+    from humanvid.implicit.training.train import smooth_keypoint_error, warped_vertices
 
     rng = np.random.default_rng(0)
     keypoints = rng.uniform(-0.5, 0.5, (33, 3)) + [0, 0, -3]
@@ -143,8 +143,8 @@ def test_train_command_defaults_to_the_shipped_features(tiny_data, tmp_path):
 
     from click.testing import CliRunner
 
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT
-    from humanvid.implicit.train_cli import train_command
+    from humanvid.implicit.model.checkpoint import DEFAULT_CHECKPOINT
+    from humanvid.cli.train import train_command
 
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
@@ -167,7 +167,7 @@ def test_worker_processes_make_the_same_batches(tiny_data, tmp_path):
 
 
 def test_colour_change_ignores_the_background_and_none_changes_nothing():
-    from humanvid.implicit.training import NO_COLOR_CHANGE, recolored
+    from humanvid.implicit.training.train import NO_COLOR_CHANGE, recolored
 
     rng = np.random.default_rng(1)
     image = torch.tensor(rng.uniform(0, 1, (1, 3, 8, 8)), dtype=torch.float32)
@@ -186,7 +186,7 @@ def test_colour_change_ignores_the_background_and_none_changes_nothing():
 def test_train_command_refuses_an_unknown_device(tiny_data, tmp_path):
     from click.testing import CliRunner
 
-    from humanvid.implicit.train_cli import train_command
+    from humanvid.cli.train import train_command
 
     result = CliRunner().invoke(train_command, ["--data", str(tiny_data), "--out", str(tmp_path / "net.pt"),
                                                 "--steps", "2", "--device", "tpu"])
@@ -195,7 +195,7 @@ def test_train_command_refuses_an_unknown_device(tiny_data, tmp_path):
 
 
 def test_a_compact_copy_keeps_what_the_network_sees(tmp_path):
-    from humanvid.implicit.samples import compact_sample, read_sample
+    from humanvid.implicit.training.samples import compact_sample, read_sample
 
     sample = ball_sample(np.random.default_rng(3))
     compact = compact_sample(sample, 1000, np.random.default_rng(0))
@@ -212,8 +212,8 @@ def test_a_compact_copy_keeps_what_the_network_sees(tmp_path):
 
 
 def test_a_mirrored_sample_projects_onto_its_flipped_crop():
-    from humanvid.implicit.projection import crop_camera, project
-    from humanvid.implicit.training import mirrored
+    from humanvid.projection import crop_camera, project
+    from humanvid.implicit.training.train import mirrored
 
     rng = np.random.default_rng(4)
     sample = ball_sample(rng)
@@ -236,7 +236,7 @@ def test_a_mirrored_sample_projects_onto_its_flipped_crop():
 
 
 def test_mirror_augmentation_mirrors_about_half_the_samples():
-    from humanvid.implicit.training import make_batch
+    from humanvid.implicit.training.train import make_batch
 
     rng = np.random.default_rng(5)
     samples = [ball_sample(rng) for _ in range(40)]

@@ -15,7 +15,7 @@ import torch
 
 from humanvid import atomic
 from humanvid.errors import HumanvidError
-from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
+from humanvid.implicit.model.network import NetworkConfig, OccupancyNetwork
 
 FORMAT = "humanvid-occupancy-1"
 SHIPPED_NAME = "occupancy_v1.pt"
@@ -26,7 +26,8 @@ def shipped_checkpoint_candidates() -> list[Path]:
     install), then ``<prefix>/share/humanvid/`` where a wheel installs it (environment, then user scheme)."""
     import sysconfig
 
-    candidates = [Path(__file__).resolve().parents[2] / "checkpoints" / SHIPPED_NAME]
+    checkout = Path(__file__).resolve().parents[3]  # humanvid/implicit/model/checkpoint.py → the checkout
+    candidates = [checkout / "checkpoints" / SHIPPED_NAME]
     for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
         try:
             candidates.append(Path(sysconfig.get_path("data", scheme)) / "share" / "humanvid" / SHIPPED_NAME)

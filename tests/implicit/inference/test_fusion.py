@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from humanvid.implicit.fusion import PosedBody, carry, fused_occupancy, temporal_weights
+from humanvid.implicit.inference.fusion import PosedBody, carry, fused_occupancy, temporal_weights
 
 
 def body_at(offset: np.ndarray, rng=np.random.default_rng(0)) -> PosedBody:
@@ -64,8 +64,8 @@ def test_flicker_is_averaged_and_edges_of_the_clip_use_what_exists():
 
 
 def test_volume_field_reads_the_lattice_and_interpolates_between_samples():
-    from humanvid.implicit.fusion import VolumeField
-    from humanvid.implicit.meshing import grid_around
+    from humanvid.implicit.inference.fusion import VolumeField
+    from humanvid.implicit.inference.meshing import grid_around
 
     grid = grid_around(np.full(3, -1.0), np.full(3, 1.0), 32, 8)
     index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij"), -1).reshape(-1, 3)
@@ -84,8 +84,8 @@ def test_volume_field_reads_the_lattice_and_interpolates_between_samples():
 
 def test_fused_field_of_volumes_equals_fused_functions():
     velocity = np.array([0.04, 0.0, 0.0])
-    from humanvid.implicit.fusion import VolumeField
-    from humanvid.implicit.meshing import grid_around
+    from humanvid.implicit.inference.fusion import VolumeField
+    from humanvid.implicit.inference.meshing import grid_around
 
     grid = grid_around(np.full(3, -0.6), np.full(3, 0.8), 56, 8)
     index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij"), -1).reshape(-1, 3)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from humanvid.implicit.image_encoder import ImageEncoder
-from humanvid.implicit.keypoint_encoding import keypoint_encoding
-from humanvid.implicit.projection import project, to_grid_coordinates
+from humanvid.implicit.model.image_encoder import ImageEncoder
+from humanvid.implicit.model.keypoint_encoding import keypoint_encoding
+from humanvid.projection import project, to_grid_coordinates
 from humanvid.landmarks import landmark_indices
 
 SDF_CLAMP = 0.1  # metres; the body SDF feature saturates beyond this

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from humanvid.export.obj import table_text, write_obj
+from humanvid.exchange.obj import table_text, write_obj
 
 
 def test_obj_round_trip(tmp_path):

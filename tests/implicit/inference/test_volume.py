@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
-from humanvid.implicit.reconstruct import (FrameInputs, depth_band, encode_frame, frame_keep, mesh_frame,
-                                           occupancy_function)
+from humanvid.implicit.inference.depth_band import banded, depth_band
+from humanvid.implicit.inference.frame import BODY_PRIOR, FrameInputs, encode_frame, occupancy_function
+from humanvid.implicit.inference.volume import frame_grid, frame_keep, mesh_frame, visual_hull
+from humanvid.implicit.model.network import NetworkConfig, OccupancyNetwork
+from humanvid.landmarks import HIPS, SHOULDERS
 from preprocessing.crop import crop_affine
 
 CENTER, RADIUS = np.array([0.2, -0.1, -3.0]), 0.3
@@ -26,7 +28,7 @@ def ball_frame(mask_half: bool = False) -> FrameInputs:
         disk &= xx < 255
     body = CENTER + np.random.default_rng(0).normal(0, RADIUS / 2, (200, 3))
     keypoints = np.full((33, 3), np.nan)
-    keypoints[[11, 12, 23, 24]] = CENTER
+    keypoints[SHOULDERS + HIPS] = CENTER
     return FrameInputs(np.zeros((512, 512, 3), np.uint8), disk.astype(np.uint8) * 255, INTRINSICS, affine,
                        keypoints, body)
 
@@ -81,7 +83,6 @@ def test_depth_band_trims_depth_in_front_of_and_behind_the_body_but_not_the_silh
 def test_no_depth_margin_is_the_visual_hull_alone():
     frame = small_body_frame()
     points = CENTER + np.random.default_rng(2).normal(0, 0.3, (2000, 3))
-    from humanvid.implicit.reconstruct import visual_hull
 
     assert np.array_equal(frame_keep(frame)(points), visual_hull(frame)(points))
     banded = frame_keep(frame, depth_band(frame, 0.05, ramp=0.01))(points)
@@ -126,7 +127,6 @@ def test_a_network_with_the_body_sdf_needs_the_body_mesh_and_reads_it():
 def test_the_fitted_body_raises_the_occupancy_inside_it_for_networks_that_read_the_body():
     import trimesh
 
-    from humanvid.implicit.reconstruct import BODY_PRIOR
 
     torch.manual_seed(0)
     frame = ball_frame()
@@ -155,8 +155,7 @@ def test_the_fitted_body_raises_the_occupancy_inside_it_for_networks_that_read_t
 
 
 def test_depth_band_cuts_along_a_smooth_surface_not_a_staircase_of_voxels():
-    from humanvid.implicit.meshing import evaluate_coarse_to_fine, extract_surface
-    from humanvid.implicit.reconstruct import banded, frame_grid
+    from humanvid.implicit.inference.meshing import evaluate_coarse_to_fine, extract_surface
 
     frame = small_body_frame()
     grid = frame_grid(frame, 96, 4)

@@ -21,7 +21,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from humanvid.geometry.lattice import trilinear
-from humanvid.implicit.meshing import Grid, bounding_box
+from humanvid.implicit.inference.meshing import Grid, bounding_box
 
 FrameOccupancy = Callable[[np.ndarray], np.ndarray]  # (N, 3) camera-frame points → (N,) in [0, 1]
 

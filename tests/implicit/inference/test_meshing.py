@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import trimesh
+from scipy.spatial import cKDTree
 
-from humanvid.implicit.meshing import bounding_box, evaluate_coarse_to_fine, extract_surface, grid_around
+from humanvid.exchange.obj import write_obj
+from humanvid.implicit.inference.meshing import (LATTICE_CLEARANCE, Grid, bounding_box, evaluate_coarse_to_fine,
+                                                 extract_surface, grid_around)
 
 
 def sphere_occupancy(center, radius, softness=0.005):
@@ -76,3 +80,22 @@ def test_bounding_box_of_occupied_samples():
     assert low.tolist() == [2, 3, 1] and high.tolist() == [5, 6, 8]
     low, high = bounding_box(occupied, margin=1)
     assert low.tolist() == [1, 2, 0] and high.tolist() == [6, 7, 8]  # clipped to the volume
+
+
+def test_no_two_vertices_coincide_so_the_written_mesh_stays_watertight_when_merged(tmp_path):
+    # Values at or a hair's breadth from the level put marching-cubes vertices on (or next to) lattice points,
+    # where the vertices of several edges meet: written with five decimals and merged by distance when read,
+    # they would fuse and open the mesh.
+    rng = np.random.default_rng(3)
+    volume = (rng.random((24, 24, 24)) < 0.5).astype(np.float32)
+    volume = np.where(rng.random(volume.shape) < 0.3, np.float32(0.5), volume)  # exactly the level
+    volume += np.where(rng.random(volume.shape) < 0.3, rng.choice([-1e-7, 1e-7], volume.shape), 0).astype(np.float32)
+    volume[[0, -1]] = volume[:, [0, -1]] = volume[:, :, [0, -1]] = 0
+    grid = Grid(np.array([0.3, -1.1, -2.9]), 0.0016, volume.shape)  # cells small enough for 5 decimals to matter
+    mesh = extract_surface(volume, grid, largest_only=False)
+    assert mesh.is_watertight
+    pairs = cKDTree(mesh.vertices).query(mesh.vertices, k=2)[0][:, 1]
+    assert pairs.min() >= np.sqrt(2) * LATTICE_CLEARANCE * grid.voxel * (1 - 1e-6)
+    write_obj(tmp_path / "mesh.obj", mesh.vertices, mesh.faces)
+    merged = trimesh.load(tmp_path / "mesh.obj")  # trimesh's default: vertices merged by distance
+    assert len(merged.vertices) == len(mesh.vertices) and merged.is_watertight

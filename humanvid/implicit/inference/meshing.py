@@ -18,6 +18,8 @@ import torch
 import trimesh
 from scipy import ndimage
 
+LATTICE_CLEARANCE = 0.01  # cells: how near a mesh vertex may come to a lattice point (0.09 mm at 256³ of a person)
+
 OccupancyFn = Callable[[np.ndarray], np.ndarray]  # (N, 3) float32 points → (N,) occupancy in [0, 1]
 KeepFn = Callable[[np.ndarray], np.ndarray]  # (N, 3) points → (N,) bool: may be occupied at all
 
@@ -146,6 +148,20 @@ def extract_surface(volume: np.ndarray, grid: Grid, level: float = 0.5, largest_
             sizes[0] = 0
             box = np.where(labels == sizes.argmax(), box, np.minimum(box, level - 1e-3))
     padded = np.pad(box, 1, mode="constant", constant_values=0.0)
+    padded[padded == level] = np.nextafter(np.float32(level), np.float32(-np.inf))  # no vertex on a lattice point
     vertices, faces = mcubes.marching_cubes(padded, level)
-    vertices = grid.origin + grid.voxel * (vertices - 1.0 + low)
+    vertices = grid.origin + grid.voxel * (clear_of_lattice_points(vertices) - 1.0 + low)
     return trimesh.Trimesh(vertices, faces, process=False)
+
+
+def clear_of_lattice_points(vertices: np.ndarray, clearance: float = LATTICE_CLEARANCE) -> np.ndarray:
+    """(V, 3) marching-cubes vertices in lattice index coordinates (each on one lattice edge, strictly between
+    its ends) moved along their edge to at least `clearance` of a cell from either end.
+
+    Two vertices on different edges are then at least √2 · clearance cells apart, so no two coincide when
+    written with a few decimals (an OBJ) and merged by distance when read (trimesh, Blender): the mesh
+    stays watertight as read.
+    """
+    whole = np.floor(vertices)
+    fraction = vertices - whole
+    return whole + np.where(fraction > 0, np.clip(fraction, clearance, 1.0 - clearance), 0.0)

@@ -1,4 +1,4 @@
-"""The `humanvid` command line."""
+"""`humanvid reconstruct`: inputs → OUT/<name>/ through the stages, with a progress bar and a summary table."""
 
 from __future__ import annotations
 
@@ -8,80 +8,17 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from humanvid import __version__
+from humanvid.cli.device import check_device
+from humanvid.cli.progress import RichProgress, progress_bar
+from humanvid.constants import BOX_MARGIN, HEIGHT_RANGE
 from humanvid.errors import HumanvidError
 from humanvid.quiet import native_stderr_silenced
-
-STAGE_CHOICES = ("preprocess", "fit", "mesh")
-
-
-class RichProgress:
-    """Progress of one input's stage as a rich bar with frames/s and ETA."""
-
-    def __init__(self, progress: Progress | None, console: Console, label: str):
-        self.progress, self.console, self.label = progress, console, label
-        self.task = None
-
-    def start(self, phase: str, total: int) -> None:
-        if self.progress is None:
-            return
-        description = f"{self.label} · {phase}"
-        if self.task is None:
-            self.task = self.progress.add_task(description, total=max(total, 1))
-        else:
-            self.progress.reset(self.task, total=max(total, 1), description=description)
-
-    def advance(self, count: int = 1) -> None:
-        if self.progress is not None and self.task is not None and count:
-            self.progress.advance(self.task, count)
-
-    def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
-
-    def finish(self) -> None:
-        if self.progress is not None and self.task is not None:
-            task = self.progress.tasks[self.task]
-            self.progress.update(self.task, completed=task.total)
+from humanvid.settings import STAGES
 
 
-def _rate(task) -> str:
-    speed = task.finished_speed or task.speed
-    return f"{speed:5.1f} frames/s" if speed else "    … frames/s"
-
-
-class RateColumn(TextColumn):
-    def __init__(self):
-        super().__init__("")
-
-    def render(self, task):
-        from rich.text import Text
-
-        return Text(_rate(task), style="cyan")
-
-
-def _progress_bar(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
-    )
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="humanvid")
-def main() -> None:
-    """humanvid: clothed 3D humans from ordinary monocular video.
-
-    \b
-    Quick start:
-      humanvid reconstruct video.mp4 -o out
-    """
-
-
-@main.command()
+@click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=Path("humanvid_out"),
               show_default=True, help="Output folder; each input gets OUT/<name>/.")
@@ -89,8 +26,7 @@ def main() -> None:
 @click.option("--end", type=click.IntRange(min=1), default=None, help="Stop before this frame index (exclusive).")
 @click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Use every N-th frame.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Use at most this many frames.")
-@click.option("--until", type=click.Choice(STAGE_CHOICES), default=None,
-              help="Last stage to run (default: the last stage available in this version).")
+@click.option("--until", type=click.Choice(STAGES), default=STAGES[-1], show_default=True, help="Last stage to run.")
 @click.option("--focal", type=click.FloatRange(min=1.0), default=None,
               help="Focal length in pixels of the full frame (default: from a 55° vertical field of view).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for the network stages: cpu or cuda.")
@@ -98,8 +34,7 @@ def main() -> None:
               help="Body model to fit. SMPL / SMPL-X need --model-path (files from their websites).")
 @click.option("--model-path", type=click.Path(path_type=Path), default=None,
               help="SMPL / SMPL-X model file or folder (e.g. SMPL_NEUTRAL.pkl, models/smplx/).")
-@click.option("--height", "height", type=click.FloatRange(min=0.5, max=2.6),  # humanvid.body.fitting's range
-              default=None, metavar="METRES",
+@click.option("--height", "height", type=click.FloatRange(*HEIGHT_RANGE), default=None, metavar="METRES",
               help="The person's height, if you know it (e.g. 1.82): the body gets the right size and distance. "
                    "Without it the size comes from the body model's prior (~1.7 m).")
 @click.option("--preview", is_flag=True, help="Also write preview.mp4: the fitted body drawn over the frames.")
@@ -107,8 +42,7 @@ def main() -> None:
               help="Marching-cubes cells along the longest side of the person's box (256: ~1 cm).")
 @click.option("--temporal-window", type=click.IntRange(min=0, max=8), default=2, show_default=True,
               help="Fuse each frame's occupancy with this many frames on either side (0: no fusion).")
-@click.option("--depth-margin", type=click.FloatRange(min=0.0, max=0.25),  # BOX_MARGIN of humanvid.implicit.reconstruct
-              default=None, metavar="METRES",
+@click.option("--depth-margin", type=click.FloatRange(min=0.0, max=BOX_MARGIN), default=None, metavar="METRES",
               help="Mesh nothing more than this in front of or behind the fitted body (an image does not show how "
                    "deep the person is, and the network errs thick). Default: 0.07 for a single image (~8 % lower "
                    "Chamfer), none for a video, where the cut flickers. 0: no limit.")
@@ -133,14 +67,10 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     source frame, in the camera frame (x right, y up, looking down −z).
     """
     from humanvid.inputs import resolve_inputs
-    from humanvid.pipeline import AVAILABLE_STAGES, Settings
+    from humanvid.settings import Settings
     from preprocessing.video import FrameSelection
 
     console = Console(quiet=quiet, highlight=False)
-    until = until or AVAILABLE_STAGES[-1]
-    if until not in AVAILABLE_STAGES:
-        raise click.UsageError(f"--until {until}: that stage is not built yet in humanvid {__version__}; "
-                               f"available: {', '.join(AVAILABLE_STAGES)}")
     if body_model != "anny" and model_path is None:
         raise click.UsageError(f"--body-model {body_model} needs --model-path: the {body_model.upper()} model "
                                "file or folder, downloaded after registering on its website")
@@ -158,8 +88,10 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     except HumanvidError as err:
         raise click.UsageError(str(err)) from None
 
-    settings = Settings(FrameSelection(start, end, every, max_frames), focal, until, device, overwrite,
-                        body_model, model_path, preview, checkpoint, resolution, temporal_window, height, depth_margin)
+    settings = Settings(selection=FrameSelection(start, end, every, max_frames), focal=focal, until=until,
+                        device=device, overwrite=overwrite, body_model=body_model, model_path=model_path,
+                        preview=preview, checkpoint=checkpoint, resolution=resolution,
+                        temporal_window=temporal_window, height=height, depth_margin=depth_margin)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
@@ -176,7 +108,7 @@ def _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose):
     from humanvid.pipeline import JobResult, run_job
 
     results = []
-    with _progress_bar(console) as bars:
+    with progress_bar(console) as bars:
         for job in jobs:
             reporter = RichProgress(None if quiet else bars, console, job.name)
             try:
@@ -198,25 +130,13 @@ def _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose):
 
 def _check_checkpoint(checkpoint: Path | None) -> None:
     """A missing or unreadable network is a usage error before any work starts."""
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint, resolve_checkpoint
+    from humanvid.implicit.model.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint, resolve_checkpoint
 
     try:
         read_checkpoint(resolve_checkpoint(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT)
     except HumanvidError as err:
         hint = "" if checkpoint is not None else " (the shipped network is missing: reinstall humanvid)"
         raise click.UsageError(f"{err}{hint}") from None
-
-
-def check_device(device: str) -> None:
-    if device == "cpu":
-        return
-    if not device.startswith("cuda"):
-        raise click.BadParameter(f"{device!r}: use cpu or cuda (cuda:N for a given GPU)", param_hint="--device")
-    import torch
-
-    if not torch.cuda.is_available():
-        raise click.BadParameter("CUDA was requested but torch sees no CUDA GPU; use --device cpu",
-                                 param_hint="--device")
 
 
 def _summary_table(results) -> Table:
@@ -233,38 +153,3 @@ def _summary_table(results) -> Table:
     return table
 
 
-@main.command("install-pose-model", short_help="Install MediaPipe's heavy pose model (more accurate body fits).")
-@click.argument("source", type=click.Path(path_type=Path))
-def install_pose_model(source):
-    """Install MediaPipe's heavy pose model from SOURCE, for more accurate body fits.
-
-    \b
-    SOURCE is the tarball of the npm package @mediapipe/pose (or the
-    pose_landmark_heavy.tflite in it); its SHA-256 is checked, then the model
-    is copied into mediapipe's package folder:
-      npm pack @mediapipe/pose@0.5.1675469404
-      humanvid install-pose-model mediapipe-pose-0.5.1675469404.tgz
-    """
-    from preprocessing.pose_models import install_heavy_model
-
-    try:
-        target = install_heavy_model(source)
-    except HumanvidError as err:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {err}")
-        sys.exit(1)
-    Console(highlight=False, soft_wrap=True).print(f"installed {target}")
-
-
-def _register_subcommands() -> None:
-    from humanvid.evaluation.cli import evaluate_command
-    from humanvid.implicit.train_cli import train_command
-    from humanvid.synth.cli import sheet_command, synth_command
-
-    for command in (evaluate_command, train_command, synth_command, sheet_command):
-        main.add_command(command)
-
-
-_register_subcommands()
-
-if __name__ == "__main__":
-    main()

@@ -28,10 +28,10 @@ import torch.utils.data
 from humanvid.landmarks import MIRRORED_LANDMARKS
 from humanvid.errors import HumanvidError
 from humanvid.geometry.body_distance import BodySurface
-from humanvid.implicit.checkpoint import read_checkpoint, save_checkpoint
-from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
-from humanvid.implicit.projection import crop_camera
-from humanvid.implicit.samples import TrainingSample, find_samples, read_sample
+from humanvid.implicit.model.checkpoint import read_checkpoint, save_checkpoint
+from humanvid.implicit.model.network import NetworkConfig, OccupancyNetwork
+from humanvid.projection import crop_camera
+from humanvid.implicit.training.samples import TrainingSample, find_samples, read_sample
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from humanvid.implicit.keypoint_encoding import keypoint_encoding
-from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
-from humanvid.implicit.projection import crop_camera, project
+from humanvid.implicit.model.keypoint_encoding import keypoint_encoding
+from humanvid.implicit.model.network import NetworkConfig, OccupancyNetwork
+from humanvid.projection import crop_camera, project
 from preprocessing.crop import crop_affine, to_crop
 
 
@@ -71,7 +71,7 @@ def test_network_shapes_and_gradients(config):
 def test_the_mlp_is_the_skip_connected_function_of_its_layers():
     """forward() shares one matrix product between the first layer and the skip input; it must stay
     the plain second(cat([first(x), x])) of the layers it holds."""
-    from humanvid.implicit.network import OccupancyMLP
+    from humanvid.implicit.model.network import OccupancyMLP
 
     torch.manual_seed(0)
     mlp = OccupancyMLP(20, 16)

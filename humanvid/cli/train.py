@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from humanvid.cli.device import check_device
 from humanvid.errors import HumanvidError
 
 
@@ -40,9 +41,8 @@ from humanvid.errors import HumanvidError
 def train_command(data, out, steps, batch, points, learning_rate, seed, features, context_levels, keypoint_noise,
                   field_noise, mirror, device, workers, resume):
     """Train the occupancy network; reproducible from --seed, resumable with --resume."""
-    from humanvid.cli import check_device
-    from humanvid.implicit.network import NetworkConfig
-    from humanvid.implicit.training import TrainConfig, train
+    from humanvid.implicit.model.network import NetworkConfig
+    from humanvid.implicit.training.train import TrainConfig, train
 
     check_device(device)
 

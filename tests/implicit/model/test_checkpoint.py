@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import REPO
 
 from humanvid.errors import HumanvidError
-from humanvid.implicit.checkpoint import load_network, save_checkpoint
-from humanvid.implicit.network import NetworkConfig, OccupancyNetwork
+from humanvid.implicit.model.checkpoint import load_network, save_checkpoint
+from humanvid.implicit.model.network import NetworkConfig, OccupancyNetwork
 
 
 def test_round_trip(tmp_path):
@@ -51,7 +52,7 @@ def test_shipped_checkpoint_is_found_in_a_checkout_or_an_installed_prefix(tmp_pa
     """A source checkout (or editable install) reads checkpoints/; a wheel install reads <prefix>/share/humanvid/."""
     import sysconfig
 
-    from humanvid.implicit.checkpoint import (
+    from humanvid.implicit.model.checkpoint import (
         DEFAULT_CHECKPOINT,
         SHIPPED_NAME,
         shipped_checkpoint,
@@ -67,12 +68,12 @@ def test_shipped_checkpoint_is_found_in_a_checkout_or_an_installed_prefix(tmp_pa
     present.write_bytes(DEFAULT_CHECKPOINT.read_bytes())
     assert shipped_checkpoint([missing, present]) == present
     assert shipped_checkpoint([missing]) == missing  # nothing found: the error will name the checkout path
-    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    pyproject = (REPO / "pyproject.toml").read_text()
     assert f'"share/humanvid" = ["checkpoints/{SHIPPED_NAME}"' in pyproject  # what a wheel installs there
 
 
 def test_a_bare_shipped_name_finds_the_shipped_network(tmp_path, monkeypatch):
-    from humanvid.implicit.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint, resolve_checkpoint
+    from humanvid.implicit.model.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint, resolve_checkpoint
 
     monkeypatch.chdir(tmp_path)  # no such file here: the name is looked up among the shipped checkpoints
     shipped = resolve_checkpoint("occupancy_v1_sdf.pt")

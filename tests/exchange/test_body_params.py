@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from humanvid.body.params_io import load_body_params, save_body_params
+from humanvid.exchange.body_params import load_body_params, save_body_params
 from humanvid.errors import HumanvidError
 
 

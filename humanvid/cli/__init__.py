@@ -1,0 +1,1 @@
+"""The `humanvid` command line: one module per command (main.py gathers them)."""

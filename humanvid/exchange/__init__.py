@@ -1,0 +1,1 @@
+"""File formats, one module each: the run folder, OBJ meshes, body parameters."""

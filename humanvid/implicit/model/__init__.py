@@ -1,0 +1,1 @@
+"""The occupancy network: image encoder, relative keypoint encoding, MLP, and its checkpoint files."""

@@ -1,0 +1,1 @@
+"""Training the occupancy network on synthetic samples."""
