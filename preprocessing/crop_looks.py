@@ -8,10 +8,10 @@ model is installed (preprocessing/pose_models.py), else the bundled full model o
 The crops are run as video (MediaPipe tracks the person from crop to crop), without segmentation;
 per crop on one core here: full model ~35 ms, heavy ~65 ms, plus ~10 ms to read it. One MediaPipe
 graph keeps to one core, so WORKERS graphs run side by side: one per look, or, for a single look,
-its sequence split into WORKERS consecutive parts (tennis: 26 instead of 46 ms per crop on 2 cores),
-each part starting WARM_UP crops early so that its tracker has found the person where its share
-begins. A tracker's results depend a little on the crops before, so they are reproducible for a
-given split, not across different ones.
+its sequence split into WORKERS consecutive parts (tennis: 26 instead of 46 ms per crop on 2 cores;
+docs/fitting_tuning.md), each part starting WARM_UP crops early so that its tracker has found the
+person where its share begins. A tracker's results depend a little on the crops before, so they are
+reproducible for a given split, not across different ones.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from humanvid.landmarks import MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARK
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 from preprocessing.person import _make_pose, _run_pose, mirror_detection
 
-WORKERS = 2
-WARM_UP = 4
+WORKERS = 2  # MediaPipe graphs run side by side (each keeps to one core)
+WARM_UP = 4  # crops each part of a look starts early (as video), for its tracker to find the person
 MAX_APART = 40.0  # crop px: median distance of body landmarks beyond which a look saw another pose
 BODY = list(range(MEDIAPIPE_INDEX["left_shoulder"], NUM_LANDMARKS))  # shoulders down: the face says little about left and right
 
@@ -104,10 +104,9 @@ def consensus(looks: Sequence[np.ndarray]) -> np.ndarray:
     """L looks' (T, 33, 2) landmarks [crop px] -> (L, T) the looks that saw the pose most of them saw.
 
     MediaPipe sometimes exchanges left and right in one look and not in the others (tennis: 10 of 312
-    crops in the heavy model's plain look; synthetic clips: a few frames of the first look at the full
-    frame, where the crop looks agree with one another and with the truth). Averaged, such looks fold the
-    limbs onto the body's midline. Per frame, the look that agrees with the most others (ties: the
-    earliest) decides; the looks that disagree with it are left out."""
+    crops in the heavy model's plain look); averaged, such looks would fold the limbs onto the body's
+    midline. Per frame, the look that agrees with the most others (ties: the earliest) decides; the
+    looks that disagree with it are left out. False where a look has no landmarks."""
     agree = np.stack([np.stack([agrees_with(a, b) for b in looks]) for a in looks])  # (L, L, T)
     votes = agree.sum(axis=1)  # (L, T): a look that saw the frame agrees with itself
     decider = votes.argmax(axis=0)  # (T,) earliest among the most agreed with

@@ -194,8 +194,7 @@ def _retry_still(pose, small: np.ndarray, scale: float) -> Detection | None:
     """A still image where MediaPipe found nobody, looked at again mirrored; the result is mapped back.
 
     Its person detector misses some back views and bent-over poses that it finds in the mirror image
-    (synthetic test renders: 91 → 95 of 100). A border around the image found more, but also people
-    in background clouds, so it is not tried.
+    (synthetic test renders: people found in 91 → 95 of 100; docs/fitting_tuning.md).
     """
     mirrored = _run_pose(pose, np.ascontiguousarray(small[:, ::-1]), scale)
     return None if mirrored is None else mirror_detection(mirrored, small.shape[1] / scale)

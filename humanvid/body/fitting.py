@@ -1,5 +1,11 @@
 """Fit one body shape and per-frame poses to a video's MediaPipe landmarks.
 
+In: :class:`KeypointObservations` of T frames (MediaPipe's landmarks in full-frame pixels, its 3D
+world landmarks, the camera intrinsics) and optionally the person masks
+(:class:`~humanvid.body.silhouette.SilhouetteObservations`). Out: :class:`BodyFit`, the body's
+parameters for every frame (one shape; orientation, translation and pose per frame) in the output frame (OpenGL camera axes,
+metres), and each frame's reprojection error in crop pixels.
+
 Stages (each an L-BFGS run in torch, batched over frames):
 0. per-frame initialisation (initialization.py), frames without a person copied from the
    nearest frame with one;
@@ -10,17 +16,10 @@ Stages (each an L-BFGS run in torch, batched over frames):
    global orientation + translation; pose + orientation + translation of each frame on its
    own (no smoothness term), so that fast motions are not held back by their neighbours
    from the start; then the same with all terms;
-3. a Gaussian filter over time (σ `final_smoothing_sigma` frames) of orientation,
-   translation and pose. The smoothness term above is a soft penalty: raised tenfold it
-   made the bodies lag (MPJPE 94.5 → 108.8 mm on the synthetic clips) and removed little
-   jitter (acceleration error 9.5 → 8.5 mm/frame²); the filter after the fit cuts it to 7.6 at
-   σ = 1 with MPJPE unchanged (94.6 mm). σ = 1.5 smooths more for ~0.5 mm of MPJPE, and the
-   clothed meshes built on the bodies flicker less (excess frame-to-frame change of the fused
-   meshes on two synthetic clips 0.287 → 0.264 cm, Chamfer unchanged). Some parts get their
-   own σ (`final_smoothing_sigmas`): the knees, which move fast, less; the global orientation,
-   the middle of the spine and the elbows, which MediaPipe's noise shakes more than they
-   move, more (acceleration error 6.47 → 6.25 mm/frame² on the validation clips, chosen there;
-   5.41 → 5.26 on the test clips; PA-MPJPE unchanged; docs/fitting_tuning.md).
+3. a Gaussian filter over time of orientation, translation and pose: σ `final_smoothing_sigma`
+   frames, and per part `final_smoothing_sigmas` (the knees, which move fast, less; the global
+   orientation, the middle of the spine and the elbows, which MediaPipe's noise shakes more than
+   they move, more).
 
 Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
@@ -29,7 +28,6 @@ axes, initialization.py; the fit stage hands in their average over MediaPipe's l
 frame and at its crop, world_landmarks.py); pose prior and joint limits; shape prior
 and limits; temporal smoothness (second differences of the 3D keypoints). Frames without a
 person have no data term and are carried by their neighbours through the smoothness term.
-How the weights were chosen, and what else was tried on the fit, with the numbers: docs/fitting_tuning.md.
 
 With `silhouettes` (silhouette.py): the body should stay inside the person mask, and
 the mask's outline should be reached by the body (robust, weaker: clothes widen masks).
@@ -37,6 +35,10 @@ the mask's outline should be reached by the body (robust, weaker: clothes widen 
 Inside the L-BFGS loops the body is evaluated through `BodyModel.prepare_fit` /
 `fit_forward`: only the keypoints and every `silhouette_vertex_stride`-th vertex, which for
 Anny is exact and ~5x cheaper than a full forward (anny_fast.py).
+
+Design note: jitter is taken out by the filter after the fit, not by a stronger smoothness term,
+which makes the bodies lag (raised tenfold: MPJPE 94.5 → 108.8 mm on the synthetic clips). Each
+setting's value, the measurement that chose it and what else was tried: docs/fitting_tuning.md.
 """
 
 from __future__ import annotations
@@ -102,22 +104,29 @@ PART_SMOOTHING_SIGMAS = MappingProxyType({"global_orient": 2.0, "spine": 3.0, "f
 
 @dataclasses.dataclass
 class FitSettings:
-    chunk_size: int = 48
-    chunk_overlap: int = 8
-    shape_frames: int = 24
-    fit_shape: bool = True
+    """Settings of :func:`fit_body_sequence` (stages and terms: module docstring).
+
+    Iterations are L-BFGS iterations per run; weights multiply the objective's terms
+    (fitting_losses.py, priors.py, silhouette.py). The defaults are the settings in force; each
+    one's evidence is in docs/fitting_tuning.md.
+    """
+
+    chunk_size: int = 48  # frames optimised together
+    chunk_overlap: int = 8  # frames shared by consecutive chunks, blended linearly
+    shape_frames: int = 24  # frames spread over the video fitted with the one shape
+    fit_shape: bool = True  # False: keep the prior's mean shape
     shape_iterations: int = 100
-    global_iterations: int = 10
+    global_iterations: int = 10  # orientation + translation only
     frame_pose_iterations: int = 50  # per frame, no smoothness term
     pose_iterations: int = 50  # all terms
     robust_sigma: float = 30.0  # crop pixels
     reprojection_weight: float = 1.0
     direction_weight: float = 0.5
     pose_prior_weight: float = 0.045
-    limit_weight: float = 100.0
+    limit_weight: float = 100.0  # joint limits and shape limits
     shape_prior_weight: float = 0.05
-    acceleration_weight: float = 500.0
-    init_smoothing_radius: int = 3
+    acceleration_weight: float = 500.0  # on the keypoints' squared second differences [m² / frame⁴]
+    init_smoothing_radius: int = 3  # frames, box filter over the per-frame starts
     final_smoothing_sigma: float = 1.5  # frames; 0: the whole final filter off
     # frames, parts with their own σ in the final filter (temporal_filter.final_filter)
     final_smoothing_sigmas: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(PART_SMOOTHING_SIGMAS))

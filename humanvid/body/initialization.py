@@ -15,9 +15,9 @@ the viewer; :func:`mediapipe_world_to_output_axes` flips them into the output (O
 camera) axes. MediaPipe predicts them from a crop centred on the hips, as if its camera
 looked straight at the person: :func:`mediapipe_world_to_camera` also turns them from that
 line of sight to the real camera's axes, which matters for people off the image centre
-(on 16 synthetic clips, 2–29° off axis: torso orientation error 16.0° → 12.0°). Only their
-directions are used, so their scale (which MediaPipe guesses) does not matter; the body's
-size comes from its shape.
+(on 16 synthetic clips, 2–29° off axis: torso orientation error 16.0° → 12.0°;
+docs/fitting_tuning.md). Only their directions are used, so their scale (which MediaPipe
+guesses) does not matter; the body's size comes from its shape.
 """
 
 from __future__ import annotations

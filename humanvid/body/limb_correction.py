@@ -1,21 +1,22 @@
 """A learned correction of MediaPipe's 3D limb directions, applied before the fit follows them.
 
-MediaPipe's world landmarks hold the limbs' directions the fit's direction term pulls towards, and
-they are biased: most of all in depth, most of all on people seen from behind (docs/fitting_tuning.md).
-The correction is a ridge regression learnt on the project's synthetic training stills
-(`checkpoints/train_limb_correction.py`; nothing downloaded):
-- the input is MediaPipe's direction of each of the 8 limb bones (upper arms, forearms, thighs, shins);
-- that direction is read in the torso's own axes (from the shoulders and hips), together with where
-  the camera is in those axes, and all 8 bones' directions as context;
+In: (T, 33, 3) MediaPipe world landmarks [m, MediaPipe axes]. Out: the same with the 8 limb bones
+(upper arms, forearms, thighs, shins) turned to their corrected directions; frames with a missing
+landmark come out unchanged. Each bone keeps MediaPipe's length and is placed from the shoulders and
+hips outwards; hands and feet move with their wrist or ankle; the torso and head are left as they are.
+
+The correction is a ridge regression per bone (`learn_limb_correction`, run by
+`checkpoints/train_limb_correction.py` on the project's synthetic training stills; nothing downloaded;
+shipped as limb_correction.json):
+- the input is MediaPipe's direction of the bone, read in the torso's own axes (from the shoulders
+  and hips), together with where the camera is in those axes, and all 8 bones' directions as context;
 - the output is the true direction in the true torso's axes.
 
-Each bone then takes its corrected direction and keeps MediaPipe's length, from the shoulders and hips
-outwards; hands and feet move with their wrist or ankle. The torso and head are left as they are.
-
-On the 8 synthetic validation clips the fit's PA-MPJPE went 57.5 → 50.7 mm (ridge λ 3 in that sweep; λ 1
-is shipped); with each clip's motion family left out of the training stills, 55.8 mm. The correction learns
-the synthetic generator's motions as well as MediaPipe's bias, and MediaPipe's errors on synthetic renders,
-which real photos may not share (docs/fitting_tuning.md, checkpoints/LIMB_CORRECTION.md).
+Design note: MediaPipe's limb directions are biased, most of all in depth and for people seen from
+behind; the correction took the fit's PA-MPJPE from 57.5 to 50.7 mm on the validation clips (ridge
+λ 3; λ 1 is shipped). It learns the synthetic generator's motions and MediaPipe's errors on renders,
+which real video may not share: checkpoints/LIMB_CORRECTION.md (its card and limits) and
+docs/fitting_tuning.md.
 """
 
 from __future__ import annotations
