@@ -24,7 +24,7 @@ import numpy as np
 
 from humanvid.atomic import write_bytes
 from humanvid.camera import Camera
-from humanvid.export.mesh_views import crop_camera, front_view, overlay, resized, side_view
+from humanvid.export.mesh_views import front_view, overlay, side_view
 
 GAP = 4  # px between tiles
 LABEL_WIDTH = 56  # px of the frame-number column
@@ -79,7 +79,7 @@ def frame_row(video: ReconstructedVideo, frame: int, tile: int, with_overlay: bo
         raise SystemExit(f"{video.folder}: crops/{name}.png is missing")
     crop = cv2.resize(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), (tile, tile), interpolation=cv2.INTER_AREA)
     mesh = trimesh.load(video.folder / "meshes" / f"{name}.obj", process=False)
-    camera = resized(crop_camera(video.camera, video.crop_affines[frame], video.crop_size), tile / video.crop_size)
+    camera = video.camera.cropped(video.crop_affines[frame], video.crop_size).resized(tile / video.crop_size)
     front = front_view(mesh, camera)
     tiles, titles = [crop, front.image(), side_view(mesh, camera).image()], ["crop", "front", "side"]
     if with_overlay:

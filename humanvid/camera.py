@@ -102,6 +102,11 @@ class Camera:
         y = -(np.asarray(rows, dtype=np.float64) - self.cy) / self.fy
         return np.stack([x, y, -np.ones_like(x)], axis=1)
 
+    def resized(self, scale: float) -> "Camera":
+        """The same view with `scale`× the pixels per side (as cv2.resize maps pixel centres)."""
+        return Camera(self.fx * scale, self.fy * scale, (self.cx + 0.5) * scale - 0.5, (self.cy + 0.5) * scale - 0.5,
+                      round(self.width * scale), round(self.height * scale), self.world_to_camera)
+
     @classmethod
     def for_frame(cls, width: int, height: int, focal: float | None = None) -> "Camera":
         """A video's own camera: square pixels, centred principal point, 55° vertical FOV by default."""

@@ -9,8 +9,7 @@ import pytest
 import trimesh
 
 from humanvid.camera import Camera
-from humanvid.export.mesh_views import (BACKGROUND, crop_camera, front_view, overlay, resized, side_camera,
-                                        side_view)
+from humanvid.export.mesh_views import BACKGROUND, front_view, overlay, side_camera, side_view
 
 FOCAL = 500.0
 
@@ -56,15 +55,15 @@ def test_crop_camera_sees_the_crop_of_the_full_frame():
     pixel, _ = full.project(np.array([centre]))
     scale = 2.0
     affine = np.array([[scale, 0.0, 64.0 - scale * pixel[0, 0]], [0.0, scale, 64.0 - scale * pixel[0, 1]]])
-    camera = crop_camera(full, affine, size=128)
+    camera = full.cropped(affine, size=128)
     view = front_view(sphere(0.25, centre), camera)
     np.testing.assert_allclose(centroid(view.coverage), [64.0, 64.0], atol=0.5)
     expected_radius = scale * FOCAL * 0.25 / 5.0
     assert math.sqrt(view.coverage.sum() / math.pi) == pytest.approx(expected_radius, rel=0.03)
-    half = resized(camera, 0.5)
+    half = camera.resized(0.5)
     np.testing.assert_allclose(centroid(front_view(sphere(0.25, centre), half).coverage), [31.75, 31.75], atol=0.5)
     with pytest.raises(ValueError):
-        crop_camera(full, np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.0]]))
+        full.cropped(np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.0]]), size=128)
 
 
 def test_side_view_of_a_box_long_along_x_is_narrow_and_as_tall():

@@ -47,26 +47,6 @@ class MeshView:
         return np.repeat(np.clip(grey + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
-def crop_camera(camera: Camera, affine: np.ndarray, size: int = 512) -> Camera:
-    """The camera of a size×size crop cut from ``camera``'s frame by a 2×3 full-frame → crop affine.
-
-    The affine must scale and shift only (no rotation or shear), as humanvid's crops do.
-    """
-    affine = np.asarray(affine, dtype=np.float64)
-    (sx, shear_x, tx), (shear_y, sy, ty) = affine
-    if abs(shear_x) > 1e-9 * abs(sx) or abs(shear_y) > 1e-9 * abs(sy):
-        raise ValueError(f"crop affine {affine.tolist()} rotates or shears; a pinhole crop camera cannot")
-    return Camera(camera.fx * sx, camera.fy * sy, camera.cx * sx + tx, camera.cy * sy + ty, size, size,
-                  camera.world_to_camera)
-
-
-def resized(camera: Camera, scale: float) -> Camera:
-    """The same view with ``scale``× the pixels per side (as cv2.resize maps pixel centres)."""
-    return Camera(camera.fx * scale, camera.fy * scale, (camera.cx + 0.5) * scale - 0.5,
-                  (camera.cy + 0.5) * scale - 0.5, round(camera.width * scale), round(camera.height * scale),
-                  camera.world_to_camera)
-
-
 def side_camera(mesh: trimesh.Trimesh, front: Camera, degrees: float = 90.0, fill: float = 0.92) -> Camera:
     """A camera seeing ``mesh`` (in ``front``'s camera frame) turned ``degrees`` about the vertical axis
     through its centre, from the distance of that centre and with ``front``'s focal length, the centre in
@@ -98,7 +78,7 @@ def side_camera(mesh: trimesh.Trimesh, front: Camera, degrees: float = 90.0, fil
 
 def render_clay(mesh: trimesh.Trimesh, camera: Camera, supersample: int = 2) -> MeshView:
     """Grey clay shading of ``mesh`` (world coordinates of ``camera``), ``supersample``² rays per pixel."""
-    fine = resized(camera, supersample) if supersample > 1 else camera
+    fine = camera.resized(supersample) if supersample > 1 else camera
     mask, normals = normal_map(mesh, fine)
     grey = np.zeros(mask.shape, dtype=np.float32)
     if mask.any():

@@ -20,7 +20,7 @@ one posed frame into :class:`Solid` s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
