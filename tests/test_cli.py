@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import cv2
+import pytest
 
 from helpers import real_media, run_cli
 from humanvid import __version__
@@ -14,11 +15,48 @@ def test_version_and_help():
     result = run_cli("--version")
     assert result.returncode == 0 and __version__ in result.stdout
     top = run_cli("--help")
-    assert top.returncode == 0 and "reconstruct" in top.stdout
-    help_text = run_cli("reconstruct", "--help").stdout
-    for option in ("--start", "--end", "--every", "--max-frames", "--overwrite", "--until", "--focal",
-                   "--device", "--verbose", "--quiet", "--output"):
-        assert option in help_text
+    assert top.returncode == 0
+    for command in ("reconstruct", "evaluate", "synth", "synth-sheet", "train", "install-pose-model"):
+        assert command in top.stdout
+        assert run_cli(command, "--help").returncode == 0
+
+
+def test_every_option_reaches_the_run(tmp_path):
+    """Each option given on the command line is what the run was made with (run.json, camera.json, frames)."""
+    result = run_cli("reconstruct", real_media("street_5frames.mp4"), "-o", tmp_path / "out", "--until", "preprocess",
+                     "--start", "1", "--end", "5", "--every", "2", "--max-frames", "2", "--focal", "700",
+                     "--resolution", "96", "--temporal-window", "1", "--depth-margin", "0.05", "--height", "1.8",
+                     "--device", "cpu", "-q")
+    assert result.returncode == 0, result.stderr
+    out_dir = tmp_path / "out" / "street_5frames"
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["settings"] == {
+        "start": 1, "end": 5, "every": 2, "max_frames": 2, "focal": 700.0, "until": "preprocess", "device": "cpu",
+        "body_model": "anny", "model_path": None, "preview": False, "checkpoint": None, "resolution": 96,
+        "temporal_window": 1, "height": 1.8, "depth_margin": 0.05,
+    }
+    assert [f["frame"] for f in run["frames"]] == [1, 3]
+    assert json.loads((out_dir / "camera.json").read_text())["fx"] == 700.0
+    assert run["stages"]["fit"]["status"] == "not run"  # --until preprocess
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--until", "export"], "--until"),
+    (["--every", "0"], "--every"),
+    (["--start", "-1"], "--start"),
+    (["--end", "3", "--start", "3"], "--end"),
+    (["--resolution", "8"], "--resolution"),
+    (["--temporal-window", "9"], "--temporal-window"),
+    (["--depth-margin", "0.5"], "--depth-margin"),
+    (["--device", "tpu"], "--device"),
+    (["--body-model", "smplx"], "--model-path"),
+    (["--preview", "--until", "preprocess"], "--preview"),
+    (["--checkpoint", "nothing.pt"], "nothing.pt"),
+])
+def test_a_bad_option_is_one_clear_usage_error(tmp_path, args, named):
+    result = run_cli("reconstruct", real_media("street_5frames.mp4"), "-o", tmp_path / "out", *args)
+    assert result.returncode == 2 and named in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_image_folder_is_one_sequence_in_natural_order(tmp_path):

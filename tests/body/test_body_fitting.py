@@ -222,7 +222,7 @@ def test_the_final_filter_damps_jitter_and_keeps_steady_motion():
 
 def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
     from humanvid.body.model import BodyParams
-    from humanvid.body.temporal_filter import final_filter, filtered_sequence, gaussian_kernel
+    from humanvid.body.temporal_filter import final_filter
 
     generator = torch.Generator().manual_seed(0)
     count, joints = 30, len(anny_body.pose_joint_names)
@@ -235,7 +235,22 @@ def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
     filtered = final_filter(anny_body, noisy, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
 
     def expected(values, sigma):
-        return filtered_sequence(values, gaussian_kernel(sigma), linear_ends=True)
+        """A Gaussian of σ frames (reaching ⌈3σ⌉), the sequence continued beyond its ends by point
+        reflection about the end frames (2 x₀ − x_k), written out frame by frame."""
+        values = values.numpy()
+        reach = int(np.ceil(3 * sigma))
+        weights = np.exp(-0.5 * (np.arange(-reach, reach + 1) / sigma) ** 2)
+        weights /= weights.sum()
+
+        def at(frame):
+            if frame < 0:
+                return 2 * values[0] - values[-frame]
+            if frame >= len(values):
+                return 2 * values[-1] - values[2 * (len(values) - 1) - frame]
+            return values[frame]
+
+        return torch.from_numpy(np.stack([sum(w * at(t + k) for w, k in zip(weights, range(-reach, reach + 1)))
+                                          for t in range(len(values))]))
 
     names = list(anny_body.pose_joint_names)
     knees = [names.index(anny_body.initialization_joints[f"{side}_shin"]) for side in ("left", "right")]
