@@ -6,37 +6,24 @@ import math
 
 import numpy as np
 import pytest
-import trimesh
 
 from humanvid.camera import Camera, look_at
 from humanvid.render.raycast import cast, normal_map
-
-RADIUS, DISTANCE, FOCAL, SIZE = 0.5, 3.0, 200.0, 160
-
+from render_scene import DISTANCE, FOCAL, RADIUS, SIZE, pixel_angles, sphere_in_front, square_camera
 
 @pytest.fixture(scope="module")
 def sphere():
-    """A fine icosphere of RADIUS around (0, 0, −DISTANCE): in front of a camera at the origin."""
-    mesh = trimesh.creation.icosphere(subdivisions=5, radius=RADIUS)
-    mesh.apply_translation([0.0, 0.0, -DISTANCE])
-    return mesh
+    return sphere_in_front()
 
 
 @pytest.fixture(scope="module")
 def camera():
-    return Camera(FOCAL, FOCAL, (SIZE - 1) / 2, (SIZE - 1) / 2, SIZE, SIZE, np.eye(4))
-
-
-def _pixel_angles(camera):
-    rows, cols = np.mgrid[0:camera.height, 0:camera.width]
-    x = (cols - camera.cx) / camera.fx
-    y = -(rows - camera.cy) / camera.fy
-    return x, y
+    return square_camera()
 
 
 def test_sphere_mask_matches_analytic_silhouette(sphere, camera):
     hits = cast(sphere, camera)
-    x, y = _pixel_angles(camera)
+    x, y = pixel_angles(camera)
     radius_px = FOCAL * RADIUS / math.sqrt(DISTANCE**2 - RADIUS**2)  # image of the tangent cone
     r_px = np.hypot(x, y) * FOCAL
     mask = hits.face >= 0

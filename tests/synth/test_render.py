@@ -15,33 +15,21 @@ from humanvid.synth.backgrounds import load_bundled_images, random_background
 from humanvid.synth.camera import ViewRanges, sample_camera
 from humanvid.synth.render import Appearance, render, render_random
 from humanvid.synth.textures import KINDS, Logo, Pattern, apply_pattern, logo_mask, random_pattern
-
-RADIUS, DISTANCE, FOCAL, SIZE = 0.5, 3.0, 200.0, 160
-
+from render_scene import DISTANCE, FOCAL, RADIUS, SIZE, pixel_angles, sphere_in_front, square_camera
 
 @pytest.fixture(scope="module")
 def sphere():
-    """A fine icosphere of RADIUS around (0, 0, −DISTANCE): in front of a camera at the origin."""
-    mesh = trimesh.creation.icosphere(subdivisions=5, radius=RADIUS)
-    mesh.apply_translation([0.0, 0.0, -DISTANCE])
-    return mesh
+    return sphere_in_front()
 
 
 @pytest.fixture(scope="module")
 def camera():
-    return Camera(FOCAL, FOCAL, (SIZE - 1) / 2, (SIZE - 1) / 2, SIZE, SIZE, np.eye(4))
-
-
-def _pixel_angles(camera):
-    rows, cols = np.mgrid[0:camera.height, 0:camera.width]
-    x = (cols - camera.cx) / camera.fx
-    y = -(rows - camera.cy) / camera.fy
-    return x, y
+    return square_camera()
 
 
 def test_sphere_depth_and_normals_are_analytic(sphere, camera):
     rendering = render(sphere, camera, Appearance(np.full((len(sphere.vertices), 3), 0.5)))
-    x, y = _pixel_angles(camera)
+    x, y = pixel_angles(camera)
     mask = rendering.mask
     d = np.stack([x[mask], y[mask], -np.ones(mask.sum())], axis=1)
     # |t d − c|² = r², c = (0, 0, −D): t² |d|² − 2 t (d·c) + D² − r² = 0, nearest root
