@@ -23,7 +23,7 @@ from humanvid.exchange.run_folder import RunFolder
 from humanvid.fingerprints import fit_fingerprint, mesh_fingerprint, preprocess_fingerprint
 from humanvid.inputs import Job
 from humanvid.settings import Settings
-from preprocessing.pose_models import heavy_model_installed
+from preprocessing import pose_models
 from preprocessing.progress import Progress, SilentProgress
 from preprocessing.stage import run_preprocess
 from preprocessing.video import MediaInfo, probe
@@ -175,7 +175,7 @@ def _fit(run: RunFolder, manifest: dict, settings: Settings, preprocess: str, pr
     """Run (or skip, if done with these settings) the fit stage; True when it was already done."""
     from humanvid.stages.fit import run_fit
 
-    pose_model = "heavy" if heavy_model_installed() else "full"
+    pose_model = "heavy" if pose_models.heavy_model_installed() else "full"
     fingerprint = fit_fingerprint(preprocess, settings, pose_model)
     stage = manifest["stages"].get("fit", {})
     frames = [f["frame"] for f in manifest["frames"]]

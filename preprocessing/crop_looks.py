@@ -27,6 +27,7 @@ import numpy as np
 
 from humanvid.landmarks import MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARKS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
+from preprocessing import pose_models
 from preprocessing.person import _make_pose, _run_pose, mirror_detection
 
 WORKERS = 2  # MediaPipe graphs run side by side (each keeps to one core)
@@ -43,9 +44,7 @@ class Look:
 
 def fit_looks() -> tuple[Look, ...]:
     """The looks at the crops that the fit stage takes besides preprocessing's look at the frame."""
-    from preprocessing.pose_models import heavy_model_installed
-
-    return (Look(2, False), Look(2, True)) if heavy_model_installed() else (Look(1, True),)
+    return (Look(2, False), Look(2, True)) if pose_models.heavy_model_installed() else (Look(1, True),)
 
 
 def crop_landmarks(crops: Sequence[Path | None], looks: Sequence[Look], quiet: bool = True, workers: int = WORKERS,

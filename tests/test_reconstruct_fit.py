@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from helpers import real_media, run_cli
+from helpers import REPO, real_media, run_cli
 
 
 def test_fit_writes_bodies_quality_and_preview(tmp_path):
@@ -100,3 +100,24 @@ def test_the_fit_follows_the_heavy_models_2d_and_falls_back_without_it(tennis_ru
     full = look_at_crops(RunFolder(out_dir), observations)
     assert full.pose_model == "full" and np.array_equal(full.pixels, observations.pixels)
     assert np.isfinite(full.world).all() and np.median(np.linalg.norm(full.world - heavy.world, axis=-1)) < 0.08
+
+
+def test_bodies_fitted_without_the_heavy_pose_model_are_not_kept_once_it_is_installed(tmp_path, monkeypatch):
+    from humanvid.inputs import Job
+    from humanvid.pipeline import run_job
+    from humanvid.settings import Settings
+    from preprocessing import pose_models
+    from preprocessing.video import FrameSelection
+
+    job = Job(REPO / "examples" / "clip.mp4", "clip")
+    settings = Settings(selection=FrameSelection(max_frames=4), until="fit")
+    with monkeypatch.context() as patched:  # as on a machine where setup could not install it
+        patched.setattr(pose_models, "heavy_model_installed", lambda folder=None: False)
+        assert run_job(job, tmp_path, settings).succeeded
+    run = json.loads((tmp_path / "clip" / "run.json").read_text())
+    assert run["stages"]["fit"]["pose_model"] == "full"
+    again = run_job(job, tmp_path, settings)  # the heavy model is installed now (the README's setup)
+    assert not again.succeeded and "full" in again.error and "heavy" in again.error and "--overwrite" in again.error
+    assert run_job(job, tmp_path, Settings(selection=FrameSelection(max_frames=4), until="fit", overwrite=True)).succeeded
+    run = json.loads((tmp_path / "clip" / "run.json").read_text())
+    assert run["stages"]["fit"]["pose_model"] == "heavy" and run["stages"]["fit"]["status"] == "complete"

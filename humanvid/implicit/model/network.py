@@ -15,6 +15,7 @@ from torch import nn
 from humanvid.implicit.model.image_encoder import ImageEncoder
 from humanvid.implicit.model.keypoint_encoding import keypoint_encoding
 from humanvid.projection import project, to_grid_coordinates
+from humanvid.constants import CROP_SIZE
 from humanvid.landmarks import landmark_indices
 
 SDF_CLAMP = 0.1  # metres; the body SDF feature saturates beyond this
@@ -38,7 +39,7 @@ class NetworkConfig:
     frequencies: int = 3
     keypoint_sigma: float = 0.15  # metres
     depth_scale: float = 0.5  # metres, unit of the relative depths
-    crop_size: int = 512
+    crop_size: int = CROP_SIZE
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
