@@ -46,7 +46,8 @@ import numpy as np
 from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
-from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, mesh_with_true_body, reconstruct
+from accuracy_rows import known_height_meshes, oracle_meshes, true_body_meshes
+from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, reconstruct
 from accuracy_scores import (MeshScores, ScoreCache, SequenceScores, SurfaceScore, prepare_truth, read_mesh,
                              score_mesh, score_sequences)
 from common import REPO, RESULTS, write_section
@@ -161,61 +162,6 @@ def still_predictions(outcome: Outcome, extra: dict[str, Path]) -> dict[str, Pat
     paths.update({key: mesh_path(outcome.variants[name], 0) for key, name in ROW_VARIANTS.items()
                   if name in outcome.variants})
     return paths | extra
-
-
-def known_height_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int,
-                        depth_margin: float) -> dict[str, Path]:
-    """Still name → row h's mesh: the whole pipeline with the person's true height given (--height),
-    meshed by the default network. The height is the true phenotype's rest height, as the fit
-    measures its own."""
-    import torch
-
-    from humanvid.body.anny_model import create_anny_body
-
-    body = create_anny_body()
-    meshes = {}
-    for still in stills:
-        with np.load(still.image.parent / "body.npz") as truth:
-            shape = torch.tensor(truth["phenotype"], dtype=body.dtype)[None]
-        with torch.no_grad():
-            height = float(body.rest_height(shape))
-        outcome = reconstruct(still.image, still.name, still.focal, out,
-                              [Variant("image_keypoints", checkpoint, depth_margin=depth_margin)],
-                              resolution, height=round(height, 3))
-        if outcome.error is None:
-            meshes[still.name] = mesh_path(outcome.variants["image_keypoints"], 0)
-    return meshes
-
-
-def true_body_meshes(stills: list[Still], out: Path) -> dict[str, Path]:
-    """Still name → row u's mesh: the still's true body as it is (camera frame), for stills with a crop."""
-    from humanvid.exchange.obj import write_obj
-
-    meshes = {}
-    for still in stills:
-        sample = still.image.parent
-        if not (sample / "sample.npz").exists():
-            continue
-        path = out / f"{still.name}.obj"
-        if not path.exists():
-            with np.load(sample / "body.npz") as body:
-                write_obj(path, body["vertices"][0].astype(np.float64), body["faces"])
-        meshes[still.name] = path
-    return meshes
-
-
-def oracle_meshes(stills: list[Still], out: Path, checkpoint: Path, resolution: int,
-                  depth_margin: float) -> dict[str, Path]:
-    """Still name → row t's mesh: the default network given the still's true body (ground-truth keypoints)."""
-    from humanvid.implicit.model.checkpoint import load_network
-
-    network = load_network(checkpoint, "cpu")
-    meshes = {}
-    for still in stills:
-        path = mesh_with_true_body(still.image.parent, network, out / f"{still.name}.obj", resolution, depth_margin)
-        if path is not None:
-            meshes[still.name] = path
-    return meshes
 
 
 def score_stills(stills: list[Still], outcomes: list[Outcome], extra_rows: dict[str, dict[str, Path]],

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from humanvid.constants import VIDEO_DEPTH_MARGIN
-from humanvid.implicit.inference.frame import FrameInputs
 from humanvid.inputs import Job
 from humanvid.pipeline import run_job
 from humanvid.settings import Settings
@@ -117,31 +116,3 @@ class StageSeconds:
         if not runs:
             return None
         return cls(*(statistics.median(getattr(r, name) for r in runs) for name in cls.__dataclass_fields__))
-
-
-def mesh_with_true_body(sample: Path, network, path: Path, resolution: int = 256,
-                        depth_margin: float = VIDEO_DEPTH_MARGIN) -> Path | None:
-    """The network's mesh of a synthetic still given its TRUE body instead of the fitted one (an
-    oracle: what a perfect fit would give), from the sample's crop, mask and ground-truth keypoints
-    and body; written to `path` (None where the sample has no crop: MediaPipe found nobody).
-    network: the loaded OccupancyNetwork (loaded once by the caller for all stills)."""
-    import numpy as np
-
-    from humanvid.exchange.obj import write_obj
-    from humanvid.implicit.inference.frame import encode_frame, occupancy_function
-    from humanvid.implicit.inference.volume import mesh_frame
-    from humanvid.implicit.training.samples import read_sample
-
-    if not (sample / "sample.npz").exists():
-        return None
-    if not path.exists():
-        data = read_sample(sample)
-        with np.load(sample / "body.npz") as body:
-            vertices = body["vertices"][0].astype(np.float64)  # already in the camera frame
-            faces = body["faces"].astype(np.int64)
-        frame = FrameInputs(data.crop, data.mask, data.intrinsics, data.affine, data.keypoints.astype(np.float64),
-                            vertices, faces)
-        mesh = mesh_frame(occupancy_function(network, encode_frame(network, frame)), frame, resolution,
-                          depth_margin=depth_margin)
-        write_obj(path, mesh.vertices, mesh.faces)
-    return path
