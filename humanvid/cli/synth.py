@@ -3,6 +3,8 @@
     humanvid synth --split test --count 8 -o data            data/test/000000 … 000007
     humanvid synth --split train --count 1000 --start 1000 -o data --workers 2
     humanvid synth --split test --count 4 --clips -o data    data/test-clips/000000 … (48 frames each)
+    humanvid synth --split loose-test --count 40 -o data     loose clothes: data/loose-test/000000 …
+    humanvid synth --split turn-test --count 8 --clips -o data   turning and steady clips: data/turn-test-clips/…
     humanvid synth-sheet data/test -o sheet.png
 """
 
@@ -37,7 +39,9 @@ def _fail(message: str, code: int = 1):
 
 
 @click.command("synth")
-@click.option("--split", type=click.Choice(SPLITS), required=True, help="Which split: its seeds never overlap another's.")
+@click.option("--split", type=click.Choice(SPLITS), required=True,
+              help="Which split: its seeds never overlap another's. loose-*: clothes that drape away from the body; "
+                   "turn-* (clips only): people turning, and people who do not.")
 @click.option("--count", type=click.IntRange(min=1), required=True, help="How many samples (or clips).")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,
               help="Index of the first sample within the split.")
@@ -57,7 +61,10 @@ def synth_command(split, count, start, output, clips, frames, workers, no_crop, 
     """
     from rich.console import Console
 
-    block = seed_block(split, clips)
+    try:
+        block = seed_block(split, clips)
+    except ValueError as err:
+        raise click.BadParameter(f"{err} (add --clips)" if not clips else str(err), param_hint="--split") from None
     if start + count > block.capacity:
         raise click.BadParameter(f"--start {start} + --count {count} goes past the {block.capacity:,} "
                                  f"{block.kind} of the {split} split", param_hint="--count")

@@ -11,6 +11,9 @@ Two constructions, both defined relative to the body so a clip's clothes move wi
   than the ones under them; jackets may be open at the front.
 - **Hanging tubes** (skirts, the skirt of dresses and long coats), see
   :mod:`humanvid.synth.skirts`: they bridge the legs like cloth hanging from the hips.
+- **Loose extras** (:mod:`humanvid.synth.drape`), for garments of the loose family
+  (:mod:`humanvid.synth.loose`): hems that swing in a clip (cuts with ``swing``), open
+  long coats (``gap``), raised hoods (``hood: "up"``), puffer channels, wide trouser legs.
 
 Hair and caps come from :mod:`humanvid.synth.hair`. :func:`sample_outfit` draws random
 combinations, cuts, thicknesses, colours and patterns (:class:`Garment` s and
@@ -26,6 +29,7 @@ import numpy as np
 
 from humanvid.geometry.body_distance import vertex_normals
 from humanvid.synth.bodies import BodySpec, PosedBody
+from humanvid.synth.drape import hem_hang, hood_up_solid, quilting, wide_leg_solids
 from humanvid.synth.hair import cap_solids, hair_solids, hair_thickness, sample_hair
 from humanvid.synth.regions import BodyRegions
 from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface, stack_thickness
@@ -207,6 +211,7 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
     margin = BODY_MARGIN + HAND_MARGIN * regions.hand  # fingers are thinnest: a little more
     solids = [Solid(vertices + margin[:, None] * raw_normals, faces, 0, 0)]
     under = np.zeros(len(vertices))  # thickest shell so far, per vertex
+    raised = []  # hoodies with the hood up
     for garment in sorted(outfit.garments, key=lambda g: g.layer):
         if garment.kind == "hair":
             solids += hair_solids(garment, regions, posed, frame, normals, under)
@@ -216,16 +221,23 @@ def dress(outfit: Outfit, regions: BodyRegions, posed: PosedBody, frame: int = 0
             solids += cap_solids(garment, regions, posed, frame, normals, under)
             continue
         if garment.kind in ("skirt", "dress", "coat"):
-            solids.append(skirt_solid(garment, regions, vertices))
+            hang = hem_hang(regions, posed, frame) if garment.cut.get("swing") else None
+            solids.append(skirt_solid(garment, regions, vertices, hang=hang))
             if garment.kind == "skirt":
                 continue
+        if garment.kind == "wide_trousers":
+            solids += wide_leg_solids(garment, regions, vertices)
         thickness = stack_thickness(garment_thickness(garment, regions), under)
         under = np.maximum(under, thickness)
         shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
         solids.append(Solid(shell, faces, garment.layer, garment.material, surface=shell_surface(shell, faces, thickness),
                             coverage=coverage(garment, regions)))
-        if garment.kind == "hoodie" and garment.cut.get("hood"):
+        if garment.kind == "hoodie" and garment.cut.get("hood") == "up":
+            raised.append(garment)
+        elif garment.kind == "hoodie" and garment.cut.get("hood"):
             solids.append(_hood(garment, regions, posed, frame))
+    for garment in raised:  # over the hair, once every thickness under it is known
+        solids.append(hood_up_solid(garment, regions, posed, frame, normals, under))
     return solids
 
 
@@ -237,6 +249,8 @@ def garment_thickness(garment: Garment, regions: BodyRegions) -> np.ndarray:
     if garment.folds > 0:
         noise = fold_noise(regions.rest, garment.seed, garment.fold_scale)
         thickness = thickness * (1.0 + garment.folds * noise)
+    if garment.kind == "puffer":
+        thickness = thickness * quilting(regions, garment.cut.get("channel", 0.1))
     if garment.kind == "shoes":
         thickness = thickness + garment.cut["sole"] * np.clip(-regions.rest_normals[:, 2], 0.0, 1.0) ** 2
     return np.where(amount > 0.05, amount * thickness, -SINK)
@@ -250,7 +264,7 @@ def coverage(garment: Garment, regions: BodyRegions) -> np.ndarray:
     no_hands = (0.5 - r.hand) * 0.05
     no_head = (0.5 - r.head) * 0.05
     no_feet = (0.5 - r.foot) * 0.05
-    if kind in ("tight_top", "tshirt", "shirt", "hoodie", "jacket", "coat", "dress"):
+    if kind in ("tight_top", "tshirt", "shirt", "hoodie", "jacket", "coat", "dress", "puffer"):
         hem = j["hip"][2] + (cut.get("hem", 0.12) if kind not in ("dress", "coat") else -0.02)
         front = np.clip(-(r.rest[:, 1] - j["neck"][1]) / 0.06, 0.0, 1.0)
         neckline = j["neck"][2] - cut.get("neck", 0.0) * front - 0.01
@@ -264,7 +278,7 @@ def coverage(garment: Garment, regions: BodyRegions) -> np.ndarray:
             lapels = 0.07 * np.clip((z - j["chest"][2]) / 0.15, 0.0, 1.0)
             margin = np.minimum(margin, np.abs(r.rest[:, 0]) - cut["open"] - lapels + (1.0 - frontal))
         return np.minimum.reduce([margin, no_hands, no_head])
-    if kind in ("trousers", "shorts", "leggings"):
+    if kind in ("trousers", "shorts", "leggings", "wide_trousers"):
         waist = j["hip"][2] + cut.get("waist", 0.1)
         thigh = np.linalg.norm(j["knee"] - j["hip"])
         leg = (cut.get("leg", 2.0) - r.leg_coord) * thigh

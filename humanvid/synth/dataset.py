@@ -31,6 +31,7 @@ from humanvid.geometry.body_distance import vertex_normals
 from humanvid.implicit.training.samples import TrainingSample, write_sample
 from humanvid.synth.backgrounds import BackgroundImages, load_bundled_images
 from humanvid.synth.bodies import AnnyRig, load_anny
+from humanvid.synth.facing import yaw_range_deg
 from humanvid.synth.groundtruth import body_outside_fraction, to_camera_frame
 from humanvid.synth.groundtruth_io import write_groundtruth
 from humanvid.synth.occupancy import OccupancyRecipe, sample_occupancy_camera, save_occupancy
@@ -171,7 +172,10 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
     sequence), ``buffers/NNNNNN_{mask,depth,normals,labels}.png`` and ``NNNNNN_camera.json``
     (humanvid.synth.rendering_io), ``meshes/NNNNNN.npz`` (ground truth, humanvid.synth.groundtruth_io,
     if ``settings.save_mesh``) and ``occupancy/NNNNNN.npz``; ``body.npz`` holds the whole clip's pose
-    and keypoints (T, 33, 3).
+    and keypoints (T, 33, 3). Clips of the loose and turn families also record ``yaw_range_deg`` in
+    clip.json: the range of the body's facing about the vertical over the clip
+    (:func:`humanvid.synth.facing.yaw_range_deg`; :func:`~humanvid.synth.facing.clip_yaw_range_deg`
+    computes it from any clip's body.npz).
     """
     import trimesh
 
@@ -182,7 +186,7 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
     view = sample_view(np.random.default_rng([seed, 1]), everywhere, generator.images)
     world_to_camera = view.camera.world_to_camera
     occupancy_rng = np.random.default_rng([seed, 2])
-    watertight, outside, keypoints = [], [], []
+    watertight, outside, keypoints, landmarks = [], [], [], []
     for frame in range(frames):
         name = f"{frame:06d}"
         mesh, grid = clothed_mesh(person, frame, settings.voxel)
@@ -197,8 +201,8 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
         used = np.unique(faces)
         watertight.append(bool(surface.is_watertight))
         outside.append(body_outside_fraction(grid, vertices[used], vertex_normals(vertices, faces)[used]))
-        keypoints.append(to_camera_frame(generator.keypoints(vertices, person.posed.bone_poses[frame]),
-                                         world_to_camera))
+        landmarks.append(generator.keypoints(vertices, person.posed.bone_poses[frame]))
+        keypoints.append(to_camera_frame(landmarks[-1], world_to_camera))
     _write_body(folder / "body.npz", person, np.stack(keypoints), world_to_camera)
     summary = {
         "seed": int(seed),
@@ -210,6 +214,8 @@ def generate_clip(generator: Generator, seed: int, folder: str | Path, frames: i
         "body_outside_max": round(float(max(outside)), 5),
         "seconds": round(time.perf_counter() - started, 2),
     }
+    if person.family != "standard":
+        summary["yaw_range_deg"] = round(yaw_range_deg(np.stack(landmarks)), 1)
     atomic.write_json(folder / "clip.json", summary)
     return summary
 

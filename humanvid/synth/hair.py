@@ -3,6 +3,10 @@
 The scalp shell is an offset of the head's surface inside a hairline (in rest-pose
 coordinates around the head's centre), so it follows the head in every frame; the
 long-hair mass, the ponytail and a cap's brim are ellipsoids carried rigidly by the head bone.
+Two loose styles (:data:`LOOSE_STYLES`, drawn by ``humanvid.synth.loose``) add volume:
+``very_long`` hair falls down the back (a second mass carried by the upper spine, so it
+lies on the back whatever the head does) and ``voluminous`` hair stands well off the
+scalp, with a round mass over the crown and the back of the head.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface,
 from humanvid.synth.solids import Solid
 
 STYLES = ("short", "bob", "long", "ponytail", "bun")
+LOOSE_STYLES = ("very_long", "voluminous")
+LONG = ("bob", "long", "very_long", "voluminous")  # styles that reach down the sides of the head
 
 
 def sample_hair(rng: np.random.Generator, feminine: bool) -> dict | None:
@@ -42,7 +48,7 @@ def hair_thickness(garment, regions) -> np.ndarray:
     margin = hair_coverage(garment, regions)
     q = regions.rest - head_centre(regions)
     amount = np.clip(0.5 + margin / 0.01, 0.0, 1.0)
-    thickness = cut["thickness"] * (1.0 + 0.5 * np.clip(-q[:, 2] / 0.1, 0.0, 1.0) * (cut["style"] in ("bob", "long")))
+    thickness = cut["thickness"] * (1.0 + 0.5 * np.clip(-q[:, 2] / 0.1, 0.0, 1.0) * (cut["style"] in LONG))
     return np.where(amount > 0.05, amount * thickness, -0.0015)
 
 
@@ -56,11 +62,12 @@ def hair_coverage(garment, regions) -> np.ndarray:
     back = np.clip(q[:, 1] / horizontal, 0.0, 1.0)
     forehead = 0.03 if not cut.get("fringe") else -0.005
     side, nape = {"short": (0.0, -0.07), "bob": (-0.085, -0.1), "long": (-0.09, -0.11),
-                  "ponytail": (0.0, -0.07), "bun": (0.0, -0.07)}[style]
+                  "ponytail": (0.0, -0.07), "bun": (0.0, -0.07), "very_long": (-0.09, -0.12),
+                  "voluminous": (-0.06, -0.09)}[style]
     frontness = _smoothstep(0.25, 0.6, front)
     hairline = frontness * forehead + (1 - frontness) * (side * (1 - back) + nape * back)
     margin = np.minimum(q[:, 2] - hairline, (regions.head - 0.5) * 0.05)
-    if style in ("bob", "long"):  # keep the face clear below the fringe
+    if style in LONG:  # keep the face clear below the fringe
         face = (front > 0.55) & (q[:, 2] < forehead)
         margin = np.where(face, np.minimum(margin, -0.01), margin)
     return margin
@@ -90,14 +97,35 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
         blobs.append((np.array([0.0, 0.12, -0.02 - 0.5 * length]), np.array([0.03, 0.03, 0.5 * length + 0.02])))
     elif cut["style"] == "bun":
         blobs.append((np.array([0.0, 0.12, 0.03]), np.array([0.045, 0.04, 0.045]) * cut["volume"]))
+    elif cut["style"] == "very_long":
+        blobs.append((np.array([0.0, 0.05, -0.12]), np.array([0.09, 0.045, 0.13]) * [cut["volume"], 1.0, 1.0]))
+    elif cut["style"] == "voluminous":
+        blobs.append((np.array([0.0, 0.045, 0.03]), np.array([0.1, 0.1, 0.1]) * cut["volume"]))
+    sphere = trimesh.creation.icosphere(subdivisions=3)
     if blobs:
         transform = posed.bone_transform(posed_bone_index(posed, regions, "head"))[frame]
-        sphere = trimesh.creation.icosphere(subdivisions=3)
         for offset, radii in blobs:
             rest = sphere.vertices * radii + centre + offset
             solids.append(Solid(rest @ transform[:3, :3].T + transform[:3, 3], sphere.faces.astype(np.int64),
                                 garment.layer, garment.material))
+    if cut["style"] == "very_long":  # the part lying on the back follows the upper spine
+        rest = sphere.vertices * _back_mass_radii(cut) + _back_mass_centre(regions, cut)
+        transform = posed.bone_transform(posed_bone_index(posed, regions, "chest"))[frame]
+        solids.append(Solid(rest @ transform[:3, :3].T + transform[:3, 3], sphere.faces.astype(np.int64),
+                            garment.layer, garment.material))
     return solids
+
+
+def _back_mass_radii(cut: dict) -> np.ndarray:
+    return np.array([0.1 * cut["volume"], 0.035, 0.5 * cut["length"] + 0.04])
+
+
+def _back_mass_centre(regions, cut: dict) -> np.ndarray:
+    """(3,) rest centre of very long hair's mass on the back: from the nape down by the style's length."""
+    j, rest = regions.joints, regions.rest
+    upper_back = (regions.torso > 0.5) & (rest[:, 2] > j["chest"][2]) & (rest[:, 2] < j["neck"][2]) & (np.abs(rest[:, 0]) < 0.08)
+    back = rest[upper_back, 1].max() if np.any(upper_back) else j["neck"][1] + 0.08
+    return np.array([0.0, back + 0.012, j["neck"][2] - 0.03 - 0.5 * cut["length"]])
 
 
 def cap_solids(garment, regions, posed, frame: int, normals: np.ndarray, under: np.ndarray) -> list[Solid]:

@@ -336,7 +336,7 @@ def sample_clip(rng: np.random.Generator, space: PoseSpace, frames: int = 48, ki
         base = stand(rng)
         angles = [base for _ in t]
         yaw = np.radians(rng.uniform(90, 270)) * (0.5 - 0.5 * np.cos(np.pi * t / t[-1]))
-    angles = _smooth_variation(np.random.default_rng(noise_seed), angles, t)
+    angles = smooth_variation(np.random.default_rng(noise_seed), angles, t)
     rotations = np.stack([space.rotations(a) for a in angles])
     return Clip(kind, rotations, yaw, offsets)
 
@@ -355,7 +355,7 @@ def _keyframes(keys: list[Angles], u: float) -> Angles:
     return _blend(keys[i], keys[i + 1], f * f * (3 - 2 * f))
 
 
-def _smooth_variation(rng: np.random.Generator, angles: list[Angles], t: np.ndarray) -> list[Angles]:
+def smooth_variation(rng: np.random.Generator, angles: list[Angles], t: np.ndarray) -> list[Angles]:
     """Add a per-person offset and slow sinusoidal drift (a few degrees) to every joint of a clip."""
     bones = sorted(set().union(*angles) | {"neck01", "head"})
     offset = {b: rng.normal(0.0, 4.0, 3) for b in bones}

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Stacking order: larger layers cover smaller ones where they overlap.
-LAYERS = {"shoes": 1, "leggings": 2, "tight_top": 2, "trousers": 3, "shorts": 3, "skirt": 4,
-          "tshirt": 5, "shirt": 5, "hoodie": 5, "dress": 5, "jacket": 6, "coat": 6, "hair": 7, "cap": 8}
+LAYERS = {"shoes": 1, "leggings": 2, "tight_top": 2, "trousers": 3, "shorts": 3, "wide_trousers": 3, "skirt": 4,
+          "tshirt": 5, "shirt": 5, "hoodie": 5, "dress": 5, "jacket": 6, "coat": 6, "puffer": 6, "hair": 7, "cap": 8}
 
 
 @dataclass

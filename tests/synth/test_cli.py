@@ -61,7 +61,7 @@ def made(tmp_path_factory):
 def test_split_seed_blocks_are_disjoint():
     spans = sorted((block.first, block.end) for block in BLOCKS)
     assert all(end <= following for (_, end), (following, _) in itertools.pairwise(spans))
-    assert len(BLOCKS) == 2 * len(SPLITS)
+    assert {block.split for block in BLOCKS} == set(SPLITS)
     assert not set(split_seeds("test", 50)) & (set(split_seeds("train", 50)) | set(split_seeds("val", 50)))
     assert split_seeds("test", 2, start=3) == [seed_block("test").first + 3, seed_block("test").first + 4]
     assert split_of_seed(split_seeds("val", 1, clips=True)[0]).kind == "clips"

@@ -58,3 +58,17 @@ def test_clip_files(generator, tmp_path):
         vertices, faces = read_groundtruth(tmp_path / "meshes" / f"{i:06d}.npz")
         assert faces.max() < len(vertices) and np.all(vertices[:, 2] < 0)  # in front of the camera
         assert load_occupancy(tmp_path / "occupancy" / f"{i:06d}.npz")[1].mean() == 0.5
+
+
+def test_turn_clip_records_its_yaw_range(generator, tmp_path):
+    from humanvid.synth.dataset import generate_clip
+    from humanvid.synth.facing import clip_yaw_range_deg
+    from humanvid.synth.occupancy import OccupancyRecipe
+    from humanvid.synth.splits import split_seeds
+
+    settings = SampleSettings(crop=False, save_mesh=False, occupancy=OccupancyRecipe(count=1000))
+    seed = split_seeds("turn-test", 1, clips=True)[0]
+    summary = generate_clip(generator, seed, tmp_path, frames=3, motion="turntable", settings=settings)
+    assert summary["motion"] == "turntable" and summary["watertight"]
+    assert summary["yaw_range_deg"] == pytest.approx(240.0, abs=3.0)  # frames at 0°, 120°, 240°
+    assert clip_yaw_range_deg(tmp_path / "body.npz") == pytest.approx(summary["yaw_range_deg"], abs=0.1)
