@@ -21,7 +21,7 @@ import numpy as np
 from humanvid.synth.bodies import PosedBody
 from humanvid.synth.hair import head_centre
 from humanvid.synth.regions import BodyRegions
-from humanvid.synth.shells import offset_shell, shell_surface, stack_thickness
+from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface, stack_thickness, swell
 from humanvid.synth.skirts import Hang, loft_tube, polar_radius
 from humanvid.synth.solids import LAYERS, Garment, Solid
 
@@ -78,20 +78,27 @@ def hem_hang(regions: BodyRegions, posed: PosedBody, frame: int, fps: float = FP
 
 def hood_up_solid(garment: Garment, regions: BodyRegions, posed: PosedBody, frame: int, normals: np.ndarray,
                   under: np.ndarray) -> Solid:
-    """A raised hood: a shell over the head, neck and nape, open round the face, clearing ``under`` (V,)."""
+    """A raised hood: a shell over the head, neck and nape, open round the face, clearing ``under`` (V,).
+
+    Over the head the cloth stands out to a rounded volume (an ellipsoid carried by the head,
+    longer towards the back), so the hood is baggy rather than the head's shape; round the
+    face opening it comes down to the skin.
+    """
     r, j = regions, regions.joints
-    q = r.rest - head_centre(regions)
+    centre = head_centre(regions)
+    q = r.rest - centre
     around = np.minimum(r.rest[:, 2] - (j["neck"][2] - 0.04), (0.5 - r.arm) * 0.05)
     # The face opening: an oval on the front of the head, from the brow to under the chin.
     oval = np.sqrt((q[:, 0] / 0.07) ** 2 + ((q[:, 2] + 0.035) / 0.095) ** 2)
     face = np.where(q[:, 1] < 0.0, (oval - 1.0) * 0.07 - 0.01 * np.clip(-q[:, 1] / 0.05, 0.0, 1.0), 1.0)
     margin = np.minimum(around, face)
     amount = np.clip(0.5 + margin / 0.015, 0.0, 1.0)
-    baggy = 1.0 + 0.6 * np.clip(q[:, 1] / 0.1, 0.0, 1.0) * np.clip((q[:, 2] + 0.05) / 0.1, 0.0, 1.0)
-    thickness = np.where(amount > 0.05, amount * garment.cut.get("hood_thickness", 0.03) * baggy, -0.0015)
-    thickness = stack_thickness(thickness, under)
-    vertices = posed.vertices[frame]
-    shell = offset_shell(vertices, normals, thickness, regions, 0.9)
+    cloth = garment.cut.get("hood_thickness", 0.03)
+    thickness = stack_thickness(np.where(amount > 0.05, amount * cloth, -0.0015), under)
+    shell = offset_shell(posed.vertices[frame], normals, thickness, regions, 0.9)
+    transform = posed.bone_transform(posed_bone_index(posed, regions, "head"))[frame]
+    weight = np.where((thickness > 0) & (r.head > 0.3), amount, 0.0)
+    shell = swell(shell, weight, centre + [0.0, 0.03, 0.015], np.array([0.09, 0.11, 0.125]) + cloth, transform)
     return Solid(shell, posed.faces, HOOD_UP_LAYER, garment.material,
                  surface=shell_surface(shell, posed.faces, thickness), coverage=margin)
 

@@ -6,14 +6,14 @@ long-hair mass, the ponytail and a cap's brim are ellipsoids carried rigidly by 
 Two loose styles (:data:`LOOSE_STYLES`, drawn by ``humanvid.synth.loose``) add volume:
 ``very_long`` hair falls down the back (a second mass carried by the upper spine, so it
 lies on the back whatever the head does) and ``voluminous`` hair stands well off the
-scalp, with a round mass over the crown and the back of the head.
+scalp and swells into one round mass round the head (:func:`humanvid.synth.shells.swell`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface, stack_thickness
+from humanvid.synth.shells import offset_shell, posed_bone_index, shell_surface, stack_thickness, swell
 from humanvid.synth.solids import Solid
 
 STYLES = ("short", "bob", "long", "ponytail", "bun")
@@ -83,10 +83,15 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
     if under is not None:
         thickness = stack_thickness(thickness, under)
     shell = offset_shell(vertices, normals, thickness, regions, garment.looseness)
-    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell_surface(shell, posed.faces, thickness),
-                    coverage=hair_coverage(garment, regions))]
     cut = garment.cut
     centre = head_centre(regions)
+    if cut["style"] == "voluminous":  # one round mass: the shell swells out to an ellipsoid round the head
+        transform = posed.bone_transform(posed_bone_index(posed, regions, "head"))[frame]
+        weight = np.where((thickness > 0) & (regions.head > 0.3), np.clip(0.5 + hair_coverage(garment, regions) / 0.02, 0, 1), 0)
+        semi_axes = np.array([0.08, 0.1, 0.105]) + 1.2 * cut["thickness"] * cut["volume"]
+        shell = swell(shell, weight, centre + [0.0, 0.015, 0.02], semi_axes, transform)
+    solids = [Solid(shell, posed.faces, garment.layer, garment.material, surface=shell_surface(shell, posed.faces, thickness),
+                    coverage=hair_coverage(garment, regions))]
     blobs = []  # (centre offset from the head centre, radii) in rest coordinates
     if cut["style"] == "long":
         length = cut["length"] * cut["volume"]
@@ -99,8 +104,6 @@ def hair_solids(garment, regions, posed, frame: int, normals: np.ndarray, under:
         blobs.append((np.array([0.0, 0.12, 0.03]), np.array([0.045, 0.04, 0.045]) * cut["volume"]))
     elif cut["style"] == "very_long":
         blobs.append((np.array([0.0, 0.05, -0.12]), np.array([0.09, 0.045, 0.13]) * [cut["volume"], 1.0, 1.0]))
-    elif cut["style"] == "voluminous":
-        blobs.append((np.array([0.0, 0.045, 0.03]), np.array([0.1, 0.1, 0.1]) * cut["volume"]))
     sphere = trimesh.creation.icosphere(subdivisions=3)
     if blobs:
         transform = posed.bone_transform(posed_bone_index(posed, regions, "head"))[frame]

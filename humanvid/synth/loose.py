@@ -30,9 +30,9 @@ from humanvid.synth.solids import Garment, Material
 
 COVER = 1.9  # leg coordinate down to which the legs shape a long hanging tube (just above the ankle)
 CROUCHED = ("sit", "squat", "squats", "skate")  # hems no lower than the knee: a longer one hides the legs
-# Still poses of the loose family: upright ones, where loose clothes hang, twice as often as crouched ones.
-POSE_WEIGHTS = {"stand": 2.0, "walk": 2.0, "run": 1.0, "jumping_jack": 1.0, "squat": 0.5, "lunge": 1.0,
-                "arms_raised": 1.5, "tennis": 1.0, "skate": 0.5, "bend": 1.0, "sit": 1.0, "gesture": 2.0}
+# Still poses of the loose family: upright ones, where loose clothes hang, more often than crouched or bent ones.
+POSE_WEIGHTS = {"stand": 2.0, "walk": 2.0, "run": 1.0, "jumping_jack": 1.0, "squat": 0.4, "lunge": 1.0,
+                "arms_raised": 1.5, "tennis": 1.0, "skate": 0.5, "bend": 0.6, "sit": 1.0, "gesture": 2.0}
 
 
 def sample_loose_pose_kind(rng: np.random.Generator) -> str:
@@ -61,7 +61,7 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
         return {"length": float(length), "flare": float(flare), "max_flare": float(max_flare), "pleats": int(pleats),
                 "pleat_depth": float(pleat_depth), "cover": COVER, "swing": True}
 
-    long_below = False  # a dress or a long skirt: no long coat over it
+    long_below = False  # a dress or a long skirt: no long coat over it, and less often a puffer
     if rng.random() < (0.35 if feminine else 0.05):
         a_line = rng.random() < 0.5
         length = rng.uniform(0.9, min(1.4, longest)) if a_line else rng.uniform(min(1.4, longest), longest)
@@ -113,8 +113,9 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
                 fold_scale=rng.uniform(0.05, 0.12),
                 cut={"sleeve": float(rng.uniform(1.5, 2.02)), "hem": float(rng.uniform(-0.14, -0.02)),
                      "neck": float(rng.uniform(0.0, 0.04))})
-    outer = rng.random()
-    if outer < 0.3 and not long_below:
+    outer = str(rng.choice(["coat", "puffer", "jacket", "none"],
+                           p=[0.0, 0.15, 0.15, 0.7] if long_below else [0.3, 0.25, 0.1, 0.35]))
+    if outer == "coat":
         opened = rng.random() < 0.5
         add("coat", rng.uniform(0.015, 0.03), looseness=rng.uniform(0.6, 0.9), folds=0.35,
             fold_scale=rng.uniform(0.08, 0.16),
@@ -123,13 +124,13 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
                  "gap": float(rng.uniform(0.5, 0.9)) if opened else 0.0,
                  **hanging(rng.uniform(min(1.2, longest), min(longest, 1.9)), rng.uniform(0.1, 0.35),
                            rng.uniform(0.2, 0.35))})
-    elif outer < 0.55:
+    elif outer == "puffer":
         add("puffer", rng.uniform(0.035, 0.07), looseness=rng.uniform(0.6, 0.9), folds=0.15,
             fold_scale=rng.uniform(0.08, 0.16),
             cut={"sleeve": float(rng.uniform(1.9, 2.02)), "hem": float(rng.uniform(-0.1, 0.12)),
                  "neck": float(rng.uniform(-0.04, 0.0)), "channel": float(rng.uniform(0.08, 0.14)),
                  "open": float(rng.uniform(0.02, 0.06)) if rng.random() < 0.3 else 0.0})
-    elif outer < 0.65:
+    elif outer == "jacket":
         add("jacket", rng.uniform(0.02, 0.035), looseness=rng.uniform(0.6, 1.0), folds=0.4,
             fold_scale=rng.uniform(0.07, 0.15),
             cut={"sleeve": float(rng.uniform(1.9, 2.02)), "hem": float(rng.uniform(-0.1, 0.05)),

@@ -46,6 +46,23 @@ def offset_shell(vertices: np.ndarray, normals: np.ndarray, thickness: np.ndarra
     return shell
 
 
+def swell(shell: np.ndarray, weight: np.ndarray, centre: np.ndarray, semi_axes: np.ndarray,
+          transform: np.ndarray) -> np.ndarray:
+    """(V, 3) shell vertices pushed out radially from ``centre`` towards an ellipsoid, never pulled in.
+
+    The ellipsoid (``semi_axes`` (3,) [m] about ``centre`` (3,), both in the rest pose) is carried by
+    ``transform`` (4, 4, rest → posed, e.g. the head bone's); each vertex moves the ``weight`` (V,)
+    in [0, 1] of the way out to it. Rounds a hood or big hair off into one smooth volume.
+    """
+    middle = transform[:3, :3] @ centre + transform[:3, 3]
+    offset = shell - middle
+    distance = np.maximum(np.linalg.norm(offset, axis=1), 1e-9)
+    local = (offset / distance[:, None]) @ transform[:3, :3]  # directions in the rest frame
+    radius = 1.0 / np.sqrt(((local / semi_axes) ** 2).sum(axis=1))
+    reach = distance + np.clip(weight, 0.0, 1.0) * np.maximum(radius - distance, 0.0)
+    return middle + offset * (reach / distance)[:, None]
+
+
 def posed_bone_index(posed: PosedBody, regions: BodyRegions, joint: str) -> int:
     """Index of the bone whose rest head is the region landmark ``joint``."""
     heads = posed.rest_bone_poses[:, :3, 3]
