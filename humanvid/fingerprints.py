@@ -59,4 +59,5 @@ def mesh_fingerprint(fit: str, settings: Settings, depth_margin: float) -> str:
     except OSError:
         raise HumanvidError(f"checkpoint {path} not found") from None
     return _digest({"fit": fit, "format": MESH_FORMAT, "checkpoint": weights, "resolution": settings.resolution,
-                    "temporal_window": settings.temporal_window, "depth_margin": depth_margin})
+                    "temporal_window": settings.temporal_window, "depth_margin": depth_margin,
+                    "topology": settings.topology})

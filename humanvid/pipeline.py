@@ -239,8 +239,9 @@ def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress
     stage = manifest["stages"].get("mesh", {})
     wanted = [f["frame"] for f in manifest["frames"] if f["status"] == "ok"]
     same = stage.get("fingerprint") == fingerprint
-    if not same and run.meshes.exists():  # made from another fit, checkpoint or resolution: make them again
-        shutil.rmtree(run.meshes)
+    if not same:  # made from another fit, checkpoint or resolution: make them again
+        shutil.rmtree(run.meshes, ignore_errors=True)
+        shutil.rmtree(run.avatar, ignore_errors=True)
     done = {i for i in wanted if run.mesh_path(i).exists()} if same else set()
     if same and stage.get("status") == "complete" and len(done) == len(wanted):
         return True
@@ -254,7 +255,8 @@ def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress
         finished[0] = frames_done
 
     mesh_settings = MeshSettings(settings.checkpoint_path(), settings.resolution, settings.temporal_window,
-                                 settings.device, depth_margin, settings.body_model, settings.model_path)
+                                 settings.device, depth_margin, settings.body_model, settings.model_path,
+                                 settings.topology)
     result = run_mesh(run.root, mesh_settings, done, on_progress)
     for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
                                                      result.watertight, result.mask_iou):
@@ -268,7 +270,8 @@ def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress
     manifest["stages"]["mesh"] = {
         "status": "complete", "fingerprint": fingerprint, "checkpoint": str(settings.checkpoint_path()),
         "resolution": settings.resolution, "temporal_window": settings.temporal_window,
-        "depth_margin": depth_margin, "body_prior": BODY_PRIOR,
+        "depth_margin": depth_margin, "body_prior": BODY_PRIOR, "topology": result.topology,
+        "keyframes": result.keyframes,
         "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
         **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
     }

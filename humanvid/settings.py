@@ -9,6 +9,7 @@ from humanvid.constants import PHOTO_DEPTH_MARGIN, VIDEO_DEPTH_MARGIN
 from preprocessing.video import FrameSelection
 
 STAGES = ("preprocess", "fit", "mesh")  # in order; `until` names the last one to run
+TOPOLOGIES = ("canonical", "per-frame")  # one mesh per video posed per frame, or each frame's own mesh
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,10 +29,13 @@ class Settings:
     temporal_window: int = 2  # frames fused on either side of each frame
     height: float | None = None  # metres, the person's known height (fit stage)
     depth_margin: float | None = None  # metres; None: PHOTO_DEPTH_MARGIN for a single frame, else VIDEO_DEPTH_MARGIN
+    topology: str = "canonical"  # one of TOPOLOGIES
 
     def __post_init__(self):
         if self.until not in STAGES:
             raise ValueError(f"until must be one of {', '.join(STAGES)}, not {self.until!r}")
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, not {self.topology!r}")
 
     def as_dict(self) -> dict:
         return {
@@ -40,7 +44,7 @@ class Settings:
             "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
             "preview": self.preview, "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
             "resolution": self.resolution, "temporal_window": self.temporal_window, "height": self.height,
-            "depth_margin": self.depth_margin,
+            "depth_margin": self.depth_margin, "topology": self.topology,
         }
 
     def runs(self, stage: str) -> bool:

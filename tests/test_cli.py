@@ -26,6 +26,7 @@ def test_every_option_reaches_the_run(tmp_path):
     result = run_cli("reconstruct", real_media("street_5frames.mp4"), "-o", tmp_path / "out", "--until", "preprocess",
                      "--start", "1", "--end", "5", "--every", "2", "--max-frames", "2", "--focal", "700",
                      "--resolution", "96", "--temporal-window", "1", "--depth-margin", "0.05", "--height", "1.8",
+                     "--topology", "per-frame",
                      "--device", "cpu", "-q")
     assert result.returncode == 0, result.stderr
     out_dir = tmp_path / "out" / "street_5frames"
@@ -33,7 +34,7 @@ def test_every_option_reaches_the_run(tmp_path):
     assert run["settings"] == {
         "start": 1, "end": 5, "every": 2, "max_frames": 2, "focal": 700.0, "until": "preprocess", "device": "cpu",
         "body_model": "anny", "model_path": None, "preview": False, "checkpoint": None, "resolution": 96,
-        "temporal_window": 1, "height": 1.8, "depth_margin": 0.05,
+        "temporal_window": 1, "height": 1.8, "depth_margin": 0.05, "topology": "per-frame",
     }
     assert [f["frame"] for f in run["frames"]] == [1, 3]
     assert json.loads((out_dir / "camera.json").read_text())["fx"] == 700.0
@@ -52,6 +53,7 @@ def test_every_option_reaches_the_run(tmp_path):
     (["--body-model", "smplx"], "--model-path"),
     (["--preview", "--until", "preprocess"], "--preview"),
     (["--checkpoint", "nothing.pt"], "nothing.pt"),
+    (["--topology", "shared"], "--topology"),
 ])
 def test_a_bad_option_is_one_clear_usage_error(tmp_path, args, named):
     result = run_cli("reconstruct", real_media("street_5frames.mp4"), "-o", tmp_path / "out", *args)

@@ -177,3 +177,30 @@ def test_a_photo_is_meshed_within_the_depth_band_by_default(tmp_path):
     # The band takes depth off (the network errs thick), not the silhouette.
     assert banded.volume < 0.97 * free.volume
     assert np.ptp(banded.vertices[:, 1]) == pytest.approx(np.ptp(free.vertices[:, 1]), rel=0.02)
+
+
+def test_a_video_is_one_clothed_person_with_one_topology(tmp_path):
+    result = run_cli("reconstruct", CLIP, "-o", tmp_path, "--max-frames", "4", "--every", "6", "--topology", "canonical",
+                     "--resolution", "128", timeout=900)
+    assert result.returncode == 0, result.stderr
+    out_dir = tmp_path / "clip"
+    run = json.loads((out_dir / "run.json").read_text())
+    stage = run["stages"]["mesh"]
+    assert stage["topology"] == "canonical" and stage["keyframes"] == [0, 6, 12, 18]
+    canonical = trimesh.load(out_dir / "avatar" / "canonical.obj", process=False)
+    assert canonical.is_watertight
+    meshes = [trimesh.load(out_dir / "meshes" / f"{frame:06d}.obj", process=False) for frame in (0, 6, 12, 18)]
+    for mesh in meshes:  # the same vertices and faces in every frame, in that frame's pose
+        assert np.array_equal(mesh.faces, canonical.faces) and mesh.is_watertight
+    assert not np.allclose(meshes[0].vertices, meshes[-1].vertices)
+    with np.load(out_dir / "avatar" / "skin.npz") as skin:
+        np.testing.assert_allclose(skin["bone_weights"].sum(axis=1), 1.0, atol=1e-5)
+        assert skin["bone_indices"].shape == (len(canonical.vertices), 8)
+        assert skin["bone_transforms"].shape == (4, len(skin["joint_names"]), 4, 4)
+        assert list(skin["frames"]) == [0, 6, 12, 18]
+    assert run["quality"]["watertight_fraction"] == 1.0 and run["quality"]["mesh_mask_iou_mean"] > 0.8
+    # A rerun resumes from the avatar written: nothing changes.
+    before = (out_dir / "meshes" / "000006.obj").read_bytes()
+    again = run_cli("reconstruct", CLIP, "-o", tmp_path, "--max-frames", "4", "--every", "6", "--topology", "canonical",
+                    "--resolution", "128")
+    assert again.returncode == 0 and (out_dir / "meshes" / "000006.obj").read_bytes() == before

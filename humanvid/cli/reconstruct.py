@@ -15,7 +15,7 @@ from humanvid.cli.progress import RichProgress, progress_bar
 from humanvid.constants import BOX_MARGIN, HEIGHT_RANGE
 from humanvid.errors import HumanvidError
 from humanvid.quiet import native_stderr_silenced
-from humanvid.settings import STAGES
+from humanvid.settings import STAGES, TOPOLOGIES
 
 
 @click.command()
@@ -46,6 +46,10 @@ from humanvid.settings import STAGES
               help="Mesh nothing more than this in front of or behind the fitted body (an image does not show how "
                    "deep the person is, and the network errs thick). Default: 0.07 for a single image (~8 % lower "
                    "Chamfer), none for a video, where the cut flickers. 0: no limit.")
+@click.option("--topology", type=click.Choice(TOPOLOGIES), default=TOPOLOGIES[0], show_default=True,
+              help="canonical: one clothed mesh per video, fused from every side the video shows, posed per frame "
+                   "(every frame's mesh has the same vertices and faces; avatar/ holds it in the rest pose). "
+                   "per-frame: each frame's own mesh, fused with its neighbours.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
                    "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")
@@ -53,7 +57,7 @@ from humanvid.settings import STAGES
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, height,
-                preview, resolution, temporal_window, depth_margin, checkpoint, overwrite, verbose, quiet):
+                preview, resolution, temporal_window, depth_margin, topology, checkpoint, overwrite, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -91,7 +95,8 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     settings = Settings(selection=FrameSelection(start, end, every, max_frames), focal=focal, until=until,
                         device=device, overwrite=overwrite, body_model=body_model, model_path=model_path,
                         preview=preview, checkpoint=checkpoint, resolution=resolution,
-                        temporal_window=temporal_window, height=height, depth_margin=depth_margin)
+                        temporal_window=temporal_window, height=height, depth_margin=depth_margin,
+                        topology=topology)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)

@@ -9,7 +9,9 @@ Layout (DESIGN.md output contract; NNNNNN = the source frame index, six digits):
     masks/NNNNNN.png    8-bit person mask of the same crop
     body/params.npz     the fitted body parameters (humanvid.exchange.body_params)
     body/NNNNNN.obj     the fitted body per frame
-    meshes/NNNNNN.obj   the clothed mesh per frame
+    meshes/NNNNNN.obj   the clothed mesh per frame (one topology for the whole video, unless per-frame)
+    avatar/             the canonical clothed mesh in the body's rest pose and its skin
+                        (humanvid.exchange.avatar)
     preview.mp4         with --preview: the fitted body over the frames
     .work/              preprocessing's intermediate files, removed when it completes
 
@@ -39,7 +41,8 @@ FRAME_DIGITS = 6
 KEYPOINTS_FORMAT = "humanvid-keypoints-1"
 WORK_DIR = ".work"
 TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
-GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", WORK_DIR, "preview.mp4")
+GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", "avatar", WORK_DIR,
+             "preview.mp4")
 
 
 def frame_name(index: int) -> str:
@@ -114,6 +117,10 @@ class RunFolder:
     @property
     def meshes(self) -> Path:
         return self.root / "meshes"
+
+    @property
+    def avatar(self) -> Path:
+        return self.root / "avatar"
 
     @property
     def preview_path(self) -> Path:

@@ -1,9 +1,15 @@
 """The mesh stage: crops + fitted bodies → one clothed, watertight mesh per frame (meshes/NNNNNN.obj).
 
-Reads the run folder (humanvid.exchange.run_folder), meshes the frames with a person
-(humanvid.implicit.inference.sequence: the network's field, fused over the temporal window,
-capped by the depth band, marching cubes) and writes each mesh with its figures. Frames meshed
-by an earlier run with the same settings are skipped.
+Reads the run folder (humanvid.exchange.run_folder) and meshes the frames with a person, in one of
+two topologies:
+
+- canonical (videos, by default): one clothed person for the whole video, fused from keyframes in the
+  body's rest pose (humanvid.stages.avatar, written to avatar/), posed by each frame's bones: every
+  frame's mesh has the same vertices and faces;
+- per-frame (and any single image): each frame's own field, fused over the temporal window, capped
+  by the depth band, marched alone (humanvid.implicit.inference.sequence).
+
+Each mesh is written with its figures. Frames meshed by an earlier run with the same settings are skipped.
 """
 
 from __future__ import annotations
@@ -15,19 +21,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from humanvid.constants import CROP_SIZE, SILHOUETTE_SIZE, VIDEO_DEPTH_MARGIN
-from humanvid.errors import HumanvidError
 from humanvid.evaluation.silhouette import mask_iou, rasterize_silhouette
-from humanvid.exchange.body_params import load_body_params
 from humanvid.exchange.obj import write_obj
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.implicit.inference.frame import FrameInputs
-from humanvid.implicit.inference.fusion import PosedBody
 from humanvid.implicit.inference.sequence import SequenceFrame, SequenceSettings, mesh_sequence
 from humanvid.implicit.model.checkpoint import load_network
 from humanvid.projection import crop_camera, resized_affine
+from humanvid.stages.avatar import make_avatar, run_has_avatar, write_own_avatar
+from humanvid.stages.bodies import FittedBodies
 from humanvid.stages.fit import quiet_warp
 
 CARRY_STRIDE = 4  # fusion carries points with every 4th body vertex: the skinning field is smooth
@@ -42,6 +46,7 @@ class MeshSettings:
     depth_margin: float = VIDEO_DEPTH_MARGIN  # metres before and behind the fitted body that are meshed (0: all)
     body_model: str = "anny"
     model_path: Path | None = None
+    topology: str = "canonical"  # "canonical" (one mesh per video, posed per frame) or "per-frame"
 
 
 @dataclass
@@ -52,36 +57,8 @@ class MeshResult:
     mask_iou: np.ndarray  # (T,) IoU of the mesh's silhouette with the person mask, NaN where none
     seconds: float
     timings: dict = field(default_factory=dict)  # seconds per part: network, fusion, surface, output
-
-
-class FittedBodies:
-    """The fitted body of each frame, posed on demand (vertices, keypoints, skinning transforms)."""
-
-    def __init__(self, run: RunFolder, body_model: str, model_path: Path | None):
-        from humanvid.body import create_body_model
-
-        saved = load_body_params(run.body_params_path)
-        if saved.model != body_model:
-            raise HumanvidError(f"{run.root}: bodies were fitted with {saved.model}, not {body_model}; "
-                                "rerun with --overwrite")
-        self.model = create_body_model(body_model, model_path)
-        self.params = saved.params
-
-    @torch.no_grad()
-    def pose(self, row: int) -> tuple[PosedBody, np.ndarray, np.ndarray]:
-        """The body of frame `row` (its fusion carriers), its (33, 3) MediaPipe-order keypoints (NaN where
-        the model has none) and all its (V, 3) vertices."""
-        output = self.model(self.params.index([row]))
-        keypoints = output.keypoints[0].double().numpy()
-        keypoints[output.keypoint_weights.numpy() <= 0] = np.nan
-        carriers = torch.arange(0, output.vertices.shape[1], CARRY_STRIDE)
-        transforms = output.vertex_transforms(carriers)[0].double().numpy()
-        vertices = output.vertices[0].double().numpy()
-        return PosedBody(vertices[carriers.numpy()], transforms), keypoints, vertices
-
-    @property
-    def faces(self) -> np.ndarray:
-        return self.model.faces.numpy()
+    topology: str = "per-frame"  # what the meshes are: "canonical" or "per-frame"
+    keyframes: list[int] = field(default_factory=list)  # source frames fused into the canonical mesh
 
 
 def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset(),
@@ -109,8 +86,16 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
                              vertices, bodies.faces)
         return SequenceFrame(inputs, body)
 
-    sequence = SequenceSettings(settings.resolution, settings.temporal_window, settings.depth_margin, settings.device)
-    for finished, (row, frame, mesh) in enumerate(mesh_sequence(todo, available, load, network, sequence, timings), 1):
+    if settings.topology == "canonical" and len(available) > 1:
+        avatar = make_avatar(run, track.frames, available, bodies, load, network, settings, timings)
+        result.topology, result.keyframes = "canonical", [int(frame) for frame in avatar.keyframes]
+        meshes = avatar.frame_meshes(todo, load, network, settings.device, timings)
+    else:
+        sequence = SequenceSettings(settings.resolution, settings.temporal_window, settings.depth_margin,
+                                    settings.device)
+        meshes = ((row, frame, mesh) for row, frame, mesh in mesh_sequence(todo, available, load, network, sequence,
+                                                                           timings))
+    for finished, (row, frame, mesh) in enumerate(meshes, 1):
         tick = time.perf_counter()
         if len(mesh.faces):
             write_obj(run.mesh_path(track.frames[row]), mesh.vertices, mesh.faces)
@@ -120,6 +105,10 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
             result.mask_iou[row] = mesh_mask_iou(mesh.vertices, mesh.faces, frame)
         timings["output"] += time.perf_counter() - tick
         on_progress(finished, len(todo))
+    if settings.topology == "canonical" and len(available) == 1 and not run_has_avatar(run):
+        write_own_avatar(run, track.frames, available[0], bodies)
+        result.topology = "canonical"
+        result.keyframes = [int(track.frames[available[0]])]
     result.seconds = time.perf_counter() - started
     return result
 

@@ -4,8 +4,8 @@
   follows the hips' horizontal path and the body's facing through a damped spring (about
   0.9 Hz, like cloth a metre long), so it trails a walking body, swings when it stops or
   turns, twists behind a turn and flares while the body spins; a still hangs straight.
-- :func:`hood_up_solid`: a hood worn up, a thick shell over the head and neck that leaves
-  the face open.
+- :func:`hood_up_solid`: a hood worn up, a shell over the head and neck that swells out
+  to a rounded volume over the head and comes down to the skin round the open face.
 - :func:`quilting`: the channels of a puffer jacket, a thickness factor along the body and arms.
 - :func:`wide_leg_solids`: wide trouser legs, a flared tube around each shin from about the knee
   down to the hem, along the shin (so it follows a bent knee).

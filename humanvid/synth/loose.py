@@ -14,9 +14,12 @@ colours and patterns), drawing mostly from:
 
 Every hanging hem gets ``swing`` (it trails, swings and flares with the body's motion in a
 clip), ``cover`` (the shins shape the tube, so legs stay inside a long skirt) and its own
-``max_flare``. Wide-legged motions get hems no lower than the upper calf, crouched ones
-(sitting, squatting, skating) no lower than the knee. Stills of the loose family favour upright
-poses (:func:`sample_loose_pose_kind`).
+``max_flare``. Wide-legged motions get hems no lower than the upper calf; bent and crouched
+ones (:data:`BENT`) no hanging garments at all, since a tube hanging from the hips would stand
+round them like a tent. Stills of the loose family favour upright poses
+(:func:`sample_loose_pose_kind`). MediaPipe misses people in long hanging garments more
+often (about one render in eight, against almost never in the family's other outfits), so
+dresses, long skirts and long coats dress about a third of the upright people.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from humanvid.synth.hair import LOOSE_STYLES, STYLES
 from humanvid.synth.solids import Garment, Material
 
 COVER = 1.9  # leg coordinate down to which the legs shape a long hanging tube (just above the ankle)
-CROUCHED = ("sit", "squat", "squats", "skate")  # hems no lower than the knee: a longer one hides the legs
+# Motions a hanging tube cannot drape over (it would stand round the body as a tent or a box):
+# no dresses, long skirts or long coats for them.
+BENT = ("bend", "lunge", "sit", "squat", "squats", "skate")
 # Still poses of the loose family: upright ones, where loose clothes hang, more often than crouched or bent ones.
 POSE_WEIGHTS = {"stand": 2.0, "walk": 2.0, "run": 1.0, "jumping_jack": 1.0, "squat": 0.4, "lunge": 1.0,
                 "arms_raised": 1.5, "tennis": 1.0, "skate": 0.5, "bend": 0.6, "sit": 1.0, "gesture": 2.0}
@@ -44,7 +49,8 @@ def sample_loose_pose_kind(rng: np.random.Generator) -> str:
 
 def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None = None) -> Outfit:
     """A random loose outfit for ``body``: a dress or a bottom and a top, often a coat or puffer, shoes, hair."""
-    longest = 1.0 if motion in CROUCHED else 1.3 if motion in WIDE_MOTIONS else 1.95
+    longest = 1.3 if motion in WIDE_MOTIONS else 1.95
+    bent = motion in BENT
     feminine = body.phenotype[0] > 0.5
     materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
                                                              "contrast": 0.5})]
@@ -62,7 +68,7 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
                 "pleat_depth": float(pleat_depth), "cover": COVER, "swing": True}
 
     long_below = False  # a dress or a long skirt: no long coat over it, and less often a puffer
-    if rng.random() < (0.35 if feminine else 0.05):
+    if rng.random() < (0.0 if bent else 0.2 if feminine else 0.03):
         a_line = rng.random() < 0.5
         length = rng.uniform(0.9, min(1.4, longest)) if a_line else rng.uniform(min(1.4, longest), longest)
         flare = rng.uniform(0.45, 0.9) if a_line else rng.uniform(0.15, 0.5)
@@ -74,7 +80,8 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
         long_below = True
     else:
         bottom = str(rng.choice(["long_skirt", "pleated_skirt", "wide_trousers", "baggy_trousers"],
-                                p=[0.3, 0.15, 0.35, 0.2] if feminine else [0.03, 0.02, 0.5, 0.45]))
+                                p=[0.0, 0.0, 0.55, 0.45] if bent else [0.2, 0.12, 0.38, 0.3] if feminine
+                                else [0.03, 0.02, 0.5, 0.45]))
         if bottom == "long_skirt":
             add("skirt", rng.uniform(0.005, 0.012),
                 cut={"waist": float(rng.uniform(0.04, 0.16)),
@@ -114,7 +121,8 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
                 cut={"sleeve": float(rng.uniform(1.5, 2.02)), "hem": float(rng.uniform(-0.14, -0.02)),
                      "neck": float(rng.uniform(0.0, 0.04))})
     outer = str(rng.choice(["coat", "puffer", "jacket", "none"],
-                           p=[0.0, 0.15, 0.15, 0.7] if long_below else [0.3, 0.25, 0.1, 0.35]))
+                           p=[0.0, 0.15, 0.15, 0.7] if long_below else [0.0, 0.4, 0.2, 0.4] if bent
+                           else [0.18, 0.32, 0.15, 0.35]))
     if outer == "coat":
         opened = rng.random() < 0.5
         add("coat", rng.uniform(0.015, 0.03), looseness=rng.uniform(0.6, 0.9), folds=0.35,

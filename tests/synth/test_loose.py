@@ -95,3 +95,5 @@ def test_loose_outfits_are_mostly_loose():
     assert np.mean(loose) >= 0.8
     hanging = [g for outfit in outfits for g in outfit.garments if g.kind in ("dress", "skirt", "coat")]
     assert hanging and all(g.cut["swing"] and g.cut["cover"] > 1.0 for g in hanging)
+    bent = [sample_loose_outfit(np.random.default_rng(seed), body, "bend") for seed in range(40)]
+    assert not any(g.kind in ("dress", "skirt", "coat") for outfit in bent for g in outfit.garments)

@@ -1,0 +1,74 @@
+"""`avatar/`: a video's canonical clothed person — `canonical.obj` (the mesh in the body's rest pose) and
+`skin.npz` (its skinning and the video's motion).
+
+skin.npz arrays:
+    bone_indices (V, K) int32 and bone_weights (V, K) float32, rows summing to 1: the bones of each vertex
+    joint_names (J,) str: the body model's bones, in the order of the indices
+    rest_joints (J, 3) float32: each bone's head in the rest space [m]
+    frames (T,) int64: source frame indices
+    bone_transforms (T, J, 4, 4) float32: each bone's rest → camera-frame transform in each frame
+    keyframes (N,) int64: the source frames whose evidence made the canonical shape
+A frame's mesh is the canonical mesh posed by linear blend skinning: v_t = Σ_k w_k B_t[i_k] v.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from humanvid import atomic
+from humanvid.errors import HumanvidError
+from humanvid.exchange.obj import write_obj
+from humanvid.exchange.run_folder import RunFolder
+from humanvid.implicit.inference.posing import Skin
+
+
+@dataclass
+class SavedAvatar:
+    mesh: trimesh.Trimesh  # rest space [m]
+    skin: Skin
+    joint_names: tuple[str, ...]
+    rest_joints: np.ndarray  # (J, 3)
+    frames: np.ndarray  # (T,)
+    bone_transforms: np.ndarray  # (T, J, 4, 4)
+    keyframes: np.ndarray  # (N,)
+
+
+def canonical_path(run: RunFolder):
+    return run.avatar / "canonical.obj"
+
+
+def skin_path(run: RunFolder):
+    return run.avatar / "skin.npz"
+
+
+def write_avatar(run: RunFolder, avatar: SavedAvatar) -> None:
+    """Write skin.npz, then canonical.obj (last: its presence says the avatar is complete)."""
+    atomic.write_npz(
+        skin_path(run), bone_indices=avatar.skin.bone_indices.astype(np.int32),
+        bone_weights=avatar.skin.bone_weights.astype(np.float32), joint_names=np.array(avatar.joint_names),
+        rest_joints=np.asarray(avatar.rest_joints, np.float32), frames=np.asarray(avatar.frames, np.int64),
+        bone_transforms=np.asarray(avatar.bone_transforms, np.float32),
+        keyframes=np.asarray(avatar.keyframes, np.int64),
+    )
+    write_obj(canonical_path(run), np.asarray(avatar.mesh.vertices), np.asarray(avatar.mesh.faces))
+
+
+def read_avatar(run: RunFolder) -> SavedAvatar | None:
+    """The avatar written earlier, or None if it is incomplete. Raises HumanvidError if it is damaged."""
+    if not canonical_path(run).exists() or not skin_path(run).exists():
+        return None
+    try:
+        mesh = trimesh.load(canonical_path(run), process=False)
+        with np.load(skin_path(run), allow_pickle=False) as data:
+            skin = Skin(data["bone_indices"].astype(np.int64), data["bone_weights"].astype(np.float64))
+            saved = SavedAvatar(mesh, skin, tuple(str(name) for name in data["joint_names"]), data["rest_joints"],
+                                data["frames"], data["bone_transforms"], data["keyframes"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+        raise HumanvidError(f"{run.avatar}: the avatar is damaged ({err}); rerun with --overwrite") from None
+    if len(saved.skin.bone_indices) != len(mesh.vertices):
+        raise HumanvidError(f"{run.avatar}: canonical.obj and skin.npz do not match; rerun with --overwrite")
+    return saved

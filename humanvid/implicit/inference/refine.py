@@ -1,0 +1,88 @@
+"""A posed canonical mesh moved towards its frame's own evidence: small offsets along the normals.
+
+The frame's occupancy is read at a few points along each vertex normal; where it crosses 0.5 is where
+the frame puts the surface. Only what the frame sees is moved: vertices facing the camera and on its
+silhouette fully, those facing away not at all (their depth is the network's guess; the canonical
+shape, which other frames saw, knows better). The offsets are clamped, smoothed over the surface and
+over time, so the mesh keeps its shape and topology while garments that do not follow the skeleton
+still move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+from humanvid.geometry.body_distance import vertex_normals
+from humanvid.implicit.inference.meshing import OccupancyFn
+
+STEP = 0.015  # metres between the samples along a normal
+STEPS = 3  # samples on either side of the vertex (so offsets reach ±STEPS·STEP)
+SMOOTHING_STEPS = 3  # neighbour-averaging steps of the offsets over the surface
+SAMPLES = 8000  # vertices the frame's occupancy is asked about (the others take their nearest one's offset)
+TEMPORAL = 0.5  # share of the previous frame's displacement kept
+FACING_SPAN = 0.3  # cosine between a vertex normal and the ray to the camera below which trust fades to 0
+
+
+def neighbour_mean(faces: np.ndarray, count: int) -> sparse.csr_matrix:
+    """(V, V) sparse operator: each vertex's mean over its edge neighbours (itself where it has none)."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    adjacency = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(count, count)).tocsr()
+    adjacency.data[:] = 1.0  # an edge shared by two faces counts once
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    lonely = degree == 0
+    adjacency = adjacency + sparse.diags(lonely.astype(float))
+    return (sparse.diags(1.0 / np.maximum(degree + lonely, 1)) @ adjacency).tocsr()
+
+
+def surface_offsets(vertices: np.ndarray, normals: np.ndarray, occupancy: OccupancyFn) -> np.ndarray:
+    """(V,) signed distances [m] along the unit normals to where the occupancy crosses 0.5, clamped to
+    ±STEPS·STEP (outwards positive): the outermost inside → outside crossing among the samples."""
+    steps = STEP * np.arange(-STEPS, STEPS + 1)
+    points = vertices[:, None, :] + steps[None, :, None] * normals[:, None, :]
+    values = occupancy(points.reshape(-1, 3).astype(np.float32)).reshape(len(vertices), len(steps))
+    inside = values > 0.5
+    offsets = np.where(inside.all(axis=1), steps[-1], steps[0]).astype(np.float64)
+    for k in range(len(steps) - 1):  # later (outer) crossings overwrite earlier ones
+        crossing = inside[:, k] & ~inside[:, k + 1]
+        fraction = (values[:, k] - 0.5) / np.maximum(values[:, k] - values[:, k + 1], 1e-6)
+        offsets = np.where(crossing, steps[k] + STEP * np.clip(fraction, 0.0, 1.0), offsets)
+    return offsets
+
+
+def visibility(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(V,) in [0, 1]: 1 facing the camera (at the origin) and on the silhouette, fading to 0 facing away."""
+    towards = -vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-9)
+    facing = np.einsum("ij,ij->i", normals, towards)
+    return np.clip(1.0 + facing / FACING_SPAN, 0.0, 1.0)
+
+
+class Refiner:
+    """Refines the posed canonical mesh frame after frame (the offsets are smoothed over time).
+
+    The frame is asked about SAMPLES vertices spread over the mesh; every vertex takes the offset of its
+    nearest asked vertex (in the rest pose), then the offsets are smoothed over the surface.
+    """
+
+    def __init__(self, rest_vertices: np.ndarray, faces: np.ndarray, samples: int = SAMPLES):
+        self.faces = np.asarray(faces)
+        self.mean = neighbour_mean(self.faces, len(rest_vertices))
+        self.asked = np.unique(np.linspace(0, len(rest_vertices) - 1, min(samples, len(rest_vertices))).astype(int))
+        self.nearest_asked = cKDTree(rest_vertices[self.asked]).query(rest_vertices, workers=-1)[1]
+        self.previous: np.ndarray | None = None
+
+    def __call__(self, vertices: np.ndarray, occupancy: OccupancyFn) -> np.ndarray:
+        """(V, 3) posed vertices (camera frame) → the same moved towards `occupancy`'s surface."""
+        normals = vertex_normals(vertices, self.faces)
+        asked = self.asked
+        found = visibility(vertices[asked], normals[asked]) * surface_offsets(vertices[asked], normals[asked], occupancy)
+        offsets = found[self.nearest_asked]
+        for _ in range(SMOOTHING_STEPS):
+            offsets = self.mean @ offsets
+        displacement = offsets[:, None] * normals
+        if self.previous is not None:
+            displacement = (1.0 - TEMPORAL) * displacement + TEMPORAL * self.previous
+        self.previous = displacement
+        return vertices + displacement
