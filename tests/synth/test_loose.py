@@ -31,13 +31,13 @@ def closed(solid) -> trimesh.Trimesh:
 
 
 def test_loose_sample_is_watertight_and_stands_off_the_body(rig, space):
-    person = make_person(rig, space, seed_block("loose-test").seed(0))
+    person = make_person(rig, space, seed_block("loose-test").seed(4))  # a dress and voluminous hair
     assert person.family == "loose" and {g.kind for g in person.outfit.garments} & LOOSE_KINDS
     mesh, grid = clothed_mesh(person)
     clothed = mesh.trimesh()
     assert clothed.is_watertight
     body = trimesh.Trimesh(person.posed.vertices[0], person.posed.faces, process=False)
-    assert chamfer_distance(body, clothed, count=4000) > 3.0  # cm
+    assert chamfer_distance(body, clothed, count=4000) > 5.0  # cm (7.5 when written)
 
 
 def test_open_coat_is_a_closed_band_open_at_the_front(standing):
