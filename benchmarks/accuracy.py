@@ -43,13 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
-from accuracy_data import Clip, Still, ensure_clips, ensure_stills, load_truth
+from accuracy_data import Still, ensure_clips, ensure_stills, load_truth
+from accuracy_clips import clip_groups, measure_clips
 from accuracy_report import (ClipsSummary, RowSummary, StillsSummary, Table, clips_table, improvements,
                              speed_table, stills_table, temporal_lines)
 from accuracy_rows import known_height_meshes, oracle_meshes, true_body_meshes
 from accuracy_runs import Outcome, StageSeconds, Variant, body_path, mesh_path, reconstruct
-from accuracy_scores import (MeshScores, ScoreCache, SequenceScores, SurfaceScore, prepare_truth, read_mesh,
-                             score_mesh, score_sequences)
+from accuracy_scores import (MeshScores, ScoreCache, SurfaceScore, prepare_truth, read_mesh,
+                             score_mesh)
 from common import REPO, RESULTS, write_section
 
 from humanvid.constants import PHOTO_DEPTH_MARGIN, VIDEO_DEPTH_MARGIN
@@ -90,6 +91,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=48, metavar="N",
                         help="measure the first N test stills (default: %(default)s, all)")
     parser.add_argument("--clips", type=int, default=2, metavar="C", help="test clips, 0 for none (default: %(default)s)")
+    parser.add_argument("--turn-clips", type=int, default=0, metavar="C",
+                        help="clips of the turn family (`--split turn-test`: people who turn and who do not), "
+                             "0 for none (default: %(default)s)")
     parser.add_argument("--clip-frames", type=int, default=48, metavar="F", help="frames per clip (default: %(default)s)")
     parser.add_argument("--temporal-window", type=int, default=2, metavar="K",
                         help="temporal window compared with 0 on the clips (default: %(default)s)")
@@ -108,7 +112,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     args.still_margin = PHOTO_DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
     args.clip_margin = VIDEO_DEPTH_MARGIN if args.depth_margin is None else args.depth_margin
-    if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or args.clips < 0 \
+    if min(args.count, args.temporal_window, args.resolution, args.samples) < 1 or min(args.clips, args.turn_clips) < 0 \
             or args.clip_frames < 2:
         parser.error("--count, --temporal-window, --resolution and --samples must be ≥ 1, --clip-frames ≥ 2")
     return args
@@ -219,62 +223,17 @@ def summarize_stills(stills: list[Still], outcomes: list[Outcome], scores: dict[
     )  # fmt: skip
 
 
-def measure_clips(clips: list[Clip], out: Path, checkpoint: Path, window: int, resolution: int,
-                  samples: int, cache: ScoreCache, depth_margin: float) -> ClipsSummary:
-    """Reconstruct each clip with windows 0 and `window` from one fit, and score both sequences."""
-    variants = [Variant("window0", checkpoint, 0, depth_margin),
-                Variant(f"window{window}", checkpoint, window, depth_margin)]
-    summary = ClipsSummary([f"{clip.name} ({clip.motion})" for clip in clips], len(clips[0].frames), window)
-    singles, fused, bodies, speeds = [], [], [], {variant.name: [] for variant in variants}
-    for clip in clips:
-        started = time.perf_counter()
-        source = clip.frames[0].parent  # frames/ holds only the RGB frames
-        outcome = reconstruct(source, clip.name, clip.focal, out, variants, resolution)
-        print(f"clip {clip.name}: {outcome.error or 'ok'} [{time.perf_counter() - started:.0f} s]", flush=True)
-        if outcome.error is not None:
-            summary.failed.append(f"{clip.name}: {outcome.error}")
-            continue
-        folders = [outcome.variants[variant.name] for variant in variants]
-        frames = [t for t in range(len(clip.frames)) if all(mesh_path(f, t).exists() for f in folders)]
-        started = time.perf_counter()
-        truths = [clip.truths[t] for t in frames]
-        predictions = [[mesh_path(f, t) for t in frames] for f in folders] + \
-            [[body_path(outcome.fitted, t) for t in frames]]
-        cache_key = ScoreCache.key(truths + [path for paths in predictions for path in paths], samples)
-        scored = cache.sequence_scores(cache_key)
-        if scored is None:
-            scored = score_sequences(truths, predictions, samples)
-            cache.put(cache_key, scored)
-        single, windowed, body = scored
-        print(f"clip {clip.name}: scored [{time.perf_counter() - started:.0f} s]", flush=True)
-        singles.append(single)
-        fused.append(windowed)
-        bodies.append(body)
-        for variant, folder in zip(variants, folders):
-            speeds[variant.name].append(StageSeconds.from_run(folder))
-    summary.single, summary.fused, summary.body = mean_sequence(singles), mean_sequence(fused), mean_sequence(bodies)
-    summary.speed_single = StageSeconds.median(speeds[variants[0].name])
-    summary.speed_fused = StageSeconds.median(speeds[variants[1].name])
-    return summary
-
-
-def mean_sequence(scores: list[SequenceScores]) -> SequenceScores | None:
-    if not scores:
-        return None
-    means = {f.name: float(np.mean([getattr(s, f.name) for s in scores])) for f in fields(SequenceScores)}
-    means["frames"] = sum(s.frames for s in scores)
-    return SequenceScores(**means)
-
-
 def markdown(args: argparse.Namespace, stills: StillsSummary, clips: ClipsSummary | None, tables: list[Table],
              notes: list[str]) -> str:
     command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
     excluded = f"{len(stills.no_person)} without a person found by MediaPipe ({', '.join(stills.no_person) or '—'})"
     failed = f"; {len(stills.failed)} failed: {'; '.join(stills.failed)}" if stills.failed else ""
     clip_text = "" if clips is None else (
-        f" Clips: {', '.join(clips.clips)} (`humanvid synth --split test --clips --frames {clips.frames}`), "
-        f"reconstructed with temporal window 0 and {clips.window} from one fit; excess change is "
-        "mean max(0, predicted − true frame-to-frame Chamfer), camera frame.")
+        f" Clips: {', '.join(clips.clips)} (`humanvid synth --split test --clips --frames {clips.frames}`, and "
+        "`--split turn-test` for the turn family; turning: the person's facing covers ≥ 120° over the clip), "
+        f"reconstructed from one fit per clip with `--topology per-frame` and temporal window 0 and {clips.window}, "
+        "and with `--topology canonical`; excess change is mean max(0, predicted − true frame-to-frame Chamfer), "
+        "camera frame; far: the share of mesh vertices more than 25 cm from the fitted body.")
     title = "" if args.depth_margin is None else f", depth band {args.depth_margin:g} m (--depth-margin)"
     body = f"""## Clothed-mesh accuracy{title} (`benchmarks/accuracy.py`)
 
@@ -336,11 +295,14 @@ def main() -> None:
     stills_summary = summarize_stills(stills, outcomes, score_stills(stills, outcomes, extra_rows, args.samples, cache),
                                       sources, default_row)
     print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
-    clips_summary = None
-    if args.clips > 0:
-        clips = ensure_clips(data, args.clips, args.clip_frames)
-        clips_summary = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
-                                      args.temporal_window, args.resolution, args.samples, cache, args.clip_margin)
+    clips_summary, groups = None, []
+    if args.clips + args.turn_clips > 0:
+        clips = ensure_clips(data, args.clips, args.clip_frames) + \
+            ensure_clips(data, args.turn_clips, args.clip_frames, split="turn-test")
+        scored, failed = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
+                                       args.temporal_window, args.resolution, args.samples, cache, args.clip_margin)
+        groups = clip_groups(scored, failed, args.clip_frames, args.temporal_window)
+        clips_summary = groups[0]
 
     tables = [stills_table(stills_summary)]
     notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'no checkpoint given')}" for row in "bcd")
@@ -353,9 +315,11 @@ def main() -> None:
     else:
         notes.append(f"depth band {args.depth_margin:g} m for rows (c), (d), (h), (t) and the clips; row (b), image "
                      "features only, is meshed without it (it must not learn of the body from meshing either)")
+    for group in groups:
+        tables.append(clips_table(group))
+        notes += temporal_lines(group)
     if clips_summary is not None:
-        tables.append(clips_table(clips_summary))
-        notes += temporal_lines(clips_summary) + [f"clip failed: {f}" for f in clips_summary.failed]
+        notes += [f"clip failed: {f}" for f in clips_summary.failed]
     tables.append(speed_table(stills_summary, clips_summary))
     notes.append("speed: wall seconds inside this process, from each run.json; every run loads MediaPipe, the body "
                  "model and the network again, which a still's fit and mesh times include; they grow with other "

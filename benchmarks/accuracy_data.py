@@ -39,6 +39,14 @@ class Clip:
     focal: float
     truths: list[Path]  # meshes/NNNNNN.npz, camera frame
     motion: str
+    yaw_deg: float = 0.0  # how far the person turns over the clip (range of the facing direction)
+
+    @property
+    def turning(self) -> bool:
+        return self.yaw_deg >= TURNING_DEG
+
+
+TURNING_DEG = 120.0  # a clip whose person turns at least this far counts as turning
 
 
 def load_truth(path: Path):
@@ -74,12 +82,16 @@ def ensure_stills(data: Path, count: int) -> list[Still]:
     return [Still(f.name, f / "render.png", render_focal(f / "render_camera.json"), f / "mesh.npz") for f in folders]
 
 
-def ensure_clips(data: Path, count: int, frames: int) -> list[Clip]:
-    """The first `count` test clips of `frames` frames under ``data/clips-<frames>``, generated where missing."""
+def ensure_clips(data: Path, count: int, frames: int, split: str = "test") -> list[Clip]:
+    """The first `count` clips of `split` of `frames` frames under ``data/clips-<frames>``, generated where missing."""
+    from humanvid.synth.facing import clip_yaw_range_deg
+
+    if count == 0:
+        return []
     root = data / f"clips-{frames}"
-    folders = [root / "test-clips" / f"{index:06d}" for index in range(count)]
+    folders = [root / f"{split}-clips" / f"{index:06d}" for index in range(count)]
     if not all((folder / "clip.json").exists() for folder in folders):
-        synth("--split", "test", "--clips", "--count", count, "--frames", frames, "--workers", min(count, 2),
+        synth("--split", split, "--clips", "--count", count, "--frames", frames, "--workers", min(count, 2),
               "-o", root)
     clips = []
     for folder in folders:
@@ -88,8 +100,9 @@ def ensure_clips(data: Path, count: int, frames: int) -> list[Clip]:
             raise SystemExit(f"{folder} holds a clip of {summary['frames']} frames, not {frames}; remove it")
         names = [f"{index:06d}" for index in range(frames)]
         clips.append(Clip(
-            folder.name, [folder / "frames" / f"{n}.png" for n in names],
+            folder.name if split == "test" else f"{split}-{folder.name}", [folder / "frames" / f"{n}.png" for n in names],
             render_focal(folder / "buffers" / f"{names[0]}_camera.json"),
             [folder / "meshes" / f"{n}.npz" for n in names], summary["motion"],
+            summary["yaw_range_deg"] if "yaw_range_deg" in summary else clip_yaw_range_deg(folder / "body.npz"),
         ))  # fmt: skip
     return clips

@@ -34,15 +34,18 @@ class StillsSummary:
 
 @dataclass
 class ClipsSummary:
-    clips: list[str]  # "name (motion)"
+    clips: list[str]  # "name (motion, turn°)"
     frames: int
     window: int
-    single: SequenceScores | None = None  # window 0, means over the clips
-    fused: SequenceScores | None = None  # window `window`
+    label: str = "all clips"
+    single: SequenceScores | None = None  # per-frame, window 0, means over the clips
+    fused: SequenceScores | None = None  # per-frame, window `window`
+    canonical: SequenceScores | None = None  # one canonical person posed per frame
     body: SequenceScores | None = None  # the fitted body alone: how much of the change the fit brings
     failed: list[str] = field(default_factory=list)
     speed_single: StageSeconds | None = None
     speed_fused: StageSeconds | None = None
+    speed_canonical: StageSeconds | None = None
 
 
 @dataclass
@@ -131,31 +134,41 @@ def improvements(summary: StillsSummary, default_row: str) -> list[str]:
 
 def clips_table(summary: ClipsSummary) -> Table:
     rows = []
-    sequences = (("fitted body alone", summary.body), ("network, temporal window 0", summary.single),
-                 (f"network, temporal window {summary.window}", summary.fused))
+    sequences = (("fitted body alone", summary.body), ("per-frame, temporal window 0", summary.single),
+                 (f"per-frame, temporal window {summary.window}", summary.fused), ("canonical", summary.canonical))
     for name, scores in sequences:
         if scores is None:
-            rows.append([name] + ["—"] * 6)
+            rows.append([name] + ["—"] * 9)
             continue
         rows.append([name, str(scores.frames), f"{scores.excess_change_cm:.3f}", f"{scores.pred_change_cm:.3f}",
-                     f"{scores.truth_change_cm:.3f}", _cm(scores.chamfer_cm), _cm(scores.chamfer_aligned_cm)])
+                     f"{scores.truth_change_cm:.3f}", _cm(scores.chamfer_cm), _cm(scores.chamfer_aligned_cm),
+                     _cm(scores.p2s_aligned_cm), f"{scores.normal_aligned:.3f}", f"{100 * scores.far_share:.2f} %"])
     return Table(
-        f"Temporal: {len(summary.clips)} synthetic test clip(s) × {summary.frames} frames (means over clips)",
+        f"Temporal, {summary.label}: {len(summary.clips)} synthetic clip(s) × {summary.frames} frames "
+        f"({', '.join(summary.clips)}; means over clips)",
         ["sequence", "frames", "excess change cm", "predicted change cm/frame", "true change cm/frame",
-         "Chamfer cm (camera)", "Chamfer cm (aligned)"],
+         "Chamfer cm (camera)", "Chamfer cm (aligned)", "P2S cm (aligned)", "normal cons. (aligned)", "far"],
         rows,
     )  # fmt: skip
 
 
 def temporal_lines(summary: ClipsSummary) -> list[str]:
-    if summary.single is None or summary.fused is None:
-        return ["temporal fusion: not measured"]
-    single, fused = summary.single, summary.fused
-    excess = (f"{reduction(single.excess_change_cm, fused.excess_change_cm):+.1f} % smaller"
-              if single.excess_change_cm > 0 else "none to reduce (0 without fusion)")
-    chamfer = (f"{reduction(single.chamfer_cm, fused.chamfer_cm):+.1f} % smaller (camera frame), "
-               f"{reduction(single.chamfer_aligned_cm, fused.chamfer_aligned_cm):+.1f} % (aligned)")
-    return [f"window {summary.window} vs 0: excess frame-to-frame change {excess}; Chamfer {chamfer}"]
+    lines = []
+    single, fused, canonical, body = summary.single, summary.fused, summary.canonical, summary.body
+    if single is not None and fused is not None:
+        excess = (f"{reduction(single.excess_change_cm, fused.excess_change_cm):+.1f} % smaller"
+                  if single.excess_change_cm > 0 else "none to reduce (0 without fusion)")
+        chamfer = (f"{reduction(single.chamfer_cm, fused.chamfer_cm):+.1f} % smaller (camera frame), "
+                   f"{reduction(single.chamfer_aligned_cm, fused.chamfer_aligned_cm):+.1f} % (aligned)")
+        lines.append(f"{summary.label}, window {summary.window} vs 0: excess frame-to-frame change {excess}; "
+                     f"Chamfer {chamfer}")
+    if canonical is not None and fused is not None and body is not None:
+        lines.append(
+            f"{summary.label}, canonical vs per-frame window {summary.window}: Chamfer (aligned) "
+            f"{reduction(fused.chamfer_aligned_cm, canonical.chamfer_aligned_cm):+.1f} % smaller, P2S (aligned) "
+            f"{reduction(fused.p2s_aligned_cm, canonical.p2s_aligned_cm):+.1f} % smaller; excess change "
+            f"{canonical.excess_change_cm:.3f} cm against the fitted body's {body.excess_change_cm:.3f}")
+    return lines or [f"{summary.label}: not measured"]
 
 
 def speed_table(stills: StillsSummary | None, clips: ClipsSummary | None) -> Table:
@@ -163,9 +176,11 @@ def speed_table(stills: StillsSummary | None, clips: ClipsSummary | None) -> Tab
     if stills is not None and stills.speed is not None:
         runs.append(("still, per image (median)", stills.speed))
     if clips is not None:
-        for window, speed in ((0, clips.speed_single), (clips.window, clips.speed_fused)):
+        for name, speed in (("clip, per frame, per-frame window 0 (median)", clips.speed_single),
+                            (f"clip, per frame, per-frame window {clips.window} (median)", clips.speed_fused),
+                            ("clip, per frame, canonical (median)", clips.speed_canonical)):
             if speed is not None:
-                runs.append((f"clip, per frame, window {window} (median)", speed))
+                runs.append((name, speed))
     parts = ("preprocess", "fit", "mesh", "network", "fusion", "surface", "output", "total")
     return Table(
         "Seconds per frame by stage (from each run.json; mesh = network + fusion + surface + output + loading)",

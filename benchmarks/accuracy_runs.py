@@ -30,6 +30,7 @@ class Variant:
     checkpoint: Path
     temporal_window: int = 0
     depth_margin: float = VIDEO_DEPTH_MARGIN
+    topology: str = "per-frame"  # or "canonical": one mesh per video, posed per frame
 
 
 @dataclass
@@ -50,7 +51,8 @@ def settings_for(focal: float, resolution: int, variant: Variant | None = None, 
     if variant is None:
         return Settings(until="fit", focal=focal, resolution=resolution, temporal_window=0, height=height)
     return Settings(until="mesh", focal=focal, checkpoint=variant.checkpoint, resolution=resolution,
-                    temporal_window=variant.temporal_window, height=height, depth_margin=variant.depth_margin)
+                    temporal_window=variant.temporal_window, height=height, depth_margin=variant.depth_margin,
+                    topology=variant.topology)
 
 
 def reconstruct(source: Path, name: str, focal: float, out: Path, variants: list[Variant],

@@ -91,6 +91,9 @@ class SequenceScores:
     truth_change_cm: float
     chamfer_cm: float  # mean per-frame Chamfer, camera frame
     chamfer_aligned_cm: float
+    p2s_aligned_cm: float = float("nan")
+    normal_aligned: float = float("nan")  # normal consistency, aligned
+    far_share: float = float("nan")  # share of predicted vertices farther than FAR from the fitted body
 
 
 @dataclass
@@ -102,11 +105,19 @@ class SequenceTally:
     truth_change: list = field(default_factory=list)
     camera: list = field(default_factory=list)
     aligned: list = field(default_factory=list)
+    p2s: list = field(default_factory=list)
+    normal: list = field(default_factory=list)
+    far: list = field(default_factory=list)
     previous: PreparedSurface | None = None
 
-    def add(self, pred: PreparedSurface, truth: PreparedSurface, previous_truth: PreparedSurface | None) -> None:
+    def add(self, pred: PreparedSurface, truth: PreparedSurface, previous_truth: PreparedSurface | None,
+            far_share: float = float("nan")) -> None:
         self.camera.append(score(pred, truth).chamfer_cm)
-        self.aligned.append(score(aligned(pred, truth), truth).chamfer_cm)
+        in_line = score(aligned(pred, truth), truth)
+        self.aligned.append(in_line.chamfer_cm)
+        self.p2s.append(in_line.p2s_cm)
+        self.normal.append(in_line.normal_consistency)
+        self.far.append(far_share)
         if self.previous is not None:  # the excess over a pair of frames; over the clip it is the mean of these
             excess, pred_change, truth_change = excess_surface_change([self.previous, pred], [previous_truth, truth])
             self.excess.append(excess)
@@ -116,18 +127,34 @@ class SequenceTally:
 
     def scores(self) -> SequenceScores:
         return SequenceScores(len(self.camera), mean(self.excess), mean(self.pred_change), mean(self.truth_change),
-                              mean(self.camera), mean(self.aligned))
+                              mean(self.camera), mean(self.aligned), mean(self.p2s), mean(self.normal),
+                              mean(self.far))
 
 
-def score_sequences(truths: list[Path], predictions: list[list[Path]], samples: int) -> list[SequenceScores]:
+FAR = 0.25  # metres from the fitted body beyond which a predicted vertex counts as far
+
+
+def far_share(mesh, body) -> float:
+    """The share of `mesh`'s vertices farther than FAR from `body`'s vertices."""
+    from scipy.spatial import cKDTree
+
+    return float((cKDTree(body.vertices).query(mesh.vertices, workers=-1)[0] > FAR).mean())
+
+
+def score_sequences(truths: list[Path], predictions: list[list[Path]], samples: int,
+                    bodies: list[Path] | None = None) -> list[SequenceScores]:
     """Scores of each predicted sequence (one mesh file per ground-truth ``mesh.npz``), frame by frame:
-    a 48-frame clip of ~400k-face meshes would not fit in memory prepared all at once."""
+    a 48-frame clip of ~400k-face meshes would not fit in memory prepared all at once. With the fitted
+    `bodies` (one OBJ per frame), also the share of each prediction's vertices far from them."""
     tallies = [SequenceTally() for _ in predictions]
     previous_truth = None
     for frame, truth_path in enumerate(truths):
         truth = prepare_truth(load_truth(truth_path), samples)
+        body = read_mesh(bodies[frame]) if bodies is not None else None
         for tally, paths in zip(tallies, predictions):
-            tally.add(prepare_surface(read_mesh(paths[frame]), samples, PRED_SEED), truth, previous_truth)
+            mesh = read_mesh(paths[frame])
+            far = far_share(mesh, body) if body is not None else float("nan")
+            tally.add(prepare_surface(mesh, samples, PRED_SEED), truth, previous_truth, far)
         previous_truth = truth
     return [tally.scores() for tally in tallies]
 

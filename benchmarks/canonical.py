@@ -1,0 +1,66 @@
+"""The canonical person against each frame's own mesh, on synthetic clips only (the clip part of accuracy.py).
+
+    python benchmarks/canonical.py [--clips 2] [--turn-clips 4] [--clip-frames 24] [--data DIR] [--out DIR]
+
+Test clips (`humanvid synth --split test --clips`) and clips of the turn family (`--split turn-test`:
+people who turn on the spot, walk a circle or stand on a turntable, and people who do not), each
+fitted once and meshed with `--topology per-frame` (temporal window 0 and K) and `--topology canonical`,
+scored frame by frame against the clothed truth: aligned Chamfer, P2S and normal consistency, the
+excess frame-to-frame change, and the share of vertices more than 25 cm from the fitted body; over
+all clips, the turning ones (≥ 120° of facing) and the others. Writes the `canonical` section of
+benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from accuracy_clips import clip_groups, measure_clips
+from accuracy_data import ensure_clips
+from accuracy_report import clips_table, speed_table, temporal_lines
+from accuracy_scores import ScoreCache
+from common import REPO, write_section
+
+from humanvid.constants import VIDEO_DEPTH_MARGIN
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clips", type=int, default=2, help="test clips (default: %(default)s)")
+    parser.add_argument("--turn-clips", type=int, default=4, help="turn-test clips (default: %(default)s)")
+    parser.add_argument("--clip-frames", type=int, default=24)
+    parser.add_argument("--temporal-window", type=int, default=2)
+    parser.add_argument("--resolution", type=int, default=256)
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "occupancy_v1.pt")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_canonical")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+    args = parser.parse_args()
+    clips = ensure_clips(args.data.resolve(), args.clips, args.clip_frames) + \
+        ensure_clips(args.data.resolve(), args.turn_clips, args.clip_frames, split="turn-test")
+    if not clips:
+        parser.error("no clips: give --clips or --turn-clips")
+    cache = ScoreCache(args.out.resolve() / "scores.json")
+    results, failed = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
+                                    args.temporal_window, args.resolution, args.samples, cache, VIDEO_DEPTH_MARGIN)
+    groups = clip_groups(results, failed, args.clip_frames, args.temporal_window)
+    tables = [clips_table(group) for group in groups] + [speed_table(None, groups[0])]
+    notes = [line for group in groups for line in temporal_lines(group)] + [f"clip failed: {f}" for f in failed]
+    command = "python benchmarks/canonical.py " + shlex.join(sys.argv[1:])
+    body = (f"## The canonical person on synthetic clips (`benchmarks/canonical.py`)\n\n`{command}`\n\n"
+            f"Aligned: each mesh scaled about the camera centre to best match the truth (as in the accuracy "
+            f"section). far: the share of mesh vertices more than 25 cm from the fitted body.\n\n"
+            + "".join(f"**{table.title}**\n\n{table.markdown()}\n\n" for table in tables)
+            + "\n".join(f"- {note}" for note in notes) + "\n")
+    print(body)
+    if not args.no_write:
+        write_section("canonical", body)
+
+
+if __name__ == "__main__":
+    main()
