@@ -17,11 +17,12 @@ from humanvid.implicit.inference.avatar import KEYFRAMES, build_avatar, choose_k
 from humanvid.implicit.inference.canonical import CanonicalSettings, RestBody, canonical_grid
 from humanvid.implicit.inference.frame import FrameInputs, encode_frame, occupancy_function
 from humanvid.implicit.inference.posing import Skin
-from humanvid.implicit.inference.refine import Refiner
+from humanvid.implicit.inference.refine import Refiner, Silhouette
 from humanvid.implicit.inference.sequence import SequenceFrame
 from humanvid.implicit.inference.skin_field import skin_field_for
 from humanvid.implicit.inference.volume import COARSE_STEP
 from humanvid.implicit.model.network import OccupancyNetwork
+from humanvid.projection import crop_camera
 from humanvid.stages.bodies import FittedBodies
 
 
@@ -42,14 +43,16 @@ class PosedAvatar:
     def frame_meshes(self, rows: list[int], load: Callable[[int], SequenceFrame], network: OccupancyNetwork,
                      device: str, timings: dict) -> Iterator[tuple[int, FrameInputs, trimesh.Trimesh]]:
         """(row, its inputs, its mesh) for each of `rows` in order: the canonical mesh posed by the row's
-        bones and refined towards the row's own evidence (humanvid.implicit.inference.refine)."""
+        bones and refined towards the row's own evidence, its occupancy and its mask
+        (humanvid.implicit.inference.refine)."""
         faces = np.asarray(self.saved.mesh.faces)
         refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces)
         for row in rows:
             frame = load(row)
             tick = time.perf_counter()
             occupancy = occupancy_function(network, encode_frame(network, frame.inputs, device))
-            vertices = refiner(self.posed(row), occupancy)
+            silhouette = Silhouette.of(frame.inputs.mask, crop_camera(frame.inputs.intrinsics, frame.inputs.affine))
+            vertices = refiner(self.posed(row), occupancy, silhouette)
             timings["network"] += time.perf_counter() - tick
             yield row, frame.inputs, trimesh.Trimesh(vertices, faces, process=False)
 

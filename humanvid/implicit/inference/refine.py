@@ -3,19 +3,25 @@
 The frame's occupancy is read at a few points along each vertex normal; where it crosses 0.5 is where
 the frame puts the surface. Only what the frame sees is moved: vertices facing the camera and on its
 silhouette fully, those facing away not at all (their depth is the network's guess; the canonical
-shape, which other frames saw, knows better). The offsets are clamped, smoothed over the surface and
-over time, so the mesh keeps its shape and topology while garments that do not follow the skeleton
-still move.
+shape, which other frames saw, knows better). Vertices on the mesh's rim are drawn instead onto the
+outline of the frame's person mask. The offsets are clamped, smoothed over the surface and over time,
+so the mesh keeps its shape and topology while garments that do not follow the skeleton still move.
+
+Design note: the mask term (RIM_SPAN 0.3) raises the mask IoU of 4 validation clips from 0.936 to
+0.951 (per-frame meshes: 0.944) at +1 % aligned Chamfer; a wider rim (0.5) cost 5–10 % Chamfer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from scipy import sparse
+from scipy import ndimage, sparse
 from scipy.spatial import cKDTree
 
 from humanvid.geometry.body_distance import vertex_normals
 from humanvid.implicit.inference.meshing import OccupancyFn
+from humanvid.projection import project
 
 STEP = 0.015  # metres between the samples along a normal
 STEPS = 3  # samples on either side of the vertex (so offsets reach ±STEPS·STEP)
@@ -23,6 +29,7 @@ SMOOTHING_STEPS = 3  # neighbour-averaging steps of the offsets over the surface
 SAMPLES = 8000  # vertices the frame's occupancy is asked about (the others take their nearest one's offset)
 TEMPORAL = 0.5  # share of the previous frame's displacement kept
 FACING_SPAN = 0.3  # cosine between a vertex normal and the ray to the camera below which trust fades to 0
+RIM_SPAN = 0.3  # |cosine| between a vertex normal and the ray below which the vertex is (partly) on the rim
 
 
 def neighbour_mean(faces: np.ndarray, count: int) -> sparse.csr_matrix:
@@ -52,6 +59,40 @@ def surface_offsets(vertices: np.ndarray, normals: np.ndarray, occupancy: Occupa
     return offsets
 
 
+@dataclass
+class Silhouette:
+    """A frame's person mask as the refinement reads it: signed distances [crop px] to the mask's outline
+    (positive outside the person) and the crop camera (humanvid.projection)."""
+
+    signed_distance: np.ndarray  # (S, S) float32
+    camera: np.ndarray  # (3, 3)
+
+    @classmethod
+    def of(cls, mask: np.ndarray, camera: np.ndarray) -> "Silhouette":
+        person = mask > 127
+        outside = ndimage.distance_transform_edt(~person) if person.any() else np.full(mask.shape, 1e3)
+        inside = ndimage.distance_transform_edt(person)
+        return cls((outside - inside).astype(np.float32), np.asarray(camera, np.float64))
+
+    def offsets(self, vertices: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(V,) offsets [m] along the normals that bring rim vertices onto the outline, and (V,) how much each
+        vertex is a rim vertex (its normal across the ray to the camera), in [0, 1]; 0 for a rim farther inside
+        the mask than an offset reaches, which is not the outline (an arm in front of the torso)."""
+        pixels = project(vertices, self.camera)
+        size = self.signed_distance.shape[0]
+        columns = np.clip(np.round(pixels[:, 0]).astype(int), 0, size - 1)
+        rows = np.clip(np.round(pixels[:, 1]).astype(int), 0, size - 1)
+        distance = self.signed_distance[rows, columns]
+        towards = -vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-9)
+        facing = np.einsum("ij,ij->i", normals, towards)
+        across = np.sqrt(np.clip(1.0 - facing**2, 0.0, 1.0))  # the normal's share in the image plane
+        metres_per_pixel = -vertices[:, 2] / self.camera[0, 0]
+        offsets = -distance * metres_per_pixel / np.maximum(across, 0.5)
+        rim = np.clip(1.0 - np.abs(facing) / RIM_SPAN, 0.0, 1.0)
+        rim = np.where(offsets > STEPS * STEP, 0.0, rim)  # deep inside the mask (an arm before the torso)
+        return np.clip(offsets, -STEPS * STEP, STEPS * STEP), rim
+
+
 def visibility(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """(V,) in [0, 1]: 1 facing the camera (at the origin) and on the silhouette, fading to 0 facing away."""
     towards = -vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-9)
@@ -73,12 +114,17 @@ class Refiner:
         self.nearest_asked = cKDTree(rest_vertices[self.asked]).query(rest_vertices, workers=-1)[1]
         self.previous: np.ndarray | None = None
 
-    def __call__(self, vertices: np.ndarray, occupancy: OccupancyFn) -> np.ndarray:
-        """(V, 3) posed vertices (camera frame) → the same moved towards `occupancy`'s surface."""
+    def __call__(self, vertices: np.ndarray, occupancy: OccupancyFn, silhouette: Silhouette | None = None
+                 ) -> np.ndarray:
+        """(V, 3) posed vertices (camera frame) → the same moved towards `occupancy`'s surface, and rim vertices
+        onto the outline of `silhouette` where given."""
         normals = vertex_normals(vertices, self.faces)
         asked = self.asked
         found = visibility(vertices[asked], normals[asked]) * surface_offsets(vertices[asked], normals[asked], occupancy)
         offsets = found[self.nearest_asked]
+        if silhouette is not None:
+            outline, rim = silhouette.offsets(vertices, normals)
+            offsets = rim * outline + (1.0 - rim) * offsets
         for _ in range(SMOOTHING_STEPS):
             offsets = self.mean @ offsets
         displacement = offsets[:, None] * normals
