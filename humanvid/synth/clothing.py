@@ -94,6 +94,39 @@ def garment_pattern(rng: np.random.Generator, kind: str | None = None) -> dict:
     }
 
 
+class Wardrobe:
+    """An outfit being put together: the skin material (index 0), then each garment's material and the
+    garment, every seed and colour drawn from ``rng`` in the order the garments are added."""
+
+    def __init__(self, rng: np.random.Generator, body: BodySpec):
+        self.rng = rng
+        self.materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
+                                                                      "contrast": 0.5})]
+        self.garments: list[Garment] = []
+
+    def add(self, kind: str, thickness: float, pattern: str | None = None, color=None, **extra) -> int:
+        """A garment of ``kind`` (its cut in ``extra["cut"]``, other Garment fields in ``extra``); returns the
+        index of its material."""
+        self.materials.append(Material(kind, "shoes" if kind == "shoes" else "garment",
+                                       color or garment_color(self.rng), garment_pattern(self.rng, pattern)))
+        cut = extra.pop("cut", {})
+        self.garments.append(Garment(kind, len(self.materials) - 1, float(thickness),
+                                     seed=int(self.rng.integers(2**31)), cut=cut, **extra))
+        return len(self.materials) - 1
+
+    def add_hair(self, hair: dict) -> None:
+        """Hair of a style from humanvid.synth.hair (its cut), in a natural colour."""
+        color = HAIR_COLORS[self.rng.integers(len(HAIR_COLORS))] * self.rng.uniform(0.85, 1.15)
+        self.materials.append(Material("hair", "hair", tuple(float(c) for c in np.clip(color, 0, 1)),
+                                       {"kind": "hair", "direction": (0.0, 0.0, 1.0), "contrast": 0.6,
+                                        "seed": int(self.rng.integers(2**31))}))
+        self.garments.append(Garment("hair", len(self.materials) - 1, hair["thickness"], looseness=0.6,
+                                     seed=hair["seed"], cut=hair))
+
+    def outfit(self) -> Outfit:
+        return Outfit(tuple(self.materials), tuple(self.garments))
+
+
 # Motions with the legs far apart: long skirts, dresses and coats are kept above the knee.
 WIDE_MOTIONS = ("lunge", "sit", "squat", "squats", "skate", "run", "jumping_jack", "jumping_jacks", "tennis")
 
@@ -105,17 +138,8 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
     """
     longest = 1.0 if motion in WIDE_MOTIONS else 1.9
     feminine = body.phenotype[0] > 0.5  # Anny gender: 0 male, 1 female
-    materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
-                                                             "contrast": 0.5})]
-    garments: list[Garment] = []
-
-    def add(kind: str, thickness: float, pattern: str | None = None, color=None, **extra) -> int:
-        materials.append(Material(kind, "shoes" if kind == "shoes" else "garment",
-                                  color or garment_color(rng), garment_pattern(rng, pattern)))
-        cut = extra.pop("cut", {})
-        garments.append(Garment(kind, len(materials) - 1, float(thickness), seed=int(rng.integers(2**31)),
-                                cut=cut, **extra))
-        return len(materials) - 1
+    wardrobe = Wardrobe(rng, body)
+    add = wardrobe.add
 
     dress_probability = 0.25 if feminine else 0.02
     if rng.random() < dress_probability:
@@ -187,16 +211,11 @@ def sample_outfit(rng: np.random.Generator, body: BodySpec, motion: str | None =
                                   "sole": float(rng.uniform(0.012, 0.03))})
     hair = sample_hair(rng, feminine)
     if hair is not None:
-        color = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.85, 1.15)
-        materials.append(Material("hair", "hair", tuple(float(c) for c in np.clip(color, 0, 1)),
-                                  {"kind": "hair", "direction": (0.0, 0.0, 1.0), "contrast": 0.6,
-                                   "seed": int(rng.integers(2**31))}))
-        garments.append(Garment("hair", len(materials) - 1, hair["thickness"], looseness=0.6, seed=hair["seed"],
-                                cut=hair))
+        wardrobe.add_hair(hair)
     if rng.random() < 0.1:
         add("cap", rng.uniform(0.004, 0.008), cut={"brim": float(rng.uniform(0.05, 0.08)),
                                                    "backwards": bool(rng.random() < 0.2)})
-    return Outfit(tuple(materials), tuple(garments))
+    return wardrobe.outfit()
 
 
 # ------------------------------------------------------------------------------------ geometry

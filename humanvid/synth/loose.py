@@ -27,9 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from humanvid.synth.bodies import BodySpec
-from humanvid.synth.clothing import HAIR_COLORS, NEUTRALS, WIDE_MOTIONS, Outfit, garment_color, garment_pattern
+from humanvid.synth.clothing import NEUTRALS, WIDE_MOTIONS, Outfit, Wardrobe
 from humanvid.synth.hair import LOOSE_STYLES, STYLES
-from humanvid.synth.solids import Garment, Material
 
 COVER = 1.9  # leg coordinate down to which the legs shape a long hanging tube (just above the ankle)
 # Motions a hanging tube cannot drape over (it would stand round the body as a tent or a box):
@@ -52,16 +51,8 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
     longest = 1.3 if motion in WIDE_MOTIONS else 1.95
     bent = motion in BENT
     feminine = body.phenotype[0] > 0.5
-    materials = [Material("skin", "skin", body.skin_color, {"kind": "skin", "seed": int(rng.integers(2**31)),
-                                                             "contrast": 0.5})]
-    garments: list[Garment] = []
-
-    def add(kind: str, thickness: float, pattern: str | None = None, color=None, **extra) -> None:
-        materials.append(Material(kind, "shoes" if kind == "shoes" else "garment",
-                                  color or garment_color(rng), garment_pattern(rng, pattern)))
-        cut = extra.pop("cut", {})
-        garments.append(Garment(kind, len(materials) - 1, float(thickness), seed=int(rng.integers(2**31)),
-                                cut=cut, **extra))
+    wardrobe = Wardrobe(rng, body)
+    add = wardrobe.add
 
     def hanging(length: float, flare: float, max_flare: float, pleats: int = 0, pleat_depth: float = 0.0) -> dict:
         return {"length": float(length), "flare": float(flare), "max_flare": float(max_flare), "pleats": int(pleats),
@@ -149,19 +140,14 @@ def sample_loose_outfit(rng: np.random.Generator, body: BodySpec, motion: str | 
         add("shoes", rng.uniform(0.005, 0.01), color=tuple(float(c) for c in NEUTRALS[rng.integers(len(NEUTRALS))]),
             pattern="plain", cut={"top": float(rng.uniform(1.35, 1.6) if boots else rng.uniform(1.86, 1.93)),
                                   "sole": float(rng.uniform(0.012, 0.03))})
-    hood_up = any(g.kind == "hoodie" and g.cut.get("hood") == "up" for g in garments)
+    hood_up = any(g.kind == "hoodie" and g.cut.get("hood") == "up" for g in wardrobe.garments)
     hair = sample_loose_hair(rng, feminine, hood_up)
     if hair is not None:
-        color = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.85, 1.15)
-        materials.append(Material("hair", "hair", tuple(float(c) for c in np.clip(color, 0, 1)),
-                                  {"kind": "hair", "direction": (0.0, 0.0, 1.0), "contrast": 0.6,
-                                   "seed": int(rng.integers(2**31))}))
-        garments.append(Garment("hair", len(materials) - 1, hair["thickness"], looseness=0.6, seed=hair["seed"],
-                                cut=hair))
+        wardrobe.add_hair(hair)
     if not hood_up and rng.random() < 0.05:
         add("cap", rng.uniform(0.004, 0.008), cut={"brim": float(rng.uniform(0.05, 0.08)),
                                                    "backwards": bool(rng.random() < 0.2)})
-    return Outfit(tuple(materials), tuple(garments))
+    return wardrobe.outfit()
 
 
 def sample_loose_hair(rng: np.random.Generator, feminine: bool, hood_up: bool = False) -> dict | None:
