@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import real_media, run_cli
+from render_scene import sphere_in_front, square_camera
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +23,15 @@ def anny_body():
     from humanvid.body.anny_model import create_anny_body
 
     return create_anny_body()
+
+
+@pytest.fixture(scope="module")
+def sphere():
+    """The render tests' analytic scene: a sphere in front of the camera (render_scene.py)."""
+    return sphere_in_front()
+
+
+@pytest.fixture(scope="module")
+def camera():
+    """The square camera at the origin that sees the render tests' sphere (render_scene.py)."""
+    return square_camera()

@@ -9,17 +9,7 @@ import pytest
 
 from humanvid.camera import Camera, look_at
 from humanvid.render.raycast import cast, normal_map
-from render_scene import DISTANCE, FOCAL, RADIUS, SIZE, pixel_angles, sphere_in_front, square_camera
-
-@pytest.fixture(scope="module")
-def sphere():
-    return sphere_in_front()
-
-
-@pytest.fixture(scope="module")
-def camera():
-    return square_camera()
-
+from render_scene import DISTANCE, FOCAL, RADIUS, SIZE, pixel_angles
 
 def test_sphere_mask_matches_analytic_silhouette(sphere, camera):
     hits = cast(sphere, camera)

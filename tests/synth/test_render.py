@@ -15,17 +15,7 @@ from humanvid.synth.backgrounds import load_bundled_images, random_background
 from humanvid.synth.camera import ViewRanges, sample_camera
 from humanvid.synth.render import Appearance, render, render_random
 from humanvid.synth.textures import KINDS, Logo, Pattern, apply_pattern, logo_mask, random_pattern
-from render_scene import DISTANCE, FOCAL, RADIUS, SIZE, pixel_angles, sphere_in_front, square_camera
-
-@pytest.fixture(scope="module")
-def sphere():
-    return sphere_in_front()
-
-
-@pytest.fixture(scope="module")
-def camera():
-    return square_camera()
-
+from render_scene import DISTANCE, FOCAL, RADIUS, SIZE, pixel_angles
 
 def test_sphere_depth_and_normals_are_analytic(sphere, camera):
     rendering = render(sphere, camera, Appearance(np.full((len(sphere.vertices), 3), 0.5)))
