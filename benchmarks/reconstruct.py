@@ -1,6 +1,6 @@
 """The whole `humanvid reconstruct` on a real video: meshes, their agreement with the video, speed.
 
-    python benchmarks/reconstruct.py [--video PATH] [--max-frames N] [--temporal-window K] [--checkpoint CKPT]
+    python benchmarks/reconstruct.py [--video PATH [PATH ...]] [--max-frames N] [--temporal-window K] [--checkpoint CKPT]
                                      [--topologies canonical per-frame] [--keep DIR]
 
 Runs the real command (preprocess → fit → mesh with the shipped network) into a fresh folder once
@@ -8,7 +8,8 @@ per mesh topology, one after the other, and reads each run.json: frames with a p
 written, watertight fraction, whether all meshes share one topology, mean IoU of each mesh's
 silhouette with the MediaPipe mask, the share of mesh vertices farther than 25 cm from the fitted
 body, seconds per frame end to end (the whole process: start-up and model loading included) and
-by stage, and peak memory. Writes the `reconstruct-<video>` section of benchmarks/RESULTS.md.
+by stage, and peak memory. Writes the `reconstruct-<video>` section of benchmarks/RESULTS.md; with
+several inputs, one row each (frames, shared faces, IoU and far vertices) in the `reconstruct-real` section.
 """
 
 from __future__ import annotations
@@ -49,21 +50,21 @@ def far_and_shared(folder: Path, frames: list[int]) -> tuple[float, bool]:
     return far / max(total, 1), same
 
 
-def measure(args: argparse.Namespace, topology: str) -> dict:
+def measure(args: argparse.Namespace, video: Path, topology: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         extra = ["--temporal-window", args.temporal_window, "--topology", topology]
         if args.max_frames:
             extra += ["--max-frames", args.max_frames]
         if args.checkpoint:
             extra += ["--checkpoint", args.checkpoint]
-        timed = run_timed(humanvid("reconstruct", args.video, "-o", out, "-q", *extra))
+        timed = run_timed(humanvid("reconstruct", video, "-o", out, "-q", *extra))
         if timed.returncode != 0:
-            sys.exit(f"reconstruct failed: {timed.stderr.strip()}")
-        folder = Path(out) / args.video.stem
+            raise RuntimeError(timed.stderr.strip().removeprefix("error: "))
+        folder = Path(out) / video.stem
         run = json.loads((folder / "run.json").read_text())
         far, shared = far_and_shared(folder, [f["frame"] for f in run["frames"] if f.get("mesh") == "ok"])
         if args.keep is not None:
-            kept = args.keep / topology
+            kept = args.keep / topology if len(args.video) == 1 else args.keep / video.stem / topology
             shutil.rmtree(kept, ignore_errors=True)
             shutil.copytree(folder, kept)
     stages, quality, summary = run["stages"], run["quality"], run["summary"]
@@ -87,7 +88,8 @@ def measure(args: argparse.Namespace, topology: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--video", type=Path, default=REAL / "tennis.mp4")
+    parser.add_argument("--video", type=Path, nargs="+", default=[REAL / "tennis.mp4"],
+                        help="one input (its own section) or several (one row each in the reconstruct-real section)")
     parser.add_argument("--max-frames", type=int, default=None)
     parser.add_argument("--temporal-window", type=int, default=2)
     parser.add_argument("--checkpoint", default=None,
@@ -95,9 +97,16 @@ def main() -> None:
     parser.add_argument("--topologies", nargs="+", default=["canonical", "per-frame"],
                         choices=["canonical", "per-frame"], help="mesh topologies to run, one after the other")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                        help="also copy each output folder to DIR/<topology> (e.g. for benchmarks/contact_sheet.py)")
+                        help="also copy each output folder to DIR/<topology> (DIR/<name>/<topology> for several)")
     args = parser.parse_args()
-    results = {topology: measure(args, topology) for topology in args.topologies}
+    command = "python benchmarks/reconstruct.py " + " ".join(shlex.quote(str(a)) for a in sys.argv[1:])
+    if len(args.video) > 1:
+        return several(args, command)
+    video = args.video[0]
+    try:
+        results = {topology: measure(args, video, topology) for topology in args.topologies}
+    except RuntimeError as error:
+        sys.exit(f"reconstruct failed: {error}")
     rows = [
         ("frames with a person / meshes / watertight", "frames", "all"),
         ("every mesh has the same faces", "shared", "yes (canonical)"),
@@ -109,17 +118,38 @@ def main() -> None:
         ("peak memory", "memory", ""),
     ]
     first = next(iter(results.values()))
-    command = "python benchmarks/reconstruct.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     header = "| what | " + " | ".join(f"--topology {t}" for t in results) + " | target |\n"
     header += "|---|" + "---|" * len(results) + "---|\n"
-    body = (f"## Whole reconstruction of `{args.video.name}` ({first['count']} frames, resolution {first['resolution']}, "
+    body = (f"## Whole reconstruction of `{video.name}` ({first['count']} frames, resolution {first['resolution']}, "
             f"temporal window {first['window']}, network `{first['checkpoint']}`)\n\n"
             f"`{command.strip()}` (the topologies run one after the other, each a fresh process from the video)\n\n"
             + header
             + "".join(f"| {what} | " + " | ".join(r[key] for r in results.values()) + f" | {target} |\n"
                       for what, key, target in rows))
     print(body)
-    write_section(f"reconstruct-{args.video.stem}", body)
+    write_section(f"reconstruct-{video.stem}", body)
+
+
+def several(args: argparse.Namespace, command: str) -> None:
+    """One row per input: frames, one topology or not, mask IoU and far vertices per topology."""
+    columns = "".join(f" {t}: IoU | {t}: far |" for t in args.topologies)
+    table = f"| input | frames with a person | meshes share faces (canonical) |{columns}\n"
+    table += "|---|---|---|" + "---|---|" * len(args.topologies) + "\n"
+    for video in args.video:
+        try:
+            results = {topology: measure(args, video, topology) for topology in args.topologies}
+        except RuntimeError as error:
+            table += f"| `{video.name}` | failed: {error} |\n"
+            continue
+        first = next(iter(results.values()))
+        shared = results["canonical"]["shared"] if "canonical" in results else "—"
+        table += (f"| `{video.name}` | {first['frames'].split(' / ')[0]} / {first['count']} | {shared} |"
+                  + "".join(f" {r['iou']} | {r['far']} |" for r in results.values()) + "\n")
+    body = (f"## Every real input: agreement with the mask and vertices far from the body\n\n`{command.strip()}`\n\n"
+            f"far: the share of mesh vertices more than {FAR * 100:.0f} cm from the fitted body (target ≤ 0.5 %); "
+            f"IoU: the mesh's silhouette against MediaPipe's mask, mean over the frames.\n\n" + table)
+    print(body)
+    write_section("reconstruct-real", body)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from humanvid.implicit.inference.avatar import KEYFRAMES, build_avatar, choose_k
 from humanvid.implicit.inference.canonical import CanonicalSettings, RestBody, canonical_grid
 from humanvid.implicit.inference.frame import FrameInputs, encode_frame, occupancy_function
 from humanvid.implicit.inference.posing import Skin
-from humanvid.implicit.inference.refine import Refiner, Silhouette
+from humanvid.implicit.inference.refine import Refiner, Silhouette, smoothed_over_time
 from humanvid.implicit.inference.sequence import SequenceFrame
 from humanvid.implicit.inference.skin_field import skin_field_for
 from humanvid.implicit.inference.volume import COARSE_STEP
@@ -40,21 +40,31 @@ class PosedAvatar:
         """(V, 3) the canonical mesh's vertices posed by the bones of frame `row` (its camera frame)."""
         return self.saved.skin.pose(np.asarray(self.saved.mesh.vertices), self.saved.bone_transforms[row])
 
-    def frame_meshes(self, rows: list[int], load: Callable[[int], SequenceFrame], network: OccupancyNetwork,
-                     device: str, timings: dict) -> Iterator[tuple[int, FrameInputs, trimesh.Trimesh]]:
+    def frame_meshes(self, rows: list[int], available: list[int], load: Callable[[int], SequenceFrame],
+                     network: OccupancyNetwork, device: str, timings: dict
+                     ) -> Iterator[tuple[int, FrameInputs, trimesh.Trimesh]]:
         """(row, its inputs, its mesh) for each of `rows` in order: the canonical mesh posed by the row's
-        bones and refined towards the row's own evidence, its occupancy and its mask
-        (humanvid.implicit.inference.refine)."""
+        bones and refined towards the evidence of the row and its neighbours in `available` (every row with
+        a mesh), their occupancy and their masks (humanvid.implicit.inference.refine)."""
         faces = np.asarray(self.saved.mesh.faces)
         refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces)
-        for row in rows:
-            frame = load(row)
+        wanted, pending = set(rows), {}
+
+        def evidence_of(row: int) -> np.ndarray:
+            inputs = load(row).inputs
             tick = time.perf_counter()
-            occupancy = occupancy_function(network, encode_frame(network, frame.inputs, device))
-            silhouette = Silhouette.of(frame.inputs.mask, crop_camera(frame.inputs.intrinsics, frame.inputs.affine))
-            vertices = refiner(self.posed(row), occupancy, silhouette)
+            posed = self.posed(row)
+            evidence = refiner.evidence(posed, occupancy_function(network, encode_frame(network, inputs, device)))
             timings["network"] += time.perf_counter() - tick
-            yield row, frame.inputs, trimesh.Trimesh(vertices, faces, process=False)
+            if row in wanted:
+                pending[row] = inputs, posed
+            return evidence
+
+        for row, evidence in smoothed_over_time(rows, available, evidence_of):
+            inputs, posed = pending.pop(row)
+            silhouette = Silhouette.of(inputs.mask, crop_camera(inputs.intrinsics, inputs.affine))
+            vertices = refiner.moved(posed, refiner.offsets(posed, evidence, silhouette))
+            yield row, inputs, trimesh.Trimesh(vertices, faces, process=False)
 
 
 def run_has_avatar(run: RunFolder) -> bool:

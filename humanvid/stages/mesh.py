@@ -89,7 +89,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
     if settings.topology == "canonical" and len(available) > 1:
         avatar = make_avatar(run, track.frames, available, bodies, load, network, settings, timings)
         result.topology, result.keyframes = "canonical", [int(frame) for frame in avatar.keyframes]
-        meshes = avatar.frame_meshes(todo, load, network, settings.device, timings)
+        meshes = avatar.frame_meshes(todo, available, load, network, settings.device, timings)
     else:
         sequence = SequenceSettings(settings.resolution, settings.temporal_window, settings.depth_margin,
                                     settings.device)

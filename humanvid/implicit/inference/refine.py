@@ -4,15 +4,21 @@ The frame's occupancy is read at a few points along each vertex normal; where it
 the frame puts the surface. Only what the frame sees is moved: vertices facing the camera and on its
 silhouette fully, those facing away not at all (their depth is the network's guess; the canonical
 shape, which other frames saw, knows better). Vertices on the mesh's rim are drawn instead onto the
-outline of the frame's person mask. The offsets are clamped, smoothed over the surface and over time,
-so the mesh keeps its shape and topology while garments that do not follow the skeleton still move.
+outline of the frame's person mask. The occupancy's offsets are averaged with the neighbouring frames'
+(the network's noise flickers, the mask's outline does not), all are clamped and smoothed over the
+surface, so the mesh keeps its shape and topology while garments that do not follow the skeleton
+still move.
 
 Design note: the mask term (RIM_SPAN 0.3) raises the mask IoU of 4 validation clips from 0.936 to
 0.951 (per-frame meshes: 0.944) at +1 % aligned Chamfer; a wider rim (0.5) cost 5–10 % Chamfer.
+Averaging only the occupancy's offsets over a centred window keeps the mask IoU of the first 100 tennis
+frames at 0.916 (none: 0.918; an exponential window over all offsets: 0.909) and lowers the excess
+frame-to-frame change of a moving validation clip from 0.069 to 0.062 cm.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +33,7 @@ STEP = 0.015  # metres between the samples along a normal
 STEPS = 3  # samples on either side of the vertex (so offsets reach ±STEPS·STEP)
 SMOOTHING_STEPS = 3  # neighbour-averaging steps of the offsets over the surface
 SAMPLES = 8000  # vertices the frame's occupancy is asked about (the others take their nearest one's offset)
-TEMPORAL = 0.5  # share of the previous frame's displacement kept
+TEMPORAL_WEIGHTS = (0.25, 0.5, 0.25)  # a frame's occupancy evidence averaged with its neighbours' (centred)
 FACING_SPAN = 0.3  # cosine between a vertex normal and the ray to the camera below which trust fades to 0
 RIM_SPAN = 0.3  # |cosine| between a vertex normal and the ray below which the vertex is (partly) on the rim
 
@@ -101,7 +107,7 @@ def visibility(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
 
 
 class Refiner:
-    """Refines the posed canonical mesh frame after frame (the offsets are smoothed over time).
+    """Offsets of the posed canonical mesh towards one frame's evidence.
 
     The frame is asked about SAMPLES vertices spread over the mesh; every vertex takes the offset of its
     nearest asked vertex (in the rest pose), then the offsets are smoothed over the surface.
@@ -112,23 +118,54 @@ class Refiner:
         self.mean = neighbour_mean(self.faces, len(rest_vertices))
         self.asked = np.unique(np.linspace(0, len(rest_vertices) - 1, min(samples, len(rest_vertices))).astype(int))
         self.nearest_asked = cKDTree(rest_vertices[self.asked]).query(rest_vertices, workers=-1)[1]
-        self.previous: np.ndarray | None = None
 
-    def __call__(self, vertices: np.ndarray, occupancy: OccupancyFn, silhouette: Silhouette | None = None
-                 ) -> np.ndarray:
-        """(V, 3) posed vertices (camera frame) → the same moved towards `occupancy`'s surface, and rim vertices
-        onto the outline of `silhouette` where given."""
+    def evidence(self, vertices: np.ndarray, occupancy: OccupancyFn) -> np.ndarray:
+        """(V,) offsets [m] along the normals of the (V, 3) posed vertices (camera frame) to `occupancy`'s
+        surface, weighted by how well the camera sees each vertex (0 facing away)."""
         normals = vertex_normals(vertices, self.faces)
         asked = self.asked
         found = visibility(vertices[asked], normals[asked]) * surface_offsets(vertices[asked], normals[asked], occupancy)
-        offsets = found[self.nearest_asked]
+        return found[self.nearest_asked]
+
+    def offsets(self, vertices: np.ndarray, evidence: np.ndarray, silhouette: Silhouette | None = None
+                ) -> np.ndarray:
+        """(V,) offsets [m] along the normals of the posed vertices: the occupancy's `evidence` (see `evidence`,
+        maybe averaged over frames), rim vertices drawn onto the outline of `silhouette` where given, smooth
+        over the surface."""
+        offsets = evidence
         if silhouette is not None:
-            outline, rim = silhouette.offsets(vertices, normals)
+            outline, rim = silhouette.offsets(vertices, vertex_normals(vertices, self.faces))
             offsets = rim * outline + (1.0 - rim) * offsets
         for _ in range(SMOOTHING_STEPS):
             offsets = self.mean @ offsets
-        displacement = offsets[:, None] * normals
-        if self.previous is not None:
-            displacement = (1.0 - TEMPORAL) * displacement + TEMPORAL * self.previous
-        self.previous = displacement
-        return vertices + displacement
+        return offsets
+
+    def moved(self, vertices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """(V, 3) the posed vertices moved by (V,) offsets along their normals."""
+        return vertices + offsets[:, None] * vertex_normals(vertices, self.faces)
+
+
+def smoothed_over_time(rows: list[int], available: list[int], offsets_of: Callable[[int], np.ndarray]
+                       ) -> Iterator[tuple[int, np.ndarray]]:
+    """(row, its (V,) offsets averaged with its neighbours' by TEMPORAL_WEIGHTS) for each of `rows` in order.
+
+    `available`: every row of the video with a mesh, in order (the neighbours are drawn from it); at the ends
+    the weights of the rows that exist are renormalised. A row's result depends only on its neighbours, so
+    meshing any subset of rows (a resumed run) gives the same offsets; each row's `offsets_of` runs once.
+    """
+    radius = len(TEMPORAL_WEIGHTS) // 2
+    position = {row: index for index, row in enumerate(available)}
+    cache: dict[int, np.ndarray] = {}
+
+    def cached(row: int) -> np.ndarray:
+        if row not in cache:
+            cache[row] = offsets_of(row)
+        return cache[row]
+
+    for row in rows:
+        index = position[row]
+        for old in [r for r in cache if position[r] < index - radius]:
+            del cache[old]
+        window = available[max(index - radius, 0):index + radius + 1]
+        weights = np.array([TEMPORAL_WEIGHTS[position[r] - index + radius] for r in window])
+        yield row, sum(weight * cached(r) for weight, r in zip(weights / weights.sum(), window))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from humanvid.implicit.inference.refine import STEP, STEPS, Refiner, Silhouette, surface_offsets
+from humanvid.implicit.inference.refine import (STEP, STEPS, TEMPORAL_WEIGHTS, Refiner, Silhouette, smoothed_over_time,
+                                                surface_offsets)
 
 CENTRE = np.array([0.0, 0.0, -3.0])  # the sphere's centre, 3 m in front of the camera
 FOCAL, SIZE = 400.0, 256
@@ -28,6 +29,12 @@ def disc_mask(radius: float) -> np.ndarray:
     return np.where(np.hypot(columns - SIZE / 2, rows - SIZE / 2) < pixels, 255, 0).astype(np.uint8)
 
 
+def refined(mesh: trimesh.Trimesh, occupancy, silhouette=None) -> np.ndarray:
+    refiner = Refiner(mesh.vertices, mesh.faces)
+    return refiner.moved(mesh.vertices, refiner.offsets(mesh.vertices, refiner.evidence(mesh.vertices, occupancy),
+                                                        silhouette))
+
+
 def facing(mesh: trimesh.Trimesh) -> np.ndarray:
     """(V,) cosine between each vertex normal and the ray to the camera."""
     towards = -mesh.vertices / np.linalg.norm(mesh.vertices, axis=1, keepdims=True)
@@ -49,7 +56,7 @@ def test_surface_offsets_find_where_the_occupancy_crosses_one_half():
 
 def test_the_frame_moves_what_it_sees_and_leaves_the_back_alone():
     mesh = sphere(0.30)
-    moved = Refiner(mesh.vertices, mesh.faces)(mesh.vertices, ball_occupancy(0.33))
+    moved = refined(mesh, ball_occupancy(0.33))
     change, cosine = radial_change(mesh, moved), facing(mesh)
     assert change[cosine > 0.6].mean() == pytest.approx(0.03, abs=5e-3)
     assert np.abs(change[cosine < -0.6]).max() < 2e-3
@@ -59,28 +66,35 @@ def test_the_frame_moves_what_it_sees_and_leaves_the_back_alone():
 def test_rim_vertices_are_drawn_onto_the_masks_outline():
     mesh = sphere(0.30)  # the frame's network agrees with the mesh; its mask says the person is wider
     silhouette = Silhouette.of(disc_mask(0.33), CAMERA)
-    refiner = Refiner(mesh.vertices, mesh.faces)
-    moved = refiner(mesh.vertices, ball_occupancy(0.30), silhouette)
+    moved = refined(mesh, ball_occupancy(0.30), silhouette)
     change, cosine = radial_change(mesh, moved), facing(mesh)
     rim = np.abs(cosine) < 0.05
     assert change[rim].mean() == pytest.approx(0.03, abs=0.01)
     assert np.abs(change[cosine > 0.6]).max() < 5e-3
-    refiner.previous = None
-    unmoved = refiner(mesh.vertices, ball_occupancy(0.30), Silhouette.of(disc_mask(0.30), CAMERA))
+    unmoved = refined(mesh, ball_occupancy(0.30), Silhouette.of(disc_mask(0.30), CAMERA))
     assert np.abs(radial_change(mesh, unmoved)).max() < 5e-3  # the mask agrees: nothing moves
 
 
 def test_a_rim_deep_inside_the_mask_is_not_taken_for_the_outline():
     mesh = sphere(0.30)  # an arm in front of the torso: the mask reaches far beyond its rim
-    moved = Refiner(mesh.vertices, mesh.faces)(mesh.vertices, ball_occupancy(0.30),
-                                               Silhouette.of(disc_mask(0.80), CAMERA))
+    moved = refined(mesh, ball_occupancy(0.30), Silhouette.of(disc_mask(0.80), CAMERA))
     assert np.abs(radial_change(mesh, moved)).max() < 5e-3
 
 
-def test_offsets_are_smoothed_over_time():
-    mesh = sphere(0.30)
-    refiner = Refiner(mesh.vertices, mesh.faces)
-    first = refiner(mesh.vertices, ball_occupancy(0.33))
-    second = refiner(mesh.vertices, ball_occupancy(0.30))  # the next frame says: no change
-    front = facing(mesh) > 0.6
-    assert 0.0 < radial_change(mesh, second)[front].mean() < radial_change(mesh, first)[front].mean()
+def test_offsets_are_averaged_with_the_neighbouring_frames_and_a_resumed_run_gets_the_same():
+    available = [0, 1, 2, 3, 5, 6]  # frame row 4 has no person
+    raw = {row: np.full(3, float(row * row)) for row in available}
+    asked = []
+
+    def offsets_of(row):
+        asked.append(row)
+        return raw[row]
+
+    smoothed = dict(smoothed_over_time(available, available, offsets_of))
+    assert sorted(asked) == available  # each frame's evidence is read once
+    side, middle = TEMPORAL_WEIGHTS[0], TEMPORAL_WEIGHTS[1]
+    assert smoothed[2] == pytest.approx(side * raw[1] + middle * raw[2] + side * raw[3])
+    assert smoothed[5] == pytest.approx(side * raw[3] + middle * raw[5] + side * raw[6])  # neighbours among the meshed
+    assert smoothed[0] == pytest.approx((middle * raw[0] + side * raw[1]) / (middle + side))  # renormalised at the end
+    resumed = dict(smoothed_over_time([3, 6], available, lambda row: raw[row]))
+    assert all(np.array_equal(resumed[row], smoothed[row]) for row in (3, 6))
