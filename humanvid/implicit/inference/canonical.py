@@ -12,8 +12,6 @@ transforms. Each view's evidence about the point:
   person mask, that view sees empty space there. A point so seen by more than `carve_fraction` of the
   views that see it in their crop is carved away (the fit's own errors move single views by a few
   pixels, so one view alone does not carve);
-- contact: where the frame's pose has pressed the point, from outside the rest body, into the posed body
-  (an armpit, between the thighs), the frame says nothing about it (Contact);
 - distance: nothing farther than `reach` from the rest body is occupied, and the occupancy fades from
   `fade` to `reach` (a depth excursion far from the body must not be left by an unconstrained guess).
 
@@ -46,7 +44,6 @@ class CanonicalSettings:
     fade: float = 0.12  # metres from the rest body where the occupancy starts to fade
     reach: float = 0.25  # metres from the rest body beyond which nothing is occupied
     margin: float = 0.25  # metres around the rest body's box that the canonical lattice covers
-    contact: float = 0.02  # metres inside a posed body beyond which a point from outside the rest body is squeezed
 
 
 @dataclass
@@ -66,40 +63,6 @@ class RestBody:
     def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 3) rest-space points → (N,) distance [m] to their nearest carrier and its (N,) index."""
         return self.tree.query(points, workers=-1)
-
-    def height(self, points: np.ndarray, nearest: np.ndarray) -> np.ndarray:
-        """(N,) signed height [m] of rest-space points over their nearest carriers' tangent planes
-        (positive outside the body)."""
-        return np.einsum("ni,ni->n", points - self.vertices[self.carriers][nearest], self.normals[nearest])
-
-
-class Contact:
-    """Where a frame's pose presses parts of the body together (an arm against the torso, the thighs).
-
-    A rest-space point outside the body that the skinning carries more than `contact` metres inside the
-    frame's posed body has been squeezed into another part: the frame's occupancy there says nothing
-    about it (the armpit of a person whose arms hang down is full in every such frame), and the frame's
-    evidence is left out. Where no frame leaves the point free, it is empty.
-
-    Design note: on tennis.mp4 this removes the flaps between the arms and the torso of the rest-pose mesh;
-    on 4 validation clips the refined meshes' aligned Chamfer moves by +1.5, −0.1, 0.0 and +0.8 %.
-    """
-
-    def __init__(self, rest: RestBody, bone_transforms: np.ndarray):
-        carriers = rest.carriers
-        maps = np.einsum("vk,vkij->vij", rest.bone_weights[carriers],
-                         np.asarray(bone_transforms, np.float64)[rest.bone_indices[carriers]][:, :, :3, :])
-        self.vertices = np.einsum("vij,vj->vi", maps[:, :, :3], rest.vertices[carriers]) + maps[:, :, 3]
-        normals = np.einsum("vij,vj->vi", maps[:, :, :3], rest.normals)
-        self.normals = normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-        self.tree = cKDTree(self.vertices)
-
-    def squeezed(self, posed: np.ndarray, rest_height: np.ndarray, contact: float) -> np.ndarray:
-        """(N,) bool: posed points (camera frame) whose rest height (RestBody.height) was positive and that lie
-        more than `contact` metres inside the posed body (its nearest carrier's tangent plane)."""
-        nearest = self.tree.query(posed, workers=-1)[1]
-        height = np.einsum("ni,ni->n", posed - self.vertices[nearest], self.normals[nearest])
-        return (rest_height > 0.0) & (height < -contact)
 
 
 
@@ -125,17 +88,15 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
                         settings: CanonicalSettings = CanonicalSettings()) -> OccupancyFn:
     """(N, 3) rest-space points → (N,) fused occupancy in [0, 1]."""
     moves = [skin.transforms(view.bone_transforms) for view in views]
-    contacts = [Contact(rest, view.bone_transforms) for view in views]
 
     def occupancy(points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, np.float32)
         distance, nearest = rest.nearest(points)
-        height = rest.height(points, nearest)
         total = np.zeros(len(points))
         trust = np.zeros(len(points))
         seeing = np.zeros(len(points))
         carving = np.zeros(len(points))
-        for view, move, contact in zip(views, moves, contacts):
+        for view, move in zip(views, moves):
             maps = move(points)  # (N, 3, 4)
             posed = moved(points, maps)
             pixels = project(posed, view.camera)
@@ -148,7 +109,6 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
             facing = -np.einsum("ni,ni->n", normals, posed) / np.maximum(
                 np.linalg.norm(normals, axis=1) * np.linalg.norm(posed, axis=1), 1e-9)
             weight = in_crop * (settings.back_weight + (1.0 - settings.back_weight) * np.clip(facing, 0.0, 1.0))
-            weight = weight * ~contact.squeezed(posed, height, settings.contact)
             total += weight * view.field(posed)
             trust += weight
             seeing += in_crop

@@ -12,9 +12,9 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from humanvid.implicit.inference.avatar import build_avatar, choose_keyframes
-from humanvid.implicit.inference.canonical import (CanonicalSettings, Contact, RestBody, View, canonical_occupancy,
+from humanvid.implicit.inference.canonical import (CanonicalSettings, RestBody, View, canonical_occupancy,
                                                    outside_distance)
-from humanvid.implicit.inference.fusion import VolumeField, moved
+from humanvid.implicit.inference.fusion import VolumeField
 from humanvid.implicit.inference.meshing import evaluate_coarse_to_fine, grid_around
 from humanvid.implicit.inference.posing import Skin
 from humanvid.implicit.inference.skin_field import SkinField
@@ -160,47 +160,6 @@ def test_skin_weights_far_from_the_body_blend_the_bones_on_either_side():
     assert on_left[0] > 0.95
     skin = Skin.of(np.array([[0.0, 0.0, 0.0]]), field, influences=2)
     assert skin.bone_weights.sum() == pytest.approx(1.0)
-
-
-def two_legs() -> tuple[RestBody, SkinField]:
-    """Two "legs" 0.3 m apart (balls of 5 cm), each its own bone, and the skin field around them."""
-    ball = trimesh.creation.icosphere(3)
-    vertices = np.concatenate([ball.vertices * 0.05 + [x, 0, 0] for x in (-0.15, 0.15)])
-    faces = np.concatenate([ball.faces, ball.faces + len(ball.vertices)])
-    indices = np.repeat([[0], [1]], len(ball.vertices), axis=0)
-    rest = RestBody(vertices, faces, indices, np.ones((len(vertices), 1)))
-    return rest, SkinField.around(vertices, indices, rest.bone_weights, 2, np.full(3, -0.5), np.full(3, 0.5))
-
-
-def legs_moved(shift: float) -> np.ndarray:
-    """(2, 4, 4): the legs moved `shift` m towards each other, DISTANCE in front of the camera."""
-    bones = np.repeat(np.eye(4)[None], 2, axis=0)
-    bones[:, 2, 3] = -DISTANCE
-    bones[0, 0, 3], bones[1, 0, 3] = shift, -shift
-    return bones
-
-
-def test_a_point_pressed_between_two_parts_is_told_apart_from_one_that_rides_with_its_part():
-    rest, field = two_legs()
-    points = np.array([[0.0, 0.0, 0.0], [-0.3, 0.0, 0.0], [0.15, 0.0, 0.0]])  # midway; beside the left leg; inside
-    height = rest.height(points, rest.nearest(points)[1])
-    assert height[0] == pytest.approx(0.10, abs=0.01) and height[2] < 0
-    for shift, squeezed in ((0.14, [True, False, False]), (-0.1, [False, False, False])):  # pressed; apart
-        bones = legs_moved(shift)
-        posed = moved(points, field.transforms(bones)(points))
-        assert list(Contact(rest, bones).squeezed(posed, height, 0.02)) == squeezed
-
-
-def test_a_frame_that_presses_two_parts_together_says_nothing_about_the_gap():
-    rest, field = two_legs()
-    bones = legs_moved(0.14)  # the legs pressed together: the network's field is full between them
-    grid = grid_around(np.array([-0.5, -0.5, -DISTANCE - 0.5]), np.array([0.5, 0.5, -DISTANCE + 0.5]), 32, 4)
-    full = View(VolumeField(np.ones(grid.shape, np.float32), grid), bones, crop_camera(INTRINSICS, crop_affine(
-        np.array([399.5, 399.5]), 400.0)), np.zeros((512, 512), np.float32))
-    gap = np.array([[0.0, 0.0, 0.0]])
-    settings = CanonicalSettings(reach=1.0, fade=0.9)
-    assert canonical_occupancy(rest, field, [full], settings)(gap)[0] == 0.0
-    assert canonical_occupancy(rest, field, [full], CanonicalSettings(reach=1.0, fade=0.9, contact=1.0))(gap)[0] > 0.5
 
 
 def test_keyframes_spread_over_the_video():
