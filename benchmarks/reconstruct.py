@@ -24,12 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
-from scipy.spatial import cKDTree
 
+from accuracy_scores import FAR, far_share
 from common import REAL, humanvid, run_timed, write_section
-
-
-FAR = 0.25  # metres from the fitted body beyond which a mesh vertex counts as far
 
 
 def far_and_shared(folder: Path, frames: list[int]) -> tuple[float, bool]:
@@ -43,8 +40,7 @@ def far_and_shared(folder: Path, frames: list[int]) -> tuple[float, bool]:
             continue
         mesh = trimesh.load(path, process=False)
         body = trimesh.load(folder / "body" / f"{frame:06d}.obj", process=False)
-        distance = cKDTree(body.vertices).query(mesh.vertices, workers=-1)[0]
-        far, total = far + int((distance > FAR).sum()), total + len(distance)
+        far, total = far + far_share(mesh, body) * len(mesh.vertices), total + len(mesh.vertices)
         same = same and (faces is None or np.array_equal(faces, mesh.faces))
         faces = mesh.faces if faces is None else faces
     return far / max(total, 1), same

@@ -65,6 +65,12 @@ def surface_offsets(vertices: np.ndarray, normals: np.ndarray, occupancy: Occupa
     return offsets
 
 
+def facing_camera(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(V,) cosine between each unit vertex normal and the ray from the vertex to the camera (the origin)."""
+    towards = -vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-9)
+    return np.einsum("ij,ij->i", normals, towards)
+
+
 @dataclass
 class Silhouette:
     """A frame's person mask as the refinement reads it: signed distances [crop px] to the mask's outline
@@ -89,8 +95,7 @@ class Silhouette:
         columns = np.clip(np.round(pixels[:, 0]).astype(int), 0, size - 1)
         rows = np.clip(np.round(pixels[:, 1]).astype(int), 0, size - 1)
         distance = self.signed_distance[rows, columns]
-        towards = -vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-9)
-        facing = np.einsum("ij,ij->i", normals, towards)
+        facing = facing_camera(vertices, normals)
         across = np.sqrt(np.clip(1.0 - facing**2, 0.0, 1.0))  # the normal's share in the image plane
         metres_per_pixel = -vertices[:, 2] / self.camera[0, 0]
         offsets = -distance * metres_per_pixel / np.maximum(across, 0.5)
@@ -101,9 +106,7 @@ class Silhouette:
 
 def visibility(vertices: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """(V,) in [0, 1]: 1 facing the camera (at the origin) and on the silhouette, fading to 0 facing away."""
-    towards = -vertices / np.maximum(np.linalg.norm(vertices, axis=1, keepdims=True), 1e-9)
-    facing = np.einsum("ij,ij->i", normals, towards)
-    return np.clip(1.0 + facing / FACING_SPAN, 0.0, 1.0)
+    return np.clip(1.0 + facing_camera(vertices, normals) / FACING_SPAN, 0.0, 1.0)
 
 
 class Refiner:
