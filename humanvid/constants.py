@@ -22,3 +22,5 @@ PHOTO_DEPTH_MARGIN = 0.07  # m, depth band of a single image, where the network 
 
 # The person
 HEIGHT_RANGE = (0.5, 2.6)  # m, heights `--height` accepts
+
+CARRY_STRIDE = 4  # fusion carries points with every 4th body vertex (the skinning field is smooth)

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from humanvid.constants import CARRY_STRIDE
 from humanvid.errors import HumanvidError
 from humanvid.exchange.body_params import load_body_params
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.implicit.inference.fusion import PosedBody
 
-CARRY_STRIDE = 4  # fusion carries points with every 4th body vertex: the skinning field is smooth
 
 
 class FittedBodies:

@@ -34,7 +34,6 @@ from humanvid.stages.avatar import make_avatar, run_has_avatar, write_own_avatar
 from humanvid.stages.bodies import FittedBodies
 from humanvid.stages.fit import quiet_warp
 
-CARRY_STRIDE = 4  # fusion carries points with every 4th body vertex: the skinning field is smooth
 
 
 @dataclass

@@ -27,13 +27,13 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from humanvid.constants import CARRY_STRIDE
 from humanvid.geometry.body_distance import vertex_normals
 from humanvid.implicit.inference.fusion import VolumeField, moved
 from humanvid.implicit.inference.meshing import Grid, KeepFn, OccupancyFn, grid_around
 from humanvid.implicit.inference.skin_field import SkinField
 from humanvid.projection import project
 
-CARRY_STRIDE = 4  # distances and normals are read off every 4th rest-body vertex
 
 
 @dataclass(frozen=True)
