@@ -37,7 +37,7 @@ def test_loose_sample_is_watertight_and_stands_off_the_body(rig, space):
     clothed = mesh.trimesh()
     assert clothed.is_watertight
     body = trimesh.Trimesh(person.posed.vertices[0], person.posed.faces, process=False)
-    assert chamfer_distance(body, clothed, count=4000) > 5.0  # cm (7.5 when written)
+    assert chamfer_distance(body, clothed, count=4000) > 5.0  # cm
 
 
 def test_open_coat_is_a_closed_band_open_at_the_front(standing):
