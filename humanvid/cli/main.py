@@ -17,6 +17,7 @@ from humanvid.cli.pose_model import install_pose_model
 from humanvid.cli.reconstruct import reconstruct
 from humanvid.cli.synth import sheet_command, synth_command
 from humanvid.cli.train import train_command
+from humanvid.cli.viewer import install_viewer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,7 +31,8 @@ def main() -> None:
     """
 
 
-for _command in (reconstruct, evaluate_command, install_pose_model, synth_command, sheet_command, train_command):
+for _command in (reconstruct, evaluate_command, install_pose_model, install_viewer, synth_command, sheet_command,
+                 train_command):
     main.add_command(_command)
 
 if __name__ == "__main__":
