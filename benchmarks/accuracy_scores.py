@@ -24,6 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from accuracy_data import load_truth
+from humanvid.exchange.obj import obj_trimesh
 from humanvid.evaluation.metrics import (PreparedSurface, SurfaceIndex, SurfaceSamples, best_depth_scale,
                                          compare_surfaces, excess_surface_change, prepare_surface)
 
@@ -47,11 +48,10 @@ class MeshScores:
 
 def read_mesh(path: Path):
     """A predicted OBJ as a trimesh, or None when the pipeline wrote none (or an empty one)."""
-    import trimesh
 
     if not path.exists():
         return None
-    mesh = trimesh.load(path, force="mesh", process=False)
+    mesh = obj_trimesh(path)
     return mesh if len(mesh.faces) else None
 
 

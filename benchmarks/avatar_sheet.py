@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import trimesh
 
+from humanvid.exchange.obj import obj_trimesh
 from humanvid.atomic import write_bytes
 from humanvid.camera import Camera, look_at
 from humanvid.exchange.avatar import canonical_path, read_avatar
@@ -66,7 +67,7 @@ def main() -> None:
     if args.per_frame is not None:
         frames = list(avatar.frames)
         frame = args.frame if args.frame is not None else int(frames[len(frames) // 2])
-        mesh = trimesh.load(RunFolder(args.per_frame).mesh_path(frame), process=False)
+        mesh = obj_trimesh(RunFolder(args.per_frame).mesh_path(frame))
         root = avatar.bone_transforms[frames.index(frame)][0]  # the root bone: the body's place and facing
         rows.append(turned_views(trimesh.Trimesh(facing_camera(np.asarray(mesh.vertices), root), mesh.faces,
                                                  process=False), args.tile))

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from humanvid.exchange.obj import obj_trimesh
 from humanvid.atomic import write_bytes
 from humanvid.camera import Camera
 from humanvid.export.mesh_views import front_view, overlay, side_view
@@ -71,14 +72,13 @@ def pick_frames(meshed: list[int], count: int) -> list[int]:
 
 
 def frame_row(video: ReconstructedVideo, frame: int, tile: int, with_overlay: bool) -> SheetRow:
-    import trimesh
 
     name = f"{frame:06d}"
     crop = cv2.imread(str(video.folder / "crops" / f"{name}.png"), cv2.IMREAD_COLOR)
     if crop is None:
         raise SystemExit(f"{video.folder}: crops/{name}.png is missing")
     crop = cv2.resize(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), (tile, tile), interpolation=cv2.INTER_AREA)
-    mesh = trimesh.load(video.folder / "meshes" / f"{name}.obj", process=False)
+    mesh = obj_trimesh(video.folder / "meshes" / f"{name}.obj")
     camera = video.camera.cropped(video.crop_affines[frame], video.crop_size).resized(tile / video.crop_size)
     front = front_view(mesh, camera)
     tiles, titles = [crop, front.image(), side_view(mesh, camera).image()], ["crop", "front", "side"]

@@ -23,7 +23,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import trimesh
+
+from humanvid.exchange.obj import obj_trimesh
 
 from accuracy_scores import FAR, far_share
 from common import REAL, humanvid, run_timed, write_section
@@ -38,8 +39,8 @@ def far_and_shared(folder: Path, frames: list[int]) -> tuple[float, bool]:
         path = folder / "meshes" / f"{frame:06d}.obj"
         if not path.exists():
             continue
-        mesh = trimesh.load(path, process=False)
-        body = trimesh.load(folder / "body" / f"{frame:06d}.obj", process=False)
+        mesh = obj_trimesh(path)
+        body = obj_trimesh(folder / "body" / f"{frame:06d}.obj")
         far, total = far + far_share(mesh, body) * len(mesh.vertices), total + len(mesh.vertices)
         same = same and (faces is None or np.array_equal(faces, mesh.faces))
         faces = mesh.faces if faces is None else faces

@@ -11,6 +11,7 @@ CROP_SIZE = 512  # px, side of the square crop around the person that the fit an
 PERSON_FILL = 0.8  # share of the crop height the person takes
 SILHOUETTE_SIZE = 128  # px, side of the masks the fit compares silhouettes with (a quarter of the crop)
 DEFAULT_VERTICAL_FOV_DEG = 55.0  # field of view of the full frame when the user gives no --focal
+TEXTURE_SIZE = 1024  # texels, side of a person's texture (~1.5 mm per texel on an adult)
 
 # Projection
 MIN_DEPTH = 1e-3  # m: points nearer than this (or behind the camera) are projected as if this far

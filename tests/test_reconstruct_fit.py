@@ -7,7 +7,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-import trimesh
+
+from humanvid.exchange.obj import obj_trimesh
 
 from helpers import REPO, real_media, run_cli
 
@@ -26,7 +27,7 @@ def test_fit_writes_bodies_quality_and_preview(tmp_path):
     with np.load(out_dir / "body" / "params.npz") as params:
         assert str(params["model"]) == "anny" and params["pose"].shape[0] == 6 and params["shape"].shape[0] == 1
     for frame in frames:
-        body = trimesh.load(out_dir / "body" / f"{frame:06d}.obj", process=False)
+        body = obj_trimesh(out_dir / "body" / f"{frame:06d}.obj")
         assert body.is_watertight or len(body.faces) > 20000
         height = body.vertices[:, 1].max() - body.vertices[:, 1].min()
         assert 1.4 < height < 2.1  # an upright adult, y up, metres

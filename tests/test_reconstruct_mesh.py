@@ -12,6 +12,8 @@ import json
 import numpy as np
 import pytest
 import trimesh
+
+from humanvid.exchange.obj import obj_trimesh
 from helpers import REPO, real_media, run_cli
 
 CLIP = REPO / "examples" / "clip.mp4"
@@ -57,11 +59,11 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
     assert sorted(p.name for p in (out_dir / "meshes").iterdir()) == [f"{f:06d}.obj" for f in FRAMES]
     for entry in run["frames"]:
         assert entry["mesh"] == "ok" and entry["watertight"]
-        mesh = trimesh.load(out_dir / "meshes" / f"{entry['frame']:06d}.obj", process=False)
+        mesh = obj_trimesh(out_dir / "meshes" / f"{entry['frame']:06d}.obj")
         assert mesh.is_watertight and mesh.volume > 0  # closed, faces pointing outwards
-        merged = trimesh.load(out_dir / "meshes" / f"{entry['frame']:06d}.obj")  # as read by a tool that merges
+        merged = trimesh.Trimesh(mesh.vertices, mesh.faces)  # welded by position, as some tools read it
         assert merged.is_watertight and len(merged.vertices) == len(mesh.vertices)  # no two vertices coincide
-        body = trimesh.load(out_dir / "body" / f"{entry['frame']:06d}.obj", process=False)
+        body = obj_trimesh(out_dir / "body" / f"{entry['frame']:06d}.obj")
         height = np.ptp(mesh.vertices[:, 1])
         assert 0.85 * np.ptp(body.vertices[:, 1]) < height < 1.25 * np.ptp(body.vertices[:, 1])
         assert mesh.vertices[:, 2].max() < 0  # in front of the camera
@@ -75,8 +77,8 @@ def test_meshes_are_closer_to_the_clothed_ground_truth_than_the_fitted_body(mesh
     out_dir, _ = meshed
     for frame in (FRAMES[0], FRAMES[-1]):
         truth = groundtruth(frame)
-        mesh = trimesh.load(out_dir / "meshes" / f"{frame:06d}.obj", process=False)
-        body = trimesh.load(out_dir / "body" / f"{frame:06d}.obj", process=False)
+        mesh = obj_trimesh(out_dir / "meshes" / f"{frame:06d}.obj")
+        body = obj_trimesh(out_dir / "body" / f"{frame:06d}.obj")
         clothed = surface_metrics(similar_to(mesh, truth), truth, count=5000)
         naked = surface_metrics(similar_to(body, truth), truth, count=5000)
         # The person wears a long coat: the network must add it to what the body explains.
@@ -98,7 +100,7 @@ def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_pat
     assert run["stages"]["mesh"]["temporal_window"] == 0 and run["stages"]["mesh"]["resolution"] == 128
     assert run["stages"]["mesh"]["depth_margin"] == 0.07
     assert run["stages"]["fit"]["status"] == "complete"  # the bodies were reused, not fitted again
-    coarse = trimesh.load(out_dir / "meshes" / f"{FRAMES[0]:06d}.obj", process=False)
+    coarse = obj_trimesh(out_dir / "meshes" / f"{FRAMES[0]:06d}.obj")
     assert coarse.is_watertight and len(coarse.faces) > 2000
 
 
@@ -117,8 +119,8 @@ def test_the_shipped_body_sdf_network_by_name(meshed, tmp_path):
     assert run["stages"]["fit"]["status"] == "complete" and run["quality"]["watertight_fraction"] == 1.0
     assert run["quality"]["mesh_mask_iou_mean"] > 0.8
     truth = groundtruth(FRAMES[0])
-    mesh = trimesh.load(tmp_path / "clip" / "meshes" / f"{FRAMES[0]:06d}.obj", process=False)
-    body = trimesh.load(tmp_path / "clip" / "body" / f"{FRAMES[0]:06d}.obj", process=False)
+    mesh = obj_trimesh(tmp_path / "clip" / "meshes" / f"{FRAMES[0]:06d}.obj")
+    body = obj_trimesh(tmp_path / "clip" / "body" / f"{FRAMES[0]:06d}.obj")
     clothed = surface_metrics(similar_to(mesh, truth), truth, count=5000)
     naked = surface_metrics(similar_to(body, truth), truth, count=5000)
     assert clothed.chamfer_cm < 0.85 * naked.chamfer_cm, (clothed, naked)
@@ -166,13 +168,13 @@ def test_a_photo_is_meshed_within_the_depth_band_by_default(tmp_path):
     out_dir = tmp_path / photo.stem
     run = json.loads((out_dir / "run.json").read_text())
     assert run["stages"]["mesh"]["depth_margin"] == 0.07
-    banded = trimesh.load(out_dir / "meshes" / "000000.obj", process=False)
+    banded = obj_trimesh(out_dir / "meshes" / "000000.obj")
 
     unbounded = run_cli("reconstruct", photo, "-o", tmp_path, "-q", "--resolution", "128", "--depth-margin", "0")
     assert unbounded.returncode == 0, unbounded.stderr
     run = json.loads((out_dir / "run.json").read_text())
     assert run["stages"]["mesh"]["depth_margin"] == 0.0 and run["stages"]["fit"]["status"] == "complete"
-    free = trimesh.load(out_dir / "meshes" / "000000.obj", process=False)
+    free = obj_trimesh(out_dir / "meshes" / "000000.obj")
     assert banded.is_watertight and free.is_watertight
     # The band takes depth off (the network errs thick), not the silhouette.
     assert banded.volume < 0.97 * free.volume
@@ -187,9 +189,9 @@ def test_a_video_is_one_clothed_person_with_one_topology(tmp_path):
     run = json.loads((out_dir / "run.json").read_text())
     stage = run["stages"]["mesh"]
     assert stage["topology"] == "canonical" and stage["keyframes"] == [0, 6, 12, 18]
-    canonical = trimesh.load(out_dir / "avatar" / "canonical.obj", process=False)
+    canonical = obj_trimesh(out_dir / "avatar" / "canonical.obj")
     assert canonical.is_watertight
-    meshes = [trimesh.load(out_dir / "meshes" / f"{frame:06d}.obj", process=False) for frame in (0, 6, 12, 18)]
+    meshes = [obj_trimesh(out_dir / "meshes" / f"{frame:06d}.obj") for frame in (0, 6, 12, 18)]
     for mesh in meshes:  # the same vertices and faces in every frame, in that frame's pose
         assert np.array_equal(mesh.faces, canonical.faces) and mesh.is_watertight
     assert not np.allclose(meshes[0].vertices, meshes[-1].vertices)

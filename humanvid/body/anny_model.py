@@ -107,6 +107,7 @@ class AnnyBody(BodyModel):
             raise ValueError(f"unexpected Anny phenotypes {anny_model.phenotype_labels}")
         self.anny = anny_model
         self.joint_names = tuple(anny_model.bone_labels)
+        self.joint_parents = tuple(max(int(parent), -1) for parent in anny_model.bone_parents)
         bone_index = {label: index for index, label in enumerate(self.joint_names)}
         self.register_buffer(
             "compact_bone_ids", torch.tensor([bone_index[bone] for bone in COMPACT_BONES]), persistent=False

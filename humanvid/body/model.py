@@ -115,6 +115,7 @@ class BodyModel(torch.nn.Module):
         pose_joint_names: the P joints of `BodyParams.pose`, in order.
         shape_names: the S entries of `BodyParams.shape`.
         joint_names: the J joints of `BodyOutput.joints`.
+        joint_parents: (J,) the parent of each joint, −1 for the root.
         faces: (F, 3) int64 triangle buffer.
         pose_prior: :class:`PosePrior` over the P joints.
         shape_prior: :class:`ShapePrior` over the S shape parameters.
@@ -126,6 +127,7 @@ class BodyModel(torch.nn.Module):
     pose_joint_names: tuple[str, ...]
     shape_names: tuple[str, ...]
     joint_names: tuple[str, ...]
+    joint_parents: tuple[int, ...]
     faces: torch.Tensor
     pose_prior: PosePrior
     shape_prior: ShapePrior

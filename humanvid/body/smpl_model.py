@@ -166,6 +166,7 @@ class SmplBody(BodyModel):
         if bool((parents[1:] < 0).any()) or bool((parents[1:] >= torch.arange(1, joint_count)).any()):
             raise HumanvidError(f"{source} is not a valid {kind.upper()} model: bad 'kintree_table'")
         self.register_buffer("parents", parents, persistent=False)
+        self.joint_parents = tuple(int(parent) for parent in parents)
         self.register_buffer("faces", torch.as_tensor(faces.astype(np.int64)), persistent=False)
         max_influences = int((weights > 0).sum(axis=1).max())
         indices, sparse_weights = dense_to_sparse_weights(self.lbs_weights, max_influences)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from humanvid.errors import HumanvidError
+from humanvid.exchange.obj import obj_trimesh
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".npz")  # .npz: humanvid synth ground truth
 KEYPOINT_KEYS = ("keypoints", "keypoints3d", "joints", "joints3d")
@@ -80,7 +81,7 @@ def load_mesh(path: Path):
 
             mesh = groundtruth_trimesh(path)
         else:
-            mesh = trimesh.load(path, force="mesh", process=False)
+            mesh = _load_triangles(path)
     except Exception as err:  # trimesh raises many kinds on bad files
         raise HumanvidError(f"{path}: not a readable mesh ({type(err).__name__}: {err})") from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0 or mesh.area <= 0:
@@ -198,3 +199,17 @@ def finite(value):
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+
+def _load_triangles(path: Path):
+    """humanvid's own OBJ reader where it applies (one vertex per surface point, whatever the texture's
+    seams), else trimesh's."""
+    import trimesh
+
+    if path.suffix.lower() == ".obj":
+        try:
+            return obj_trimesh(path)
+        except ValueError:
+            pass  # not only triangles: trimesh triangulates
+    return trimesh.load(path, force="mesh", process=False)

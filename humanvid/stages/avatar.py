@@ -11,7 +11,8 @@ import torch
 import trimesh
 from scipy.spatial import cKDTree
 
-from humanvid.exchange.avatar import SavedAvatar, canonical_path, read_avatar, write_avatar
+from humanvid.exchange.avatar import MESHES_MATERIAL, SavedAvatar, canonical_path, read_avatar, write_avatar
+from humanvid.exchange.obj import read_obj, write_obj
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.implicit.inference.avatar import KEYFRAMES, build_avatar, choose_keyframes, frame_view
 from humanvid.implicit.inference.canonical import CanonicalSettings, RestBody, canonical_grid
@@ -24,6 +25,7 @@ from humanvid.implicit.inference.volume import COARSE_STEP
 from humanvid.implicit.model.network import OccupancyNetwork
 from humanvid.projection import crop_camera
 from humanvid.stages.bodies import FittedBodies
+from humanvid.texture.atlas import unwrap
 
 
 @dataclass
@@ -87,8 +89,12 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
         avatar = build_avatar(RestBody(rest, bodies.faces, indices, weights), views, transforms.shape[1],
                               settings.resolution)
         timings["fusion"] += time.perf_counter() - tick
-        saved = SavedAvatar(avatar.mesh, avatar.skin, tuple(bodies.model.joint_names), heads, np.asarray(frames),
-                            transforms, np.asarray([frames[row] for row in keyframes]))
+        tick = time.perf_counter()
+        atlas = unwrap(avatar.mesh.vertices, avatar.mesh.faces)
+        timings["atlas"] = timings.get("atlas", 0.0) + time.perf_counter() - tick
+        saved = SavedAvatar(avatar.mesh, avatar.skin, tuple(bodies.model.joint_names),
+                            np.asarray(bodies.model.joint_parents), heads, np.asarray(frames), transforms,
+                            np.asarray([frames[row] for row in keyframes]), atlas)
         write_avatar(run, saved)
     return PosedAvatar(saved)
 
@@ -97,7 +103,8 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
 def write_own_avatar(run: RunFolder, frames: np.ndarray, row: int, bodies: FittedBodies) -> None:
     """A single image's avatar: its own mesh carried back into the rest pose (each vertex by the skinning of
     its nearest body vertex), so that the image's mesh is the canonical one posed."""
-    mesh = trimesh.load(run.mesh_path(int(frames[row])), process=False)
+    mesh = read_obj(run.mesh_path(int(frames[row])))
+    mesh = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
     rest, indices, weights, heads, transforms = bodies.rest_and_bones()
     output = bodies.model(bodies.params.index([row]))
     posed_body = output.vertices[0].double().numpy()
@@ -108,5 +115,8 @@ def write_own_avatar(run: RunFolder, frames: np.ndarray, row: int, bodies: Fitte
     grid = canonical_grid(RestBody(rest, bodies.faces, indices, weights), 64, COARSE_STEP, CanonicalSettings().margin)
     field = skin_field_for(rest, indices, weights, transforms.shape[1], grid)
     canonical = trimesh.Trimesh(rest_vertices, np.asarray(mesh.faces), process=False)
-    write_avatar(run, SavedAvatar(canonical, Skin.of(rest_vertices, field), tuple(bodies.model.joint_names), heads,
-                                  np.asarray(frames), transforms, np.asarray([frames[row]])))
+    saved = SavedAvatar(canonical, Skin.of(rest_vertices, field), tuple(bodies.model.joint_names),
+                        np.asarray(bodies.model.joint_parents), heads, np.asarray(frames), transforms,
+                        np.asarray([frames[row]]), unwrap(rest_vertices, np.asarray(mesh.faces)))
+    write_obj(run.mesh_path(int(frames[row])), mesh.vertices, mesh.faces, topology=saved.topology(MESHES_MATERIAL))
+    write_avatar(run, saved)

@@ -24,6 +24,7 @@ import numpy as np
 
 from humanvid.constants import CROP_SIZE, SILHOUETTE_SIZE, VIDEO_DEPTH_MARGIN
 from humanvid.evaluation.silhouette import mask_iou, rasterize_silhouette
+from humanvid.exchange.avatar import MESHES_MATERIAL
 from humanvid.exchange.obj import write_obj
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.implicit.inference.frame import FrameInputs
@@ -85,10 +86,12 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
                              vertices, bodies.faces)
         return SequenceFrame(inputs, body)
 
+    topology = None  # per-frame meshes have no texture
     if settings.topology == "canonical" and len(available) > 1:
         avatar = make_avatar(run, track.frames, available, bodies, load, network, settings, timings)
         result.topology, result.keyframes = "canonical", [int(frame) for frame in avatar.keyframes]
         meshes = avatar.frame_meshes(todo, available, load, network, settings.device, timings)
+        topology = avatar.saved.topology(MESHES_MATERIAL)
     else:
         sequence = SequenceSettings(settings.resolution, settings.temporal_window, settings.depth_margin,
                                     settings.device)
@@ -97,7 +100,7 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
     for finished, (row, frame, mesh) in enumerate(meshes, 1):
         tick = time.perf_counter()
         if len(mesh.faces):
-            write_obj(run.mesh_path(track.frames[row]), mesh.vertices, mesh.faces)
+            write_obj(run.mesh_path(track.frames[row]), mesh.vertices, mesh.faces, topology=topology)
             result.meshed[row] = True
             result.faces[row] = len(mesh.faces)
             result.watertight[row] = bool(mesh.is_watertight)
