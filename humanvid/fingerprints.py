@@ -17,6 +17,7 @@ from preprocessing.video import MediaInfo
 PREPROCESS_FORMAT = 1  # bump when preprocessing output changes for the same settings
 FIT_FORMAT = 7  # bump when fitting output changes for the same settings
 MESH_FORMAT = 6  # bump when meshing output changes for the same settings
+EXPORT_FORMAT = 1  # bump when the export stage's output changes for the same meshes
 
 
 def _digest(key: dict) -> str:
@@ -61,3 +62,7 @@ def mesh_fingerprint(fit: str, settings: Settings, depth_margin: float) -> str:
     return _digest({"fit": fit, "format": MESH_FORMAT, "checkpoint": weights, "resolution": settings.resolution,
                     "temporal_window": settings.temporal_window, "depth_margin": depth_margin,
                     "topology": settings.topology})
+
+
+def export_fingerprint(mesh: str | None, exports: tuple[str, ...]) -> str:
+    return _digest({"mesh": mesh, "format": EXPORT_FORMAT, "exports": sorted(exports)})

@@ -1,9 +1,9 @@
 """Run the stages for one input into OUT/<name>/, resumably, and keep run.json true.
 
-Stages, in order: preprocess (crops, masks, landmarks), fit (one body per frame)
-and mesh (one clothed mesh per frame). Each stage records a fingerprint of what
-it was made from (humanvid.fingerprints); a rerun skips what matches and redoes
-what does not.
+Stages, in order: preprocess (crops, masks, landmarks), fit (one body per frame),
+mesh (one clothed mesh per frame) and export (texture, avatar.glb, viewer.html,
+preview.mp4). Each stage records a fingerprint of what it was made from
+(humanvid.fingerprints); a rerun skips what matches and redoes what does not.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from humanvid import __version__, atomic
 from humanvid.camera import Camera
 from humanvid.errors import HumanvidError
 from humanvid.exchange.run_folder import RunFolder
-from humanvid.fingerprints import fit_fingerprint, mesh_fingerprint, preprocess_fingerprint
+from humanvid.fingerprints import export_fingerprint, fit_fingerprint, mesh_fingerprint, preprocess_fingerprint
 from humanvid.inputs import Job
 from humanvid.settings import Settings
 from preprocessing import pose_models
@@ -131,7 +131,9 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
     fit_done = manifest["stages"].get("fit", {}).get("fingerprint")
     if settings.runs("mesh"):
         resumed = _mesh(run, manifest, settings, fit_done, progress) and resumed
-    if settings.preview and settings.runs("fit"):
+    if settings.runs("mesh") and settings.exports:
+        resumed = _export(info, run, manifest, settings, progress) and resumed
+    elif "preview" in settings.exports and settings.runs("fit"):
         _preview(info, run, manifest, settings, progress)
     result.resumed = resumed
 
@@ -158,6 +160,7 @@ def _preprocess(info: MediaInfo, run: RunFolder, settings: Settings, fingerprint
     }
     manifest["stages"]["fit"] = {"status": "not run"}
     manifest["stages"]["mesh"] = {"status": "not run"}
+    manifest["stages"]["export"] = {"status": "not run"}
     manifest["quality"] = {"crop_center_jitter_px": round(stage.jitter_px, 3)}
     manifest["summary"] = {
         "frames_total": len(status),
@@ -280,6 +283,40 @@ def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress
         if made else None
     manifest["quality"]["mesh_mask_iou_mean"] = round(float(np.mean([f["mesh_mask_iou"] for f in made])), 4) \
         if made else None
+    run.write_manifest(manifest)
+    return False
+
+
+def _export(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings, progress: Progress) -> bool:
+    """Run (or skip, if done from these meshes with these choices) the export stage; True when skipped."""
+    from humanvid.exchange.avatar import canonical_path
+    from humanvid.stages.export import export_steps, run_export
+
+    fingerprint = export_fingerprint(manifest["stages"].get("mesh", {}).get("fingerprint"), settings.exports)
+    stage = manifest["stages"].get("export", {})
+    if (stage.get("status") == "complete" and stage.get("fingerprint") == fingerprint
+            and all((run.root / name).exists() for name in stage.get("files", []))):
+        return True
+    for name in stage.get("files", []):  # what an earlier export wrote goes, so no stale file stays
+        (run.root / name).unlink(missing_ok=True)
+    manifest["stages"]["export"] = {"status": "running", "fingerprint": fingerprint}
+    run.write_manifest(manifest)
+    meshed = [f["frame"] for f in manifest["frames"] if f.get("mesh") == "ok"]
+    progress.start("export", export_steps(len(meshed), len(manifest["frames"]), settings.exports,
+                                          canonical_path(run).exists()))
+    result = run_export(run, info, settings.selection, meshed, settings.exports, progress.advance)
+    texture = None if result.texture is None else {
+        "views": result.texture.views, "seen": round(result.texture.seen, 4),
+        "through": round(result.texture.through, 4), "filled": round(result.texture.filled, 4),
+        **({"note": "one view: the back takes the front's colour, seen through the body"}
+           if result.texture.views == 1 else {}),
+    }
+    manifest["stages"]["export"] = {
+        "status": "complete", "fingerprint": fingerprint, "files": result.written, "notes": result.notes,
+        "texture": texture, "seconds": round(result.seconds, 3),
+        "seconds_per_frame": round(result.seconds / max(len(meshed), 1), 4),
+        **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
+    }
     run.write_manifest(manifest)
     return False
 

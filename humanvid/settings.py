@@ -10,6 +10,7 @@ from preprocessing.video import FrameSelection
 
 STAGES = ("preprocess", "fit", "mesh")  # in order; `until` names the last one to run
 TOPOLOGIES = ("canonical", "per-frame")  # one mesh per video posed per frame, or each frame's own mesh
+EXPORTS = ("obj", "glb", "html", "preview")  # the meshes' texture, avatar.glb, viewer.html, preview.mp4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,7 +24,7 @@ class Settings:
     overwrite: bool = False  # replace outputs made with other settings instead of refusing
     body_model: str = "anny"
     model_path: Path | None = None  # SMPL / SMPL-X model file or folder
-    preview: bool = False  # also write preview.mp4
+    exports: tuple[str, ...] = EXPORTS  # what the export stage writes, of EXPORTS
     checkpoint: Path | None = None  # occupancy network; None: the shipped default
     resolution: int = 256  # marching-cubes cells along the longest side of the person's box
     temporal_window: int = 2  # frames fused on either side of each frame
@@ -36,13 +37,15 @@ class Settings:
             raise ValueError(f"until must be one of {', '.join(STAGES)}, not {self.until!r}")
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, not {self.topology!r}")
+        if set(self.exports) - set(EXPORTS):
+            raise ValueError(f"exports must be among {', '.join(EXPORTS)}, not {self.exports!r}")
 
     def as_dict(self) -> dict:
         return {
             "start": self.selection.start, "end": self.selection.end, "every": self.selection.every,
             "max_frames": self.selection.max_frames, "focal": self.focal, "until": self.until, "device": self.device,
             "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
-            "preview": self.preview, "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
+            "exports": list(self.exports), "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
             "resolution": self.resolution, "temporal_window": self.temporal_window, "height": self.height,
             "depth_margin": self.depth_margin, "topology": self.topology,
         }

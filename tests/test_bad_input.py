@@ -97,7 +97,7 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--preview"], "needs --until fit"),
+    (["--export", "preview"], "needs a fitted body"),
     (["--start", "5", "--end", "3"], "must be greater"),
     (["--device", "tpu"], "use cpu or cuda"),
     # There is no GPU on this machine or in CI: asking for one must say so, not crash later.

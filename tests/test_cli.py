@@ -33,7 +33,7 @@ def test_every_option_reaches_the_run(tmp_path):
     run = json.loads((out_dir / "run.json").read_text())
     assert run["settings"] == {
         "start": 1, "end": 5, "every": 2, "max_frames": 2, "focal": 700.0, "until": "preprocess", "device": "cpu",
-        "body_model": "anny", "model_path": None, "preview": False, "checkpoint": None, "resolution": 96,
+        "body_model": "anny", "model_path": None, "exports": [], "checkpoint": None, "resolution": 96,
         "temporal_window": 1, "height": 1.8, "depth_margin": 0.05, "topology": "per-frame",
     }
     assert [f["frame"] for f in run["frames"]] == [1, 3]
@@ -51,7 +51,10 @@ def test_every_option_reaches_the_run(tmp_path):
     (["--depth-margin", "0.5"], "--depth-margin"),
     (["--device", "tpu"], "--device"),
     (["--body-model", "smplx"], "--model-path"),
-    (["--preview", "--until", "preprocess"], "--preview"),
+    (["--export", "preview", "--until", "preprocess"], "--export preview needs a fitted body"),
+    (["--export", "gif"], "--export gif"),
+    (["--export", "glb", "--topology", "per-frame"], "--topology canonical"),
+    (["--export", "html", "--until", "fit"], "the mesh stage"),
     (["--checkpoint", "nothing.pt"], "nothing.pt"),
     (["--topology", "shared"], "--topology"),
 ])

@@ -15,7 +15,7 @@ from helpers import REPO, real_media, run_cli
 
 def test_fit_writes_bodies_quality_and_preview(tmp_path):
     result = run_cli("reconstruct", real_media("tennis.mp4"), "-o", tmp_path, "--start", "40", "--max-frames", "6",
-                     "--every", "2", "--until", "fit", "--preview")
+                     "--every", "2", "--until", "fit", "--export", "preview")
     assert result.returncode == 0, result.stderr
     assert "Warp" not in result.stdout  # library banners stay hidden
     out_dir = tmp_path / "tennis"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import cv2
 import numpy as np
 import pytest
 import trimesh
 
 from humanvid.exchange.obj import obj_trimesh
-from helpers import REPO, real_media, run_cli
+from helpers import REPO, real_media, run_cli, validation_report
 
 CLIP = REPO / "examples" / "clip.mp4"
 ARGS = ["--max-frames", "5", "--every", "3", "--start", "6"]
@@ -56,7 +57,7 @@ def test_every_frame_gets_a_watertight_mesh_in_the_camera_frame(meshed):
     assert stage["status"] == "complete" and stage["resolution"] == 256 and stage["temporal_window"] == 2
     assert stage["depth_margin"] == 0.0  # no depth band by default
     assert stage["body_prior"] == 1.0  # the fitted body raises the occupancy inside it (recorded)
-    assert sorted(p.name for p in (out_dir / "meshes").iterdir()) == [f"{f:06d}.obj" for f in FRAMES]
+    assert sorted(p.name for p in (out_dir / "meshes").glob("*.obj")) == [f"{f:06d}.obj" for f in FRAMES]
     for entry in run["frames"]:
         assert entry["mesh"] == "ok" and entry["watertight"]
         mesh = obj_trimesh(out_dir / "meshes" / f"{entry['frame']:06d}.obj")
@@ -201,6 +202,24 @@ def test_a_video_is_one_clothed_person_with_one_topology(tmp_path):
         assert skin["bone_transforms"].shape == (4, len(skin["joint_names"]), 4, 4)
         assert list(skin["frames"]) == [0, 6, 12, 18]
     assert run["quality"]["watertight_fraction"] == 1.0 and run["quality"]["mesh_mask_iou_mean"] > 0.8
+    # What people open: one texture for every mesh, the rigged animated glb, the viewer, the preview.
+    assert (out_dir / "meshes" / "000006.obj").read_text().splitlines()[1] == "mtllib texture.mtl"
+    assert "map_Kd texture.png" in (out_dir / "meshes" / "texture.mtl").read_text()
+    assert (out_dir / "meshes" / "texture.png").samefile(out_dir / "avatar" / "texture.png")
+    textured = trimesh.load(out_dir / "meshes" / "000006.obj")  # trimesh follows the MTL to the texture
+    assert textured.visual.uv is not None and textured.visual.material.image.size == (1024, 1024)
+    export = run["stages"]["export"]
+    assert export["status"] == "complete" and export["texture"]["views"] == 4
+    assert export["texture"]["seen"] > 0.3 and export["texture"]["filled"] < 0.05  # the rest: seen through the body
+    assert set(export["files"]) == {"avatar/texture.png", "meshes/texture.png", "avatar.glb", "viewer.html",
+                                    "preview.mp4"}
+    report = validation_report(out_dir / "avatar.glb")
+    assert report["issues"]["numErrors"] == 0, report["issues"]["messages"]
+    glb = trimesh.load(out_dir / "avatar.glb")
+    assert sum(len(g.faces) for g in glb.geometry.values()) == len(canonical.faces)
+    assert report["info"]["animationCount"] == 1 and report["info"]["totalVertexCount"] >= len(canonical.vertices)
+    capture = cv2.VideoCapture(str(out_dir / "preview.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
     # A rerun resumes from the avatar written: nothing changes.
     before = (out_dir / "meshes" / "000006.obj").read_bytes()
     again = run_cli("reconstruct", CLIP, "-o", tmp_path, "--max-frames", "4", "--every", "6", "--topology", "canonical",

@@ -15,7 +15,7 @@ from humanvid.cli.progress import RichProgress, progress_bar
 from humanvid.constants import BOX_MARGIN, HEIGHT_RANGE
 from humanvid.errors import HumanvidError
 from humanvid.quiet import native_stderr_silenced
-from humanvid.settings import STAGES, TOPOLOGIES
+from humanvid.settings import EXPORTS, STAGES, TOPOLOGIES
 
 
 @click.command()
@@ -37,7 +37,11 @@ from humanvid.settings import STAGES, TOPOLOGIES
 @click.option("--height", "height", type=click.FloatRange(*HEIGHT_RANGE), default=None, metavar="METRES",
               help="The person's height, if you know it (e.g. 1.82): the body gets the right size and distance. "
                    "Without it the size comes from the body model's prior (~1.7 m).")
-@click.option("--preview", is_flag=True, help="Also write preview.mp4: the fitted body drawn over the frames.")
+@click.option("--export", "exports", default=None, metavar="LIST",
+              help="What to write beside the meshes, comma-separated: obj (the meshes' shared texture, "
+                   "avatar/texture.png), glb (avatar.glb, rigged and animated), html (viewer.html), preview "
+                   "(preview.mp4); none: nothing. Default: all that the run makes possible (with --until fit, "
+                   "the preview of the fitted body; with --topology per-frame, the preview).")
 @click.option("--resolution", type=click.IntRange(min=32, max=1024), default=256, show_default=True,
               help="Marching-cubes cells along the longest side of the person's box (256: ~1 cm).")
 @click.option("--temporal-window", type=click.IntRange(min=0, max=8), default=2, show_default=True,
@@ -57,7 +61,7 @@ from humanvid.settings import STAGES, TOPOLOGIES
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, height,
-                preview, resolution, temporal_window, depth_margin, topology, checkpoint, overwrite, verbose, quiet):
+                exports, resolution, temporal_window, depth_margin, topology, checkpoint, overwrite, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -80,8 +84,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
                                "file or folder, downloaded after registering on its website")
     if model_path is not None and not model_path.exists():
         raise click.UsageError(f"--model-path {model_path}: no such file or folder")
-    if preview and until == "preprocess":
-        raise click.UsageError("--preview draws the fitted body: it needs --until fit")
+    exports = _exports(exports, until, topology, console)
     if until == "mesh":
         _check_checkpoint(checkpoint)
     if end is not None and end <= start:
@@ -94,7 +97,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
 
     settings = Settings(selection=FrameSelection(start, end, every, max_frames), focal=focal, until=until,
                         device=device, overwrite=overwrite, body_model=body_model, model_path=model_path,
-                        preview=preview, checkpoint=checkpoint, resolution=resolution,
+                        exports=exports, checkpoint=checkpoint, resolution=resolution,
                         temporal_window=temporal_window, height=height, depth_margin=depth_margin,
                         topology=topology)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
@@ -131,6 +134,35 @@ def _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose):
                 errors.print(f"[red]error:[/] {result.error}", markup=True)
             results.append(result)
     return results
+
+
+def _exports(value: str | None, until: str, topology: str, console: Console) -> tuple[str, ...]:
+    """The export stage's kinds: the user's list, checked against what the run makes, or the default."""
+    from humanvid.export.three_js import three_installed
+
+    possible = {"preprocess": (), "fit": ("preview",)}.get(until, EXPORTS if topology == "canonical" else ("preview",))
+    if value is None:
+        chosen = possible
+        if "html" in chosen and not three_installed():
+            console.print("[yellow]viewer.html will not be written: three.js is not installed "
+                          "(npm pack three@0.187.0 && humanvid install-viewer three-0.187.0.tgz)[/]", soft_wrap=True)
+            chosen = tuple(kind for kind in chosen if kind != "html")
+        return chosen
+    chosen = tuple(dict.fromkeys(kind.strip() for kind in value.split(",") if kind.strip()))
+    if chosen == ("none",):
+        return ()
+    unknown = [kind for kind in chosen if kind not in EXPORTS]
+    if unknown or not chosen:
+        raise click.UsageError(f"--export {value}: choose among {', '.join(EXPORTS)}, or none")
+    for kind in chosen:
+        if kind not in possible:
+            needs = ("a fitted body (--until fit or mesh)" if kind == "preview" else
+                     "the mesh stage (--until mesh)" if until != "mesh" else "--topology canonical")
+            raise click.UsageError(f"--export {kind} needs {needs}")
+    if "html" in chosen and not three_installed():
+        raise click.UsageError("--export html needs three.js: npm pack three@0.187.0 && "
+                               "humanvid install-viewer three-0.187.0.tgz")
+    return chosen
 
 
 def _check_checkpoint(checkpoint: Path | None) -> None:

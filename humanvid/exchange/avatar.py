@@ -11,14 +11,19 @@ skin.npz arrays:
     bone_transforms (T, J, 4, 4) float32: each bone's rest → camera-frame transform in each frame
     keyframes (N,) int64: the source frames whose evidence made the canonical shape
 A frame's mesh is the canonical mesh posed by linear blend skinning: v_t = Σ_k w_k B_t[i_k] v. Every
-`meshes/NNNNNN.obj` of the video shares canonical.obj's faces and texture coordinates, and its material
-library (`../avatar/texture.mtl`).
+`meshes/NNNNNN.obj` of the video shares canonical.obj's faces and texture coordinates, and one material
+library, `meshes/texture.mtl`, naming `meshes/texture.png`: the same file as `avatar/texture.png` (a hard
+link where the filesystem has them, else a copy). Each MTL and image lie beside their OBJs: tools resolve
+the image from the OBJ's folder or from the MTL's, and some (trimesh) refuse paths out of the folder.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import trimesh
@@ -64,7 +69,25 @@ def material_path(run: RunFolder):
     return run.avatar / "texture.mtl"
 
 
-MESHES_MATERIAL = "../avatar/texture.mtl"  # the material library as meshes/NNNNNN.obj name it
+MESHES_MATERIAL = "texture.mtl"  # the material library of meshes/NNNNNN.obj, beside them
+
+
+def write_meshes_material(run: RunFolder) -> None:
+    """meshes/texture.mtl: the material every frame's mesh names."""
+    atomic.write_text(run.meshes / MESHES_MATERIAL, mtl_text(texture_path(run).name))
+
+
+def write_texture(run: RunFolder, png: bytes) -> list[Path]:
+    """avatar/texture.png, and the same image as meshes/texture.png; returns both paths."""
+    atomic.write_bytes(texture_path(run), png)
+    shared = run.meshes / texture_path(run).name
+    with atomic.atomic_path(shared) as tmp:
+        tmp.unlink()
+        try:
+            os.link(texture_path(run), tmp)
+        except OSError:  # no hard links here
+            shutil.copyfile(texture_path(run), tmp)
+    return [texture_path(run), shared]
 
 
 def write_avatar(run: RunFolder, avatar: SavedAvatar) -> None:

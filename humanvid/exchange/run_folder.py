@@ -10,9 +10,12 @@ Layout (DESIGN.md output contract; NNNNNN = the source frame index, six digits):
     body/params.npz     the fitted body parameters (humanvid.exchange.body_params)
     body/NNNNNN.obj     the fitted body per frame
     meshes/NNNNNN.obj   the clothed mesh per frame (one topology for the whole video, unless per-frame)
-    avatar/             the canonical clothed mesh in the body's rest pose and its skin
+    meshes/texture.mtl  their material: avatar/texture.png
+    avatar/             the canonical clothed mesh in the body's rest pose, its skin and its texture
                         (humanvid.exchange.avatar)
-    preview.mp4         with --preview: the fitted body over the frames
+    avatar.glb          the textured canonical mesh, skinned and animated (humanvid.exchange.gltf)
+    viewer.html         the avatar over and beside the frames (humanvid.export.viewer)
+    preview.mp4         the meshes over the frames and from a circling camera (humanvid.export.preview)
     .work/              preprocessing's intermediate files, removed when it completes
 
 Every file is written atomically (humanvid.atomic): a reader never sees half of one.
@@ -42,7 +45,7 @@ KEYPOINTS_FORMAT = "humanvid-keypoints-1"
 WORK_DIR = ".work"
 TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", "avatar", WORK_DIR,
-             "preview.mp4")
+             "preview.mp4", "avatar.glb", "viewer.html")
 
 
 def frame_name(index: int) -> str:

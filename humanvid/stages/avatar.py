@@ -11,7 +11,8 @@ import torch
 import trimesh
 from scipy.spatial import cKDTree
 
-from humanvid.exchange.avatar import MESHES_MATERIAL, SavedAvatar, canonical_path, read_avatar, write_avatar
+from humanvid.exchange.avatar import (MESHES_MATERIAL, SavedAvatar, canonical_path, read_avatar, write_avatar,
+                                     write_meshes_material)
 from humanvid.exchange.obj import read_obj, write_obj
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.implicit.inference.avatar import KEYFRAMES, build_avatar, choose_keyframes, frame_view
@@ -96,6 +97,7 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
                             np.asarray(bodies.model.joint_parents), heads, np.asarray(frames), transforms,
                             np.asarray([frames[row] for row in keyframes]), atlas)
         write_avatar(run, saved)
+    write_meshes_material(run)
     return PosedAvatar(saved)
 
 
@@ -118,5 +120,6 @@ def write_own_avatar(run: RunFolder, frames: np.ndarray, row: int, bodies: Fitte
     saved = SavedAvatar(canonical, Skin.of(rest_vertices, field), tuple(bodies.model.joint_names),
                         np.asarray(bodies.model.joint_parents), heads, np.asarray(frames), transforms,
                         np.asarray([frames[row]]), unwrap(rest_vertices, np.asarray(mesh.faces)))
+    write_meshes_material(run)
     write_obj(run.mesh_path(int(frames[row])), mesh.vertices, mesh.faces, topology=saved.topology(MESHES_MATERIAL))
     write_avatar(run, saved)

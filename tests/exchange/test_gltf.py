@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import struct
-import subprocess
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,9 +16,8 @@ import pytest
 import trimesh
 
 from humanvid.exchange.gltf import GltfAvatar, glb_bytes, rotation_to_quaternion, write_glb
+from helpers import validation_report
 
-VALIDATE_SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "validate_gltf.mjs"
-INSTALL = "npm install --prefix .tools --no-save gltf-validator@2.0.0-dev.3.10"
 COMPONENTS = {5126: np.float32, 5125: np.uint32, 5123: np.uint16, 5121: np.uint8}
 WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 
@@ -92,17 +88,6 @@ def forest_avatar() -> GltfAvatar:
     return dataclasses.replace(base, joint_names=tuple(f"j{j}" for j in range(joints)), joint_parents=parents,
                                rest_heads=heads, bone_transforms=bones, times=np.array([0.25]),
                                joint_indices=indices)
-
-
-def validation_report(path: Path) -> dict:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(f"node (Node.js) is not on PATH; install it, then at the repository root run: {INSTALL}")
-    result = subprocess.run([node, str(VALIDATE_SCRIPT), str(path)], capture_output=True, text=True, timeout=60,
-                            check=False)
-    if result.returncode != 0:
-        pytest.fail(f"the glTF validator did not run (is it installed? {INSTALL}):\n{result.stderr}")
-    return json.loads(result.stdout)
 
 
 def read_glb(data: bytes) -> tuple[dict, bytes]:
