@@ -31,6 +31,7 @@ class Variant:
     temporal_window: int = 0
     depth_margin: float = VIDEO_DEPTH_MARGIN
     topology: str = "per-frame"  # or "canonical": one mesh per video, posed per frame
+    exports: tuple[str, ...] = ()  # what the export stage writes (humanvid.settings.EXPORTS); none by default
 
 
 @dataclass
@@ -49,10 +50,10 @@ class Outcome:
 
 def settings_for(focal: float, resolution: int, variant: Variant | None = None, height: float | None = None) -> Settings:
     if variant is None:
-        return Settings(until="fit", focal=focal, resolution=resolution, temporal_window=0, height=height)
+        return Settings(until="fit", focal=focal, resolution=resolution, temporal_window=0, height=height, exports=())
     return Settings(until="mesh", focal=focal, checkpoint=variant.checkpoint, resolution=resolution,
                     temporal_window=variant.temporal_window, height=height, depth_margin=variant.depth_margin,
-                    topology=variant.topology)
+                    topology=variant.topology, exports=variant.exports)
 
 
 def reconstruct(source: Path, name: str, focal: float, out: Path, variants: list[Variant],

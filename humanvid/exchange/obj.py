@@ -75,10 +75,10 @@ def read_obj(path: str | Path, vertices_only: bool = False) -> ObjMesh:
         return np.fromstring(" ".join(lines).replace("/", " "), dtype=dtype, sep=" "), len(lines)
 
     try:
+        if vertices_only:
+            return ObjMesh(_vertex_block(text), np.empty((0, 3), np.int64), None, None)
         values, count = numbers("v", np.float64)
         vertices = values.reshape(count, -1)[:, :3]
-        if vertices_only:
-            return ObjMesh(vertices, np.empty((0, 3), np.int64), None, None)
         values, count = numbers("vt", np.float64)
         uv = values.reshape(count, -1)[:, :2] if count else None
         values, count = numbers("f", np.int64)
@@ -93,6 +93,21 @@ def read_obj(path: str | Path, vertices_only: bool = False) -> ObjMesh:
     except ValueError as err:
         raise ValueError(f"{path}: not an OBJ of triangles ({err})") from None
     return ObjMesh(vertices, faces, uv, uv_faces)
+
+
+def _vertex_block(text: str) -> np.ndarray:
+    """(V, 3) the `v` lines of an OBJ text; fast when they are one block, as humanvid writes them."""
+    first = re.search(r"^v ", text, re.M)
+    if first is None:
+        return np.empty((0, 3))
+    after = re.compile(r"\n(?!v )").search(text, first.start())
+    end = len(text) if after is None else after.start()
+    if text.find("\nv ", end) >= 0:  # more vertices further on: read them all
+        lines = re.findall(r"^v (.*)$", text, re.M)
+        return np.fromstring(" ".join(lines), dtype=np.float64, sep=" ").reshape(len(lines), -1)[:, :3]
+    block = text[first.start():end]
+    rows = block.count("\n") + 1
+    return np.fromstring(block.replace("v ", " "), dtype=np.float64, sep=" ").reshape(rows, -1)[:, :3]
 
 
 def obj_trimesh(path: str | Path):

@@ -22,7 +22,9 @@ topology: only their preview (tinted) can be made.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -35,7 +37,7 @@ from humanvid.exchange.avatar import SavedAvatar, read_avatar, write_texture
 from humanvid.exchange.gltf import GltfAvatar, glb_bytes
 from humanvid.exchange.obj import read_obj
 from humanvid.exchange.run_folder import RunFolder
-from humanvid.export.preview import TURN_SECONDS, Surface, side_view, textured_overlay, write_video
+from humanvid.export.preview import SIDE_BACKGROUND, TURN_SECONDS, Surface, side_view, textured_overlay, write_video
 from humanvid.texture.atlas import texel_surface
 from humanvid.texture.bake import BakeStats, TextureBaker, View
 
@@ -43,6 +45,7 @@ TEXTURE_VIEWS = 24  # frames the texture is baked from, spread evenly over the m
 VIEWER_HEIGHT = 480  # px, the viewer's frames are shrunk to at most this height
 VIEWER_QUALITY = 80  # JPEG quality of the viewer's frames
 GLB_INFLUENCES = 4  # bones per vertex in avatar.glb
+PREVIEW_THREADS = 2
 
 
 @dataclass
@@ -88,7 +91,9 @@ def run_export(run: RunFolder, info, selection, meshed: list[int], kinds: tuple[
     if "preview" in kinds or want_html:
         frames = _read_frames(info, selection, set(meshed), jpegs if want_html else None, on_progress)
         if "preview" in kinds:
-            write_video(run.preview_path, preview_frames(run, frames, camera, surface, fps), fps / selection.every)
+            faces = None if avatar is None else np.asarray(avatar.mesh.faces)
+            write_video(run.preview_path, preview_frames(run, frames, camera, surface, faces, fps),
+                        fps / selection.every)
             result.written.append(_relative(run, run.preview_path))
         else:
             for _ in frames:
@@ -151,21 +156,34 @@ def gltf_avatar(avatar: SavedAvatar, texture_png: bytes | None, rows: list[int],
     )
 
 
-def preview_frames(run: RunFolder, frames: Iterator, camera: Camera, surface: Surface | None, fps: float
-                   ) -> Iterator[np.ndarray]:
+def preview_frames(run: RunFolder, frames: Iterator, camera: Camera, surface: Surface | None,
+                   faces: np.ndarray | None, fps: float) -> Iterator[np.ndarray]:
     """Each frame with its mesh drawn over it, beside the mesh seen from a circling camera (grey where the
-    frame has no mesh)."""
-    side_camera = camera.resized(0.5)  # the side panel at half size, scaled up: half the ray casting
-    for frame in frames:
+    frame has no mesh), in order. `faces`: the meshes' shared faces (None: each mesh's own). Two frames are
+    drawn at a time (ray casting and numpy leave the interpreter's lock)."""
+    side_camera = camera.resized(0.5)  # the side panel at half size, scaled up: a quarter of the rays
+
+    def draw(frame) -> np.ndarray:
         path = run.mesh_path(frame.index)
         if not path.exists():
-            yield np.hstack([frame.image, np.full_like(frame.image, 96)])
-            continue
-        obj = read_obj(path)
-        mesh = trimesh.Trimesh(obj.vertices, obj.faces, process=False)
+            return np.hstack([frame.image, np.full_like(frame.image, SIDE_BACKGROUND)])
+        if faces is None:
+            obj = read_obj(path)
+            mesh = trimesh.Trimesh(obj.vertices, obj.faces, process=False)
+        else:
+            mesh = trimesh.Trimesh(read_obj(path, vertices_only=True).vertices, faces, process=False)
         side = side_view(mesh, 2.0 * np.pi * frame.index / (fps * TURN_SECONDS), side_camera, surface)
         side = cv2.resize(side, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
-        yield np.hstack([textured_overlay(frame.image, mesh, camera, surface), side])
+        return np.hstack([textured_overlay(frame.image, mesh, camera, surface), side])
+
+    with ThreadPoolExecutor(PREVIEW_THREADS) as pool:
+        pending = deque()
+        for frame in frames:
+            pending.append(pool.submit(draw, frame))
+            if len(pending) > 2 * PREVIEW_THREADS:  # a few frames ahead, never the whole video in memory
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _read_frames(info, selection, meshed: set[int], jpegs: dict | None, on_progress) -> Iterator:

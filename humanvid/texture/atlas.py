@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from humanvid.constants import TEXTURE_SIZE
 
@@ -46,6 +47,13 @@ class TexelSurface:
     def points(self, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """(N, 3) the texels' points on the mesh with these (V, 3) vertices and (F, 3) faces."""
         return np.einsum("nk,nkc->nc", self.barycentric, np.asarray(vertices)[np.asarray(faces)[self.face]])
+
+    def interpolation(self, faces: np.ndarray, vertex_count: int) -> scipy.sparse.csr_matrix:
+        """(N, V) sparse matrix taking per-vertex values to the texels: `points` as one product."""
+        corners = np.asarray(faces)[self.face]
+        rows = np.repeat(np.arange(len(self.face)), 3)
+        return scipy.sparse.csr_matrix((self.barycentric.ravel(), (rows, corners.ravel())),
+                                       shape=(len(self.face), vertex_count))
 
 
 def unwrap(vertices: np.ndarray, faces: np.ndarray, size: int = TEXTURE_SIZE) -> UvAtlas:

@@ -72,6 +72,7 @@ class TextureBaker:
 
     def __init__(self, atlas: UvAtlas, surface: TexelSurface, faces: np.ndarray, capacity: int):
         self.atlas, self.surface, self.faces = atlas, surface, np.asarray(faces, np.int64)
+        self.to_texels = surface.interpolation(self.faces, int(self.faces.max()) + 1)
         count = len(surface.face)
         self.colours = np.zeros((capacity, count, 3), np.uint8)
         self.weights = np.zeros((capacity, count), np.float32)
@@ -85,8 +86,8 @@ class TextureBaker:
         if self.views == len(self.weights):
             raise ValueError(f"the baker holds {len(self.weights)} views")
         mesh = trimesh.Trimesh(view.vertices, self.faces, process=False)
-        points = self.surface.points(view.vertices, self.faces)
-        normals = self.surface.points(mesh.vertex_normals, self.faces)
+        points = self.to_texels @ np.asarray(view.vertices, np.float64)
+        normals = self.to_texels @ np.asarray(mesh.vertex_normals)
         pixels, depth = view.camera.project(points)
         size = view.mask.shape[0]
         cols, rows = np.rint(pixels).astype(np.int64).T
@@ -115,15 +116,20 @@ class TextureBaker:
     def texture(self) -> tuple[np.ndarray, BakeStats]:
         """The (S, S, 3) uint8 RGB texture (row 0 at the top: v = 1) and what coloured it."""
         count = self.views
-        colours, weights = self.colours[:count].astype(np.float64), self.weights[:count].astype(np.float64)
+        colours, weights = self.colours[:count], self.weights[:count].copy()
         if count:
             sharp = self.sharpness[:count] / max(float(np.median(self.sharpness[:count])), 1e-12)
-            weights *= np.clip(sharp, SHARPNESS_FLOOR, 1.0)[:, None]
-        total = weights.sum(axis=0)
+            weights *= np.clip(sharp, SHARPNESS_FLOOR, 1.0).astype(np.float32)[:, None]
+        total = weights.sum(axis=0, dtype=np.float64)
         anchor = _weighted_median(colours, weights, total)
-        agreement = np.exp(-((colours - anchor[None]) ** 2).sum(axis=-1) / (2.0 * COLOUR_SIGMA**2))
-        robust = weights * agreement
-        seen_colour = np.einsum("kn,knc->nc", robust, colours) / np.maximum(robust.sum(axis=0), 1e-12)[:, None]
+        seen_colour = np.zeros((colours.shape[1], 3))
+        robust_total = np.zeros(colours.shape[1])
+        for k in range(count):  # one view at a time: (N, 3) arrays, not (K, N, 3)
+            sample = colours[k].astype(np.float32)
+            robust = weights[k] * np.exp(-((sample - anchor) ** 2).sum(axis=1) / np.float32(2.0 * COLOUR_SIGMA**2))
+            seen_colour += robust[:, None] * sample
+            robust_total += robust
+        seen_colour /= np.maximum(robust_total, 1e-12)[:, None]
         through = self.through / np.maximum(self.through_weight, 1e-12)[:, None]
         has_through = self.through_weight > 1e-6
         alpha = np.clip(total / FULL_WEIGHT, 0.0, 1.0)[:, None]
@@ -178,14 +184,14 @@ class TextureBaker:
 
 
 def _weighted_median(colours: np.ndarray, weights: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """(N, 3) per texel the sample at the weighted median of luminance over the (K, N, 3) samples."""
+    """(N, 3) float32 per texel the sample at the weighted median of luminance over the (K, N, 3) samples."""
     if not len(colours):
-        return np.zeros(colours.shape[1:])
-    order = np.argsort(colours @ LUMINANCE, axis=0, kind="stable")
+        return np.zeros(colours.shape[1:], np.float32)
+    order = np.argsort(colours @ LUMINANCE.astype(np.float32), axis=0, kind="stable")
     cumulative = np.cumsum(np.take_along_axis(weights, order, axis=0), axis=0)
     at = np.argmax(cumulative >= 0.5 * total[None], axis=0)
     chosen = order[at, np.arange(colours.shape[1])]
-    return colours[chosen, np.arange(colours.shape[1])]
+    return colours[chosen, np.arange(colours.shape[1])].astype(np.float32)
 
 
 def _sharpness(image: np.ndarray, person: np.ndarray) -> float:
