@@ -1,5 +1,6 @@
 """A sheet of a video's canonical person (avatar/canonical.obj) from the front, the side, the back and the other
-side, beside the per-frame mesh of one frame from the same four sides, to judge the avatar by eye.
+side — as clay, then in its texture (avatar/texture.png, when the run wrote one) — beside the per-frame mesh of
+one frame from the same four sides, to judge the avatar by eye.
 
     python benchmarks/avatar_sheet.py OUT_DIR [--per-frame OTHER_OUT_DIR] [--frame N] [--tile 256] -o sheet.png
 
@@ -21,15 +22,18 @@ import trimesh
 from humanvid.exchange.obj import obj_trimesh
 from humanvid.atomic import write_bytes
 from humanvid.camera import Camera, look_at
-from humanvid.exchange.avatar import canonical_path, read_avatar
+from humanvid.exchange.avatar import canonical_path, read_avatar, texture_path
+from humanvid.export.preview import Surface
+from humanvid.render.textured import render_textured
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.export.mesh_views import front_view
 
 SIDES = (("front", 0.0), ("side", 90.0), ("back", 180.0), ("other side", 270.0))
 
 
-def turned_views(mesh: trimesh.Trimesh, tile: int) -> list[np.ndarray]:
-    """(tile·1.5, tile, 3) clay images of a y-up mesh facing +z, seen from each of SIDES."""
+def turned_views(mesh: trimesh.Trimesh, tile: int, surface: Surface | None = None) -> list[np.ndarray]:
+    """(tile·1.5, tile, 3) images of a y-up mesh facing +z, seen from each of SIDES: clay, or textured (shaded,
+    on white) with a `surface`."""
     centre = 0.5 * (mesh.vertices.min(axis=0) + mesh.vertices.max(axis=0))
     height = float(np.ptp(mesh.vertices[:, 1]))
     width, rows = tile, int(tile * 1.5)
@@ -39,7 +43,11 @@ def turned_views(mesh: trimesh.Trimesh, tile: int) -> list[np.ndarray]:
         angle = np.radians(degrees)
         eye = centre + 3.0 * np.array([np.sin(angle), 0.0, np.cos(angle)])
         camera = Camera(focal, focal, (width - 1) / 2, (rows - 1) / 2, width, rows, look_at(eye, centre, up=(0, 1, 0)))
-        images.append(front_view(mesh, camera).image())
+        if surface is None:
+            images.append(front_view(mesh, camera).image())
+            continue
+        mask, colour = render_textured(mesh, surface.uv, surface.uv_faces, surface.texture, camera, shade=True)
+        images.append(np.where(mask[..., None], colour, 255).astype(np.uint8))
     return images
 
 
@@ -64,6 +72,9 @@ def main() -> None:
     if avatar is None:
         raise SystemExit(f"{canonical_path(run)} is missing: run humanvid reconstruct with --topology canonical")
     rows = [turned_views(avatar.mesh, args.tile)]
+    if texture_path(run).exists():
+        texture = cv2.cvtColor(cv2.imread(str(texture_path(run))), cv2.COLOR_BGR2RGB)
+        rows.append(turned_views(avatar.mesh, args.tile, Surface(avatar.atlas.uv, avatar.atlas.uv_faces, texture)))
     if args.per_frame is not None:
         frames = list(avatar.frames)
         frame = args.frame if args.frame is not None else int(frames[len(frames) // 2])

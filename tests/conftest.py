@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from browser import Browser, chromium_binary
 from helpers import real_media, run_cli
 from render_scene import sphere_in_front, square_camera
 
@@ -35,3 +38,14 @@ def sphere():
 def camera():
     """The square camera at the origin that sees the render tests' sphere (render_scene.py)."""
     return square_camera()
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """One headless Chromium for the session (tests/browser.py)."""
+    binary = chromium_binary()
+    if not Path(binary).is_file():
+        pytest.fail(f"the viewer tests need headless Chromium ({binary} is missing): apt-get install chromium")
+    browser = Browser(binary, tmp_path_factory.mktemp("chromium-profile"))
+    yield browser
+    browser.close()

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 import trimesh
 
+from humanvid.evaluation.silhouette import mask_iou
+from humanvid.exchange.avatar import read_avatar
 from humanvid.exchange.obj import obj_trimesh
+from humanvid.exchange.run_folder import RunFolder
+from humanvid.render.raycast import cast
+from humanvid.stages.export import gltf_avatar
 from helpers import REPO, real_media, run_cli, validation_report
 
 CLIP = REPO / "examples" / "clip.mp4"
@@ -182,7 +187,7 @@ def test_a_photo_is_meshed_within_the_depth_band_by_default(tmp_path):
     assert np.ptp(banded.vertices[:, 1]) == pytest.approx(np.ptp(free.vertices[:, 1]), rel=0.02)
 
 
-def test_a_video_is_one_clothed_person_with_one_topology(tmp_path):
+def test_a_video_is_one_clothed_person_with_one_topology(tmp_path, chromium):
     result = run_cli("reconstruct", CLIP, "-o", tmp_path, "--max-frames", "4", "--every", "6", "--topology", "canonical",
                      "--resolution", "128", timeout=900)
     assert result.returncode == 0, result.stderr
@@ -220,6 +225,18 @@ def test_a_video_is_one_clothed_person_with_one_topology(tmp_path):
     assert report["info"]["animationCount"] == 1 and report["info"]["totalVertexCount"] >= len(canonical.vertices)
     capture = cv2.VideoCapture(str(out_dir / "preview.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+    # The viewer, opened from disk in Chromium, draws the glb's person where the camera sees it.
+    camera = RunFolder(out_dir).read_camera()
+    avatar = gltf_avatar(read_avatar(RunFolder(out_dir)), None, [0, 1, 2, 3], np.arange(4) / 25.0, camera)
+    for key in (1, 3):
+        ready, png, _ = chromium.open(f"{(out_dir / 'viewer.html').as_uri()}#frame={key}&silhouette=1", camera.width,
+                                      camera.height, timeout=120)
+        assert ready == "1", ready
+        shot = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE) > 127
+        skinned = np.einsum("vk,vkab,vb->va", avatar.joint_weights, avatar.bone_transforms[key][avatar.joint_indices],
+                            np.c_[avatar.vertices, np.ones(len(avatar.vertices))])[:, :3]
+        expected = cast(trimesh.Trimesh(skinned, avatar.faces, process=False), camera).face >= 0
+        assert expected.sum() > 5000 and mask_iou(shot, expected) >= 0.9
     # A rerun resumes from the avatar written: nothing changes.
     before = (out_dir / "meshes" / "000006.obj").read_bytes()
     again = run_cli("reconstruct", CLIP, "-o", tmp_path, "--max-frames", "4", "--every", "6", "--topology", "canonical",
