@@ -304,7 +304,8 @@ def _export(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings,
     meshed = [f["frame"] for f in manifest["frames"] if f.get("mesh") == "ok"]
     progress.start("export", export_steps(len(meshed), len(manifest["frames"]), settings.exports,
                                           canonical_path(run).exists()))
-    result = run_export(run, info, settings.selection, meshed, settings.exports, progress.advance)
+    result = run_export(run, info, settings.selection, meshed, len(manifest["frames"]), settings.exports,
+                        progress.advance)
     texture = None if result.texture is None else {
         "views": result.texture.views, "seen": round(result.texture.seen, 4),
         "through": round(result.texture.through, 4), "filled": round(result.texture.filled, 4),

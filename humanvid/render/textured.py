@@ -1,4 +1,6 @@
-"""A textured mesh seen through a camera: each pixel's colour looked up in the texture at its hit's uv."""
+"""A textured mesh seen through a camera: each pixel's colour looked up in the texture at its surface point's uv.
+
+The mesh is rasterised (humanvid.render.raster): it must be closed, faces counter-clockwise from outside."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import numpy as np
 import trimesh
 
 from humanvid.camera import Camera
-from humanvid.render.raycast import cast, hit_normals, interpolate
+from humanvid.render.raster import rasterize
+from humanvid.render.raycast import interpolate
 
 
 def render_textured(mesh: trimesh.Trimesh, uv: np.ndarray, uv_faces: np.ndarray, texture: np.ndarray,
@@ -15,10 +18,11 @@ def render_textured(mesh: trimesh.Trimesh, uv: np.ndarray, uv_faces: np.ndarray,
     """Mask (H, W) bool and colour (H, W, 3) uint8 RGB of the mesh through `camera`.
 
     uv: (U, 2) in the OBJ convention (v up), uv_faces: (F, 3) rows of `uv` parallel to the mesh's faces,
-    texture: (S, S, 3) uint8 RGB with row 0 at v = 1. `shade`: darken by a head-on light (for side views,
-    where unlit colour hides the shape); off, the colour is the texture's, as the camera saw it.
+    texture: (S, S, 3) uint8 RGB with row 0 at v = 1. `shade`: darken by a head-on light on each face (for
+    side views, where unlit colour hides the shape; faces, not smooth normals, which cost more than the
+    render); off, the colour is the texture's, as the camera saw it.
     """
-    hits = cast(mesh, camera)
+    hits = rasterize(np.asarray(mesh.vertices), np.asarray(mesh.faces), camera)
     mask = hits.face >= 0
     colour = np.zeros((camera.height, camera.width, 3), np.uint8)
     if not mask.any():
@@ -28,8 +32,8 @@ def render_textured(mesh: trimesh.Trimesh, uv: np.ndarray, uv_faces: np.ndarray,
     pixels = np.stack([coords[:, 0] * size - 0.5, (1.0 - coords[:, 1]) * size - 0.5], axis=1)
     values = sample(texture, pixels).astype(np.float32)
     if shade:
-        normals = hit_normals(mesh, camera, hits, mask)[1]
-        values *= (0.45 + 0.55 * np.clip(normals[:, 2], 0.0, 1.0))[:, None]
+        normals = np.asarray(mesh.face_normals)[hits.face[mask]] @ camera.rotation.T
+        values *= (0.45 + 0.55 * np.abs(normals[:, 2]))[:, None]
     colour[mask] = np.clip(values + 0.5, 0, 255).astype(np.uint8)
     return mask, colour
 

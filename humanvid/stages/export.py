@@ -22,10 +22,12 @@ topology: only their preview (tinted) can be made.
 from __future__ import annotations
 
 import time
+import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -42,10 +44,11 @@ from humanvid.texture.atlas import texel_surface
 from humanvid.texture.bake import BakeStats, TextureBaker, View
 
 TEXTURE_VIEWS = 24  # frames the texture is baked from, spread evenly over the meshed frames
-VIEWER_HEIGHT = 480  # px, the viewer's frames are shrunk to at most this height
-VIEWER_QUALITY = 80  # JPEG quality of the viewer's frames
+VIEWER_HEIGHT = 360  # px, the viewer's frames are shrunk to at most this height
+VIEWER_QUALITY = 75  # JPEG quality of the viewer's frames
 GLB_INFLUENCES = 4  # bones per vertex in avatar.glb
-PREVIEW_THREADS = 2
+PREVIEW_WORKERS = 2  # processes drawing the preview of a long video
+PARALLEL_FROM = 48  # frames: a shorter preview is drawn in this process (starting workers costs ~2 s)
 
 
 @dataclass
@@ -57,10 +60,10 @@ class ExportResult:
     timings: dict = field(default_factory=dict)  # seconds per part: texture, glb, frames (html + preview)
 
 
-def run_export(run: RunFolder, info, selection, meshed: list[int], kinds: tuple[str, ...],
+def run_export(run: RunFolder, info, selection, meshed: list[int], selected: int, kinds: tuple[str, ...],
                on_progress: Callable[[int], None] = lambda _: None) -> ExportResult:
     """Write the `kinds` (of humanvid.settings.EXPORTS) of the run; `meshed`: the source frames with a mesh,
-    in order. `on_progress(1)` after each view baked into the texture and each frame the preview and the
+    in order, of the `selected` frames. `on_progress(1)` after each view baked into the texture and each frame the preview and the
     viewer read (export_steps counts them)."""
     started = time.perf_counter()
     result = ExportResult(timings=dict.fromkeys(("texture", "glb", "frames"), 0.0))
@@ -92,8 +95,8 @@ def run_export(run: RunFolder, info, selection, meshed: list[int], kinds: tuple[
         frames = _read_frames(info, selection, set(meshed), jpegs if want_html else None, on_progress)
         if "preview" in kinds:
             faces = None if avatar is None else np.asarray(avatar.mesh.faces)
-            write_video(run.preview_path, preview_frames(run, frames, camera, surface, faces, fps),
-                        fps / selection.every)
+            write_video(run.preview_path, preview_frames(run, frames, camera, surface, faces, fps,
+                                                         selected), fps / selection.every)
             result.written.append(_relative(run, run.preview_path))
         else:
             for _ in frames:
@@ -157,33 +160,62 @@ def gltf_avatar(avatar: SavedAvatar, texture_png: bytes | None, rows: list[int],
 
 
 def preview_frames(run: RunFolder, frames: Iterator, camera: Camera, surface: Surface | None,
-                   faces: np.ndarray | None, fps: float) -> Iterator[np.ndarray]:
-    """Each frame with its mesh drawn over it, beside the mesh seen from a circling camera (grey where the
-    frame has no mesh), in order. `faces`: the meshes' shared faces (None: each mesh's own). Two frames are
-    drawn at a time (ray casting and numpy leave the interpreter's lock)."""
-    side_camera = camera.resized(0.5)  # the side panel at half size, scaled up: a quarter of the rays
-
-    def draw(frame) -> np.ndarray:
-        path = run.mesh_path(frame.index)
-        if not path.exists():
-            return np.hstack([frame.image, np.full_like(frame.image, SIDE_BACKGROUND)])
-        if faces is None:
-            obj = read_obj(path)
-            mesh = trimesh.Trimesh(obj.vertices, obj.faces, process=False)
-        else:
-            mesh = trimesh.Trimesh(read_obj(path, vertices_only=True).vertices, faces, process=False)
-        side = side_view(mesh, 2.0 * np.pi * frame.index / (fps * TURN_SECONDS), side_camera, surface)
-        side = cv2.resize(side, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
-        return np.hstack([textured_overlay(frame.image, mesh, camera, surface), side])
-
-    with ThreadPoolExecutor(PREVIEW_THREADS) as pool:
+                   faces: np.ndarray | None, fps: float, count: int) -> Iterator[np.ndarray]:
+    """Each of the `count` frames with its mesh drawn over it, beside the mesh seen from a circling camera
+    (grey where the frame has no mesh), in order. `faces`: the meshes' shared faces (None: each mesh's
+    own). Long videos are drawn by PREVIEW_WORKERS processes (numpy's rasteriser holds the interpreter's lock
+    much of the time)."""
+    painter = PreviewPainter(run.root, camera, surface, faces, fps)
+    if count < PARALLEL_FROM:
+        for frame in frames:
+            yield painter.draw(frame.index, frame.image)
+        return
+    context = multiprocessing.get_context("spawn")  # not fork: the mesh stage's threads live in this process
+    with ProcessPoolExecutor(PREVIEW_WORKERS, mp_context=context, initializer=_start_painter,
+                             initargs=(painter,)) as pool:
         pending = deque()
         for frame in frames:
-            pending.append(pool.submit(draw, frame))
-            if len(pending) > 2 * PREVIEW_THREADS:  # a few frames ahead, never the whole video in memory
+            pending.append(pool.submit(_paint, frame.index, frame.image))
+            if len(pending) > 2 * PREVIEW_WORKERS:  # a few frames ahead, never the whole video in memory
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+@dataclass
+class PreviewPainter:
+    """Draws one preview frame: the mesh over the frame, beside the mesh from the circling camera."""
+
+    root: Path
+    camera: Camera
+    surface: Surface | None
+    faces: np.ndarray | None
+    fps: float
+
+    def draw(self, index: int, image: np.ndarray) -> np.ndarray:
+        path = RunFolder(self.root).mesh_path(index)
+        if not path.exists():
+            return np.hstack([image, np.full_like(image, SIDE_BACKGROUND)])
+        if self.faces is None:
+            obj = read_obj(path)
+            mesh = trimesh.Trimesh(obj.vertices, obj.faces, process=False)
+        else:
+            mesh = trimesh.Trimesh(read_obj(path, vertices_only=True).vertices, self.faces, process=False)
+        side_camera = self.camera.resized(0.5)  # the side panel at half size, scaled up: a quarter of the rays
+        side = side_view(mesh, 2.0 * np.pi * index / (self.fps * TURN_SECONDS), side_camera, self.surface)
+        side = cv2.resize(side, (self.camera.width, self.camera.height), interpolation=cv2.INTER_LINEAR)
+        return np.hstack([textured_overlay(image, mesh, self.camera, self.surface), side])
+
+
+_PAINTER: list[PreviewPainter] = []  # a worker process's painter
+
+
+def _start_painter(painter: PreviewPainter) -> None:
+    _PAINTER.append(painter)
+
+
+def _paint(index: int, image: np.ndarray) -> np.ndarray:
+    return _PAINTER[0].draw(index, image)
 
 
 def _read_frames(info, selection, meshed: set[int], jpegs: dict | None, on_progress) -> Iterator:

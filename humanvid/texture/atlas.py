@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from humanvid.constants import TEXTURE_SIZE
+from humanvid.render.raster import screen_barycentric
 
 PIECES = 32
 PADDING = 3  # texels between charts: room for bilinear filtering and a few mipmap levels
@@ -110,7 +111,8 @@ def texel_surface(atlas: UvAtlas, faces: np.ndarray) -> TexelSurface:
         dr, dc = np.divmod(np.arange(high * high), high)
         rows = r0[group, None] + dr[None]
         cols = c0[group, None] + dc[None]
-        weights = _barycentric(np.stack([cols_f[group], rows_f[group]], axis=-1), cols, rows)
+        weights = np.stack(screen_barycentric(np.stack([cols_f[group], rows_f[group]], axis=-1), cols.astype(float),
+                                              rows.astype(float)), axis=-1)
         inside = (weights >= -1e-9).all(axis=-1) & (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
         which, _ = np.nonzero(inside)
         found.append((rows[inside], cols[inside], group[which], weights[inside]))
@@ -120,18 +122,6 @@ def texel_surface(atlas: UvAtlas, faces: np.ndarray) -> TexelSurface:
     _, first = np.unique(rows * size + cols, return_index=True)
     weights = weights[first].clip(0.0, 1.0)
     return TexelSurface(rows[first], cols[first], face[first], weights / weights.sum(axis=1, keepdims=True))
-
-
-def _barycentric(triangles: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(G, K, 3) barycentric weights of the points (x, y), each (G, K), in the (G, 3, 2) triangles."""
-    a, b, c = triangles[:, None, 0], triangles[:, None, 1], triangles[:, None, 2]
-    v0, v1 = b - a, c - a
-    px, py = x - a[..., 0], y - a[..., 1]
-    det = v0[..., 0] * v1[..., 1] - v0[..., 1] * v1[..., 0]
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    w1 = (px * v1[..., 1] - py * v1[..., 0]) / det
-    w2 = (v0[..., 0] * py - v0[..., 1] * px) / det
-    return np.stack([1.0 - w1 - w2, w1, w2], axis=-1)
 
 
 def _pieces(centres: np.ndarray, count: int) -> list[np.ndarray]:

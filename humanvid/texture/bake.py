@@ -3,7 +3,7 @@
 For every view (a frame's posed mesh, its crop, its person mask and its crop camera) each texel's surface
 point is projected into the crop. A view's sample of a texel is weighted by what the view can know:
 
-- visible: ray casting the posed mesh gives the first surface per pixel; a point deeper than it by more
+- visible: rasterising the posed mesh gives the first surface per pixel; a point deeper than it by more
   than ``DEPTH_TOLERANCE`` is hidden (by another part of the body, or the far side);
 - facing: cos² of the angle between the surface normal and the direction to the camera (grazing views
   stretch and blur the image over the surface);
@@ -35,7 +35,7 @@ import scipy.sparse.linalg
 import trimesh
 
 from humanvid.camera import Camera
-from humanvid.render.raycast import cast
+from humanvid.render.raster import rasterize
 from humanvid.render.textured import sample
 from humanvid.texture.atlas import TexelSurface, UvAtlas
 
@@ -93,7 +93,7 @@ class TextureBaker:
         cols, rows = np.rint(pixels).astype(np.int64).T
         inside = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size) & (depth > 0)
         rows, cols = rows.clip(0, size - 1), cols.clip(0, size - 1)
-        first = cast(mesh, view.camera).depth
+        first = rasterize(np.asarray(view.vertices, np.float64), self.faces, view.camera).depth
         person = view.mask > 127
         drawn = first > 0
         iou = (drawn & person).sum() / max((drawn | person).sum(), 1)
