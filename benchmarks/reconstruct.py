@@ -8,7 +8,9 @@ per mesh topology, one after the other, and reads each run.json: frames with a p
 written, watertight fraction, whether all meshes share one topology, mean IoU of each mesh's
 silhouette with the MediaPipe mask, the share of mesh vertices farther than 25 cm from the fitted
 body, seconds per frame end to end (the whole process: start-up and model loading included) and
-by stage, and peak memory. Writes the `reconstruct-<video>` section of benchmarks/RESULTS.md; with
+by stage (export: the texture, avatar.glb, viewer.html and preview.mp4), peak memory, and avatar.glb's
+check: the Khronos validator's errors (tests/tools/validate_gltf.mjs, the README's test setup), its
+animation keys against the meshes, and whether trimesh loads it. Writes the `reconstruct-<video>` section of benchmarks/RESULTS.md; with
 several inputs, one row each (frames, shared faces, IoU and far vertices) in the `reconstruct-real` section.
 """
 
@@ -18,6 +20,7 @@ import argparse
 import json
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +30,7 @@ import numpy as np
 from humanvid.exchange.obj import obj_trimesh
 
 from accuracy_scores import FAR, far_share
-from common import REAL, humanvid, run_timed, write_section
+from common import REAL, REPO, humanvid, run_timed, write_section
 
 
 def far_and_shared(folder: Path, frames: list[int]) -> tuple[float, bool]:
@@ -47,6 +50,22 @@ def far_and_shared(folder: Path, frames: list[int]) -> tuple[float, bool]:
     return far / max(total, 1), same
 
 
+def glb_check(path: Path) -> str:
+    """"errors / keys / loads" of a glb, or "—" when the run wrote none."""
+    if not path.exists():
+        return "—"
+    import trimesh
+
+    report = json.loads(subprocess.run(["node", str(REPO / "tests" / "tools" / "validate_gltf.mjs"), str(path)],
+                                       capture_output=True, text=True, check=True).stdout)
+    data = path.read_bytes()
+    length = int.from_bytes(data[12:16], "little")
+    document = json.loads(data[20:20 + length])
+    keys = document["accessors"][document["animations"][0]["samplers"][0]["input"]]["count"]
+    loads = "yes" if len(trimesh.load(path).geometry) else "no"
+    return f"{report['issues']['numErrors']} / {keys} / {loads}"
+
+
 def measure(args: argparse.Namespace, video: Path, topology: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         extra = ["--temporal-window", args.temporal_window, "--topology", topology]
@@ -60,6 +79,7 @@ def measure(args: argparse.Namespace, video: Path, topology: str) -> dict:
         folder = Path(out) / video.stem
         run = json.loads((folder / "run.json").read_text())
         far, shared = far_and_shared(folder, [f["frame"] for f in run["frames"] if f.get("mesh") == "ok"])
+        glb = glb_check(folder / "avatar.glb")
         if args.keep is not None:
             kept = args.keep / topology if len(args.video) == 1 else args.keep / video.stem / topology
             shutil.rmtree(kept, ignore_errors=True)
@@ -78,6 +98,8 @@ def measure(args: argparse.Namespace, video: Path, topology: str) -> dict:
         "mesh": " / ".join(f"{mesh[f'seconds_{part}'] / max(quality['meshes'], 1):.3f}"
                            for part in ("network", "fusion", "surface", "output")),
         "memory": f"{timed.peak_rss_mb:.0f} MB",
+        "export": f"{stages['export']['seconds_per_frame']:.3f}" if stages.get("export", {}).get("seconds") else "—",
+        "glb": glb,
         "count": frames, "resolution": mesh["resolution"], "window": mesh["temporal_window"],
         "checkpoint": Path(mesh["checkpoint"]).name,
     }
@@ -113,6 +135,8 @@ def main() -> None:
         ("  preprocess / fit / mesh, s per frame", "stages", ""),
         ("  mesh: network / fusion / surface / output, s per frame", "mesh", ""),
         ("peak memory", "memory", ""),
+        ("export: texture, glb, viewer, preview, s per meshed frame", "export", "≤ 0.15"),
+        ("avatar.glb: validator errors / animation keys / trimesh loads", "glb", "0 / one per mesh / yes"),
     ]
     first = next(iter(results.values()))
     header = "| what | " + " | ".join(f"--topology {t}" for t in results) + " | target |\n"

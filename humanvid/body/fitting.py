@@ -59,7 +59,7 @@ from humanvid.body.fitting_losses import (
 )
 from humanvid.body.initialization import initialize_from_landmarks, mediapipe_world_to_camera, solve_translation
 from humanvid.body.model import BodyModel, BodyParams
-from humanvid.body.rotations import unwrap_axis_angles
+from humanvid.body.rotations import nearest_axis_angles, principal_axis_angles, unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
 from humanvid.body.temporal_filter import box_kernel, final_filter, smoothed
 from humanvid.constants import CROP_SIZE, HEIGHT_RANGE
@@ -312,8 +312,12 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
     if iterations <= 0:
         return
     variables = []
+    continuous = params.global_orient.detach().clone()  # unwrapped over time, as smoothing wants it
     for name in names:
-        value = getattr(params, name).detach().clone().requires_grad_(True)
+        value = getattr(params, name).detach().clone()
+        if name == "global_orient":  # a full turn reaches angles near 2 pi, where steps stall
+            value = principal_axis_angles(value)
+        value.requires_grad_(True)
         setattr(params, name, value)
         variables.append(value)
     optimiser = torch.optim.LBFGS(variables, lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe", history_size=20)
@@ -343,6 +347,7 @@ def _optimise(body, params: BodyParams, data: _FrameData, camera, settings, name
     optimiser.step(closure)
     for name in names:
         setattr(params, name, getattr(params, name).detach())
+    params.global_orient = nearest_axis_angles(params.global_orient, continuous)
 
 
 def _write_back(params: BodyParams, chunk: BodyParams, frames: slice, overlap: int) -> None:

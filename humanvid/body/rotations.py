@@ -81,6 +81,26 @@ def unwrap_axis_angles(axis_angles: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def principal_axis_angles(axis_angles: torch.Tensor) -> torch.Tensor:
+    """(..., 3) the same rotations as rotation vectors of angle at most pi.
+
+    An unwrapped sequence (unwrap_axis_angles) of a person turning a full circle reaches angles near
+    2 pi, where the rotation vector's derivative is singular (rotations about axes across it cannot
+    be reached by small steps): an optimiser must start from the principal vectors.
+    """
+    angle = axis_angles.norm(dim=-1, keepdim=True)
+    principal = torch.remainder(angle + torch.pi, 2.0 * torch.pi) - torch.pi
+    return torch.where(angle > 1e-9, axis_angles * principal / angle.clamp_min(1e-12), axis_angles)
+
+
+def nearest_axis_angles(axis_angles: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """(..., 3) the representations of `axis_angles`' rotations (angle ± 2 pi k) nearest to `reference`."""
+    angle = axis_angles.norm(dim=-1, keepdim=True)
+    axis = axis_angles / angle.clamp_min(1e-12)
+    turns = torch.round(((reference * axis).sum(dim=-1, keepdim=True) - angle) / (2.0 * torch.pi))
+    return torch.where(angle > 1e-9, axis_angles + 2.0 * torch.pi * turns * axis, axis_angles)
+
+
 def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) rotation matrices -> (..., 4) unit quaternions (w, x, y, z) with w >= 0."""
     m = matrix

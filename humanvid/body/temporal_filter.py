@@ -8,6 +8,7 @@ from typing import Mapping
 import torch
 
 from humanvid.body.model import BodyModel, BodyParams
+from humanvid.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle, nearest_axis_angles
 
 
 def box_kernel(radius: int) -> torch.Tensor:
@@ -29,13 +30,12 @@ def smoothed(params: BodyParams, kernel: torch.Tensor, linear_ends: bool = False
     """The per-frame values filtered over time by the odd-length `kernel` (filtered_sequence).
 
     Used on the independent per-frame initialisations, which jitter (the optimiser would spend
-    its iterations on that), and on the fitted sequence (final_filter). Axis-angles are filtered
-    directly: they are continuous over time (unwrapped) and neighbouring frames are close.
+    its iterations on that), and on the fitted sequence (final_filter). Rotations are filtered as
+    rotations (filtered_rotations), translations as vectors.
     """
-    def smooth(values: torch.Tensor) -> torch.Tensor:
-        return filtered_sequence(values, kernel, linear_ends)
-
-    return BodyParams(smooth(params.global_orient), smooth(params.translation), smooth(params.pose), params.shape)
+    return BodyParams(filtered_rotations(params.global_orient, kernel, linear_ends),
+                      filtered_sequence(params.translation, kernel, linear_ends),
+                      filtered_rotations(params.pose, kernel, linear_ends), params.shape)
 
 
 def final_filter(body: BodyModel, params: BodyParams, sigma: float, part_sigmas: Mapping[str, float]) -> BodyParams:
@@ -51,14 +51,47 @@ def final_filter(body: BodyModel, params: BodyParams, sigma: float, part_sigmas:
     for part, part_sigma in part_sigmas.items():
         kernel = gaussian_kernel(part_sigma)
         if part == "global_orient":
-            orient = filtered_sequence(params.global_orient, kernel, linear_ends=True)
+            orient = filtered_rotations(params.global_orient, kernel, linear_ends=True)
             continue
         roles = [role for role in (part, f"left_{part}", f"right_{part}") if role in body.initialization_joints]
         if not roles:
             raise ValueError(f"{part!r} is neither global_orient nor a pose role of the {body.name} body")
         joints = [index[body.initialization_joints[role]] for role in roles]
-        pose[:, joints] = filtered_sequence(params.pose[:, joints], kernel, linear_ends=True)
+        pose[:, joints] = filtered_rotations(params.pose[:, joints], kernel, linear_ends=True)
     return BodyParams(orient, filtered.translation, pose, params.shape)
+
+
+def filtered_rotations(axis_angles: torch.Tensor, kernel: torch.Tensor, linear_ends: bool = False) -> torch.Tensor:
+    """(T, ..., 3) rotation vectors filtered over the frames by the odd-length `kernel` (weights summing to 1),
+    as rotations; unchanged for T < 3.
+
+    Each frame's neighbours are taken relative to it (R_t^T R_s: small rotations, whatever the angle), their
+    rotation vectors averaged with the kernel and applied back to R_t. Averaging the rotation vectors
+    themselves fails for a person turning round: unwrapped over a turn they grow past pi, where a small
+    change of axis is a large change of vector (a turntable's last frames came out lying down). The ends
+    are continued as filtered_sequence does, on the rotation group (linear: R_0 R_k^T R_0). The result is
+    written as the representation nearest to the input's (continuous over time where the input is).
+    """
+    radius = len(kernel) // 2
+    count = axis_angles.shape[0]
+    if radius == 0 or count < 3:
+        return axis_angles
+    rotations = axis_angle_to_matrix(axis_angles)
+    if linear_ends:
+        before = torch.arange(radius, 0, -1).clamp(max=count - 1)
+        after = (count - 1 - torch.arange(1, radius + 1)).clamp(min=0)
+        first, last = rotations[:1], rotations[-1:]
+        padded = torch.cat([first @ rotations[before].transpose(-1, -2) @ first, rotations,
+                            last @ rotations[after].transpose(-1, -2) @ last])
+    else:
+        padded = torch.cat([rotations[:1].expand(radius, *rotations.shape[1:]), rotations,
+                            rotations[-1:].expand(radius, *rotations.shape[1:])])
+    inverse = rotations.transpose(-1, -2)
+    mean = torch.zeros_like(axis_angles)
+    for offset, weight in enumerate(kernel.to(axis_angles.dtype)):
+        mean = mean + weight * matrix_to_axis_angle(inverse @ padded[offset:offset + count])
+    filtered = matrix_to_axis_angle(rotations @ axis_angle_to_matrix(mean))
+    return nearest_axis_angles(filtered, axis_angles)
 
 
 def filtered_sequence(values: torch.Tensor, kernel: torch.Tensor, linear_ends: bool = False) -> torch.Tensor:

@@ -6,11 +6,14 @@ from humanvid.body.rotations import (
     axis_angle_to_matrix,
     invert_rigid,
     matrix_to_axis_angle,
+    nearest_axis_angles,
+    principal_axis_angles,
     rigid_matrix,
     transform_point_sets,
     transform_points,
     unwrap_axis_angles,
 )
+from humanvid.body.temporal_filter import filtered_rotations, filtered_sequence, gaussian_kernel
 
 
 def test_axis_angle_to_matrix_matches_a_known_rotation():
@@ -59,3 +62,33 @@ def test_unwrap_makes_rotation_vectors_continuous_through_180_degrees():
     unwrapped = unwrap_axis_angles(wrapped)
     assert (unwrapped[1:] - unwrapped[:-1]).norm(dim=-1).max() < 0.2
     assert torch.allclose(axis_angle_to_matrix(unwrapped), rotations, atol=1e-5)
+
+
+def _turn(frames: int = 40) -> torch.Tensor:
+    """Rotation vectors of a body turning 1.5 times about y while it sways about x, unwrapped over time."""
+    t = torch.linspace(0.0, 1.0, frames, dtype=torch.float64)
+    yaw = axis_angle_to_matrix(torch.stack([torch.zeros_like(t), 3.0 * torch.pi * t, torch.zeros_like(t)], 1))
+    sway = axis_angle_to_matrix(torch.stack([0.15 * torch.sin(12.0 * t), torch.zeros_like(t), torch.zeros_like(t)], 1))
+    return unwrap_axis_angles(matrix_to_axis_angle(yaw @ sway))
+
+
+def _angle_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return matrix_to_axis_angle(axis_angle_to_matrix(a).transpose(-1, -2) @ axis_angle_to_matrix(b)).norm(dim=-1)
+
+
+def test_filtering_a_full_turn_keeps_the_rotations():
+    turn = _turn()
+    assert turn.norm(dim=-1).max() > 1.5 * torch.pi  # unwrapped: vectors far past a half turn
+    filtered = filtered_rotations(turn, gaussian_kernel(2.0), linear_ends=True)
+    assert _angle_between(filtered, turn).max() < 0.1  # radians: the sway smoothed a little, the turn kept
+    assert (filtered - turn).norm(dim=-1).max() < 0.5  # the same representation: continuous over time
+    vectors = filtered_sequence(turn, gaussian_kernel(2.0), linear_ends=True)
+    assert _angle_between(vectors, turn).max() > 0.3  # averaging the vectors themselves would not
+
+
+def test_principal_and_nearest_axis_angles_are_the_same_rotations():
+    turn = _turn()
+    principal = principal_axis_angles(turn)
+    assert principal.norm(dim=-1).max() <= torch.pi + 1e-9
+    assert _angle_between(principal, turn).max() < 1e-9
+    torch.testing.assert_close(nearest_axis_angles(principal, turn), turn)
