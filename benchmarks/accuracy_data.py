@@ -106,3 +106,28 @@ def ensure_clips(data: Path, count: int, frames: int, split: str = "test") -> li
             summary["yaw_range_deg"] if "yaw_range_deg" in summary else clip_yaw_range_deg(folder / "body.npz"),
         ))  # fmt: skip
     return clips
+
+
+def clip_arguments(parser, out: str) -> None:
+    """The options of the benchmarks on synthetic test and turn-test clips (canonical.py, texture.py);
+    `out`: the default output folder's name in the temporary folder."""
+    import tempfile
+
+    parser.add_argument("--clips", type=int, default=2, help="test clips (default: %(default)s)")
+    parser.add_argument("--turn-clips", type=int, default=4, help="turn-test clips (default: %(default)s)")
+    parser.add_argument("--clip-frames", type=int, default=24)
+    parser.add_argument("--temporal-window", type=int, default=2)
+    parser.add_argument("--resolution", type=int, default=256)
+    parser.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "occupancy_v1.pt")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / out)
+    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+
+
+def chosen_clips(parser, args) -> list[Clip]:
+    """The test and turn-test clips that clip_arguments' options name, made where missing."""
+    clips = ensure_clips(args.data.resolve(), args.clips, args.clip_frames) + \
+        ensure_clips(args.data.resolve(), args.turn_clips, args.clip_frames, split="turn-test")
+    if not clips:
+        parser.error("no clips: give --clips or --turn-clips")
+    return clips

@@ -16,35 +16,22 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
-from pathlib import Path
 
 from accuracy_clips import clip_groups, measure_clips
-from accuracy_data import ensure_clips
+from accuracy_data import chosen_clips, clip_arguments
 from accuracy_report import clips_table, speed_table, temporal_lines
 from accuracy_scores import ScoreCache
-from common import REPO, write_section
+from common import write_section
 
 from humanvid.constants import VIDEO_DEPTH_MARGIN
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clips", type=int, default=2, help="test clips (default: %(default)s)")
-    parser.add_argument("--turn-clips", type=int, default=4, help="turn-test clips (default: %(default)s)")
-    parser.add_argument("--clip-frames", type=int, default=24)
-    parser.add_argument("--temporal-window", type=int, default=2)
-    parser.add_argument("--resolution", type=int, default=256)
+    clip_arguments(parser, "humanvid_canonical")
     parser.add_argument("--samples", type=int, default=10_000)
-    parser.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "occupancy_v1.pt")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_canonical")
-    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
-    clips = ensure_clips(args.data.resolve(), args.clips, args.clip_frames) + \
-        ensure_clips(args.data.resolve(), args.turn_clips, args.clip_frames, split="turn-test")
-    if not clips:
-        parser.error("no clips: give --clips or --turn-clips")
+    clips = chosen_clips(parser, args)
     cache = ScoreCache(args.out.resolve() / "scores.json")
     results, failed = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
                                     args.temporal_window, args.resolution, args.samples, cache, VIDEO_DEPTH_MARGIN)

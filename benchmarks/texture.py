@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from accuracy_data import ensure_clips
+from accuracy_data import chosen_clips, clip_arguments
 from accuracy_runs import Variant, reconstruct
-from common import REPO, write_section
+from common import write_section
 
 from humanvid.exchange.avatar import read_avatar, texture_path
 from humanvid.exchange.obj import obj_trimesh
@@ -85,18 +84,11 @@ def score_clip(name: str, clip_folder: Path, run_folder: Path) -> list[FrameScor
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clips", type=int, default=2, help="test clips (default: %(default)s)")
-    parser.add_argument("--turn-clips", type=int, default=4, help="turn-test clips (default: %(default)s)")
-    parser.add_argument("--clip-frames", type=int, default=24)
-    parser.add_argument("--resolution", type=int, default=256)
-    parser.add_argument("--checkpoint", type=Path, default=REPO / "checkpoints" / "occupancy_v1.pt")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "data" / "synth")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_texture")
-    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+    clip_arguments(parser, "humanvid_texture")
     args = parser.parse_args()
-    clips = ensure_clips(args.data.resolve(), args.clips, args.clip_frames) + \
-        ensure_clips(args.data.resolve(), args.turn_clips, args.clip_frames, split="turn-test")
-    variant = Variant("canonical", args.checkpoint.resolve(), topology="canonical", exports=("obj",))
+    clips = chosen_clips(parser, args)
+    variant = Variant("canonical", args.checkpoint.resolve(), args.temporal_window, topology="canonical",
+                      exports=("obj",))  # canonical.py's variant: its meshes are reused when --out is its folder
     rows, failed = [], []
     for clip in clips:
         outcome = reconstruct(clip.frames[0].parent, clip.name, clip.focal, args.out.resolve(), [variant],

@@ -16,7 +16,7 @@ def test_version_and_help():
     assert result.returncode == 0 and __version__ in result.stdout
     top = run_cli("--help")
     assert top.returncode == 0
-    for command in ("reconstruct", "evaluate", "synth", "synth-sheet", "train", "install-pose-model"):
+    for command in ("reconstruct", "evaluate", "synth", "synth-sheet", "train", "install-pose-model", "install-viewer"):
         assert command in top.stdout
         assert run_cli(command, "--help").returncode == 0
 

@@ -5,6 +5,7 @@
     humanvid synth / synth-sheet              (humanvid.cli.synth)
     humanvid train                            (humanvid.cli.train)
     humanvid install-pose-model SOURCE        (humanvid.cli.pose_model)
+    humanvid install-viewer TARBALL           (humanvid.cli.viewer)
 """
 
 from __future__ import annotations

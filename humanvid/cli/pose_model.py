@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from humanvid.errors import HumanvidError
+from humanvid.cli.install import install_or_exit
 
 
 @click.command("install-pose-model", short_help="Install MediaPipe's heavy pose model (more accurate body fits).")
@@ -25,9 +23,4 @@ def install_pose_model(source):
     """
     from preprocessing.pose_models import install_heavy_model
 
-    try:
-        target = install_heavy_model(source)
-    except HumanvidError as err:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {err}")
-        sys.exit(1)
-    Console(highlight=False, soft_wrap=True).print(f"installed {target}")
+    install_or_exit(install_heavy_model, source, "MediaPipe's heavy pose model")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from humanvid.errors import HumanvidError
+from humanvid.cli.install import install_or_exit
 
 
 @click.command("install-viewer", short_help="Install three.js for the viewer page (viewer.html).")
@@ -25,9 +23,4 @@ def install_viewer(tarball):
     """
     from humanvid.export.three_js import install_three
 
-    try:
-        target = install_three(tarball)
-    except HumanvidError as err:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/] {err}")
-        sys.exit(1)
-    Console(highlight=False, soft_wrap=True).print(f"installed three.js in {target}")
+    install_or_exit(install_three, tarball, "three.js")

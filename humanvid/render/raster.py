@@ -31,30 +31,10 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> RayHit
     keep &= (corners[..., 0].max(axis=1) >= 0) & (corners[..., 0].min(axis=1) <= width - 1)
     keep &= (corners[..., 1].max(axis=1) >= 0) & (corners[..., 1].min(axis=1) <= height - 1)
     chosen = np.nonzero(keep)[0]
-    corners, corner_depth = corners[chosen], corner_depth[chosen]
-    c0 = np.ceil(corners[..., 0].min(axis=1)).astype(np.int64).clip(0, width - 1)
-    r0 = np.ceil(corners[..., 1].min(axis=1)).astype(np.int64).clip(0, height - 1)
-    c1 = np.floor(corners[..., 0].max(axis=1)).astype(np.int64).clip(0, width - 1)
-    r1 = np.floor(corners[..., 1].max(axis=1)).astype(np.int64).clip(0, height - 1)
-    spans = np.maximum(c1 - c0 + 1, r1 - r0 + 1).clip(min=0)
-    found, low = [], 0
-    while low < spans.max(initial=0):  # faces grouped by the side of their box of pixel centres
-        high = max(2 * low, 2)
-        group = np.nonzero((spans > low) & (spans <= high))[0]
-        low = high
-        if not len(group):
-            continue
-        dr, dc = np.divmod(np.arange(high * high), high)
-        rows, cols = r0[group, None] + dr[None], c0[group, None] + dc[None]
-        w0, w1, w2 = screen_barycentric(corners[group], cols.astype(np.float64), rows.astype(np.float64))
-        inside = np.minimum(np.minimum(w0, w1), w2) >= -1e-9
-        inside &= (rows <= r1[group, None]) & (cols <= c1[group, None])
-        which, slot = np.nonzero(inside)
-        found.append((rows[which, slot], cols[which, slot], group[which],
-                      np.stack([w0[which, slot], w1[which, slot], w2[which, slot]], axis=1)))
-    if not found:
+    corner_depth = corner_depth[chosen]
+    rows, cols, local, weights = covered_pixels(corners[chosen], height, width)
+    if not len(rows):
         return RayHits(face_map, barycentric, depth_map)
-    rows, cols, local, weights = (np.concatenate(parts) for parts in zip(*found))
     inverse = weights / corner_depth[local]  # perspective: barycentrics of 1/z are affine on the screen
     point_depth = 1.0 / inverse.sum(axis=1)
     pixel = rows * width + cols
@@ -66,6 +46,38 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, camera: Camera) -> RayHit
     barycentric[rows, cols] = inverse[first] * point_depth[first, None]
     depth_map[rows, cols] = point_depth[first]
     return RayHits(face_map, barycentric, depth_map)
+
+
+def covered_pixels(triangles: np.ndarray, height: int, width: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every (pixel centre, triangle) pair of an height × width image with the centre inside the triangle
+    (edges included), for (F, 3, 2) triangles in pixel coordinates (x, y): rows, columns and triangle
+    indices (N,) and the centres' barycentric weights (N, 3). Triangles are grouped by the size of their
+    box of pixel centres, each group tested at once."""
+    c0 = np.ceil(triangles[..., 0].min(axis=1)).clip(0, width - 1).astype(np.int64)
+    r0 = np.ceil(triangles[..., 1].min(axis=1)).clip(0, height - 1).astype(np.int64)
+    c1 = np.floor(triangles[..., 0].max(axis=1)).clip(0, width - 1).astype(np.int64)
+    r1 = np.floor(triangles[..., 1].max(axis=1)).clip(0, height - 1).astype(np.int64)
+    spans = np.maximum(c1 - c0 + 1, r1 - r0 + 1).clip(min=0)
+    found, low = [], 0
+    while low < spans.max(initial=0):
+        high = max(2 * low, 2)
+        group = np.nonzero((spans > low) & (spans <= high))[0]
+        low = high
+        if not len(group):
+            continue
+        dr, dc = np.divmod(np.arange(high * high), high)
+        rows, cols = r0[group, None] + dr[None], c0[group, None] + dc[None]
+        w0, w1, w2 = screen_barycentric(triangles[group], cols.astype(np.float64), rows.astype(np.float64))
+        inside = np.minimum(np.minimum(w0, w1), w2) >= -1e-9
+        inside &= (rows <= r1[group, None]) & (cols <= c1[group, None])
+        which, slot = np.nonzero(inside)
+        found.append((rows[which, slot], cols[which, slot], group[which],
+                      np.stack([w0[which, slot], w1[which, slot], w2[which, slot]], axis=1)))
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 3))
+    rows, cols, index, weights = (np.concatenate(parts) for parts in zip(*found))
+    return rows, cols, index, weights
 
 
 def screen_barycentric(triangles: np.ndarray, x: np.ndarray, y: np.ndarray

@@ -127,7 +127,7 @@ def bake_texture(run: RunFolder, avatar: SavedAvatar, meshed: list[int],
     faces = np.asarray(avatar.mesh.faces)
     picks = [meshed[i] for i in np.unique(np.linspace(0, len(meshed) - 1, min(TEXTURE_VIEWS, len(meshed)))
                                                    .round().astype(int))] if meshed else []
-    baker = TextureBaker(avatar.atlas, texel_surface(avatar.atlas, faces), faces, len(picks))
+    baker = TextureBaker(avatar.atlas, texel_surface(avatar.atlas), faces, len(picks))
     track = run.read_keypoints()
     rows = {int(frame): row for row, frame in enumerate(track.frames)}
     camera = run.read_camera()

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from humanvid.constants import TEXTURE_SIZE
-from humanvid.render.raster import screen_barycentric
+from humanvid.render.raster import covered_pixels
 
 PIECES = 32
 PADDING = 3  # texels between charts: room for bilinear filtering and a few mipmap levels
@@ -89,36 +89,15 @@ def unwrap(vertices: np.ndarray, faces: np.ndarray, size: int = TEXTURE_SIZE) ->
     return UvAtlas(uv, uv_faces, np.concatenate(uv_vertex).astype(np.int64), size)
 
 
-def texel_surface(atlas: UvAtlas, faces: np.ndarray) -> TexelSurface:
+def texel_surface(atlas: UvAtlas) -> TexelSurface:
     """The face and barycentrics under every texel centre inside a chart triangle (a centre on a shared
     edge goes to one of the faces)."""
     size = atlas.size
     corners = atlas.uv[atlas.uv_faces]  # (F, 3, 2)
-    cols_f = corners[..., 0] * size - 0.5
-    rows_f = (1.0 - corners[..., 1]) * size - 0.5
-    c0 = np.ceil(cols_f.min(axis=1)).astype(np.int64)
-    r0 = np.ceil(rows_f.min(axis=1)).astype(np.int64)
-    spans = np.maximum(np.floor(cols_f.max(axis=1)).astype(np.int64) - c0 + 1,
-                       np.floor(rows_f.max(axis=1)).astype(np.int64) - r0 + 1).clip(min=0)
-    found = []
-    low = 0
-    while low < spans.max(initial=0):  # faces grouped by the side of the box of texels they can cover
-        high = max(2 * low, 4)
-        group = np.nonzero((spans > low) & (spans <= high))[0]
-        low = high
-        if not len(group):
-            continue
-        dr, dc = np.divmod(np.arange(high * high), high)
-        rows = r0[group, None] + dr[None]
-        cols = c0[group, None] + dc[None]
-        weights = np.stack(screen_barycentric(np.stack([cols_f[group], rows_f[group]], axis=-1), cols.astype(float),
-                                              rows.astype(float)), axis=-1)
-        inside = (weights >= -1e-9).all(axis=-1) & (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
-        which, _ = np.nonzero(inside)
-        found.append((rows[inside], cols[inside], group[which], weights[inside]))
-    if not found:
+    texels = np.stack([corners[..., 0] * size - 0.5, (1.0 - corners[..., 1]) * size - 0.5], axis=-1)
+    rows, cols, face, weights = covered_pixels(texels, size, size)
+    if not len(rows):
         return TexelSurface(*(np.empty(0, np.int64),) * 3, np.empty((0, 3)))
-    rows, cols, face, weights = (np.concatenate(parts) for parts in zip(*found))
     _, first = np.unique(rows * size + cols, return_index=True)
     weights = weights[first].clip(0.0, 1.0)
     return TexelSurface(rows[first], cols[first], face[first], weights / weights.sum(axis=1, keepdims=True))

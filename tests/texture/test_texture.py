@@ -55,7 +55,7 @@ def test_the_atlas_maps_every_face_once_onto_one_page(sphere, atlas):
     corners = atlas.uv[atlas.uv_faces]
     areas = 0.5 * np.abs(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]))
     assert (areas > 0).all() and 0.3 < areas.sum() < 1.0  # charts do not overlap and fill much of the page
-    surface = texel_surface(atlas, sphere.faces)
+    surface = texel_surface(atlas)
     assert len(np.unique(surface.rows * atlas.size + surface.cols)) == len(surface.rows)
     np.testing.assert_allclose(surface.barycentric.sum(axis=1), 1.0)
     points = surface.points(sphere.vertices, sphere.faces)  # every texel lies on the sphere
@@ -63,7 +63,7 @@ def test_the_atlas_maps_every_face_once_onto_one_page(sphere, atlas):
 
 
 def baked(sphere, atlas, views):
-    surface = texel_surface(atlas, sphere.faces)
+    surface = texel_surface(atlas)
     baker = TextureBaker(atlas, surface, sphere.faces, len(views))
     for view in views:
         baker.add(view)
