@@ -48,6 +48,7 @@ VIEWER_HEIGHT = 360  # px, the viewer's frames are shrunk to at most this height
 VIEWER_QUALITY = 75  # JPEG quality of the viewer's frames
 GLB_INFLUENCES = 4  # bones per vertex in avatar.glb
 PREVIEW_WORKERS = 2  # processes drawing the preview of a long video
+PREVIEW_HEIGHT = 1080  # px, taller frames are shrunk to this height in the preview
 PARALLEL_FROM = 48  # frames: a shorter preview is drawn in this process (starting workers costs ~2 s)
 
 
@@ -193,6 +194,11 @@ class PreviewPainter:
     fps: float
 
     def draw(self, index: int, image: np.ndarray) -> np.ndarray:
+        """(H, 2 W, 3) the frame (shrunk to at most PREVIEW_HEIGHT rows) with the mesh, and the side panel."""
+        camera = self.camera
+        if camera.height > PREVIEW_HEIGHT:
+            camera = camera.resized(PREVIEW_HEIGHT / camera.height)
+            image = cv2.resize(image, (camera.width, camera.height), interpolation=cv2.INTER_AREA)
         path = RunFolder(self.root).mesh_path(index)
         if not path.exists():
             return np.hstack([image, np.full_like(image, SIDE_BACKGROUND)])
@@ -201,10 +207,10 @@ class PreviewPainter:
             mesh = trimesh.Trimesh(obj.vertices, obj.faces, process=False)
         else:
             mesh = trimesh.Trimesh(read_obj(path, vertices_only=True).vertices, self.faces, process=False)
-        side_camera = self.camera.resized(0.5)  # the side panel at half size, scaled up: a quarter of the rays
+        side_camera = camera.resized(0.5)  # the side panel at half size, scaled up: a quarter of the pixels
         side = side_view(mesh, 2.0 * np.pi * index / (self.fps * TURN_SECONDS), side_camera, self.surface)
-        side = cv2.resize(side, (self.camera.width, self.camera.height), interpolation=cv2.INTER_LINEAR)
-        return np.hstack([textured_overlay(image, mesh, self.camera, self.surface), side])
+        side = cv2.resize(side, (camera.width, camera.height), interpolation=cv2.INTER_LINEAR)
+        return np.hstack([textured_overlay(image, mesh, camera, self.surface), side])
 
 
 _PAINTER: list[PreviewPainter] = []  # a worker process's painter
