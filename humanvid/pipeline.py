@@ -245,6 +245,7 @@ def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress
     if not same:  # made from another fit, checkpoint or resolution: make them again
         shutil.rmtree(run.meshes, ignore_errors=True)
         shutil.rmtree(run.avatar, ignore_errors=True)
+        _remove_exports(run, manifest)  # they showed the old meshes
     done = {i for i in wanted if run.mesh_path(i).exists()} if same else set()
     if same and stage.get("status") == "complete" and len(done) == len(wanted):
         return True
@@ -297,8 +298,7 @@ def _export(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings,
     if (stage.get("status") == "complete" and stage.get("fingerprint") == fingerprint
             and all((run.root / name).exists() for name in stage.get("files", []))):
         return True
-    for name in stage.get("files", []):  # what an earlier export wrote goes, so no stale file stays
-        (run.root / name).unlink(missing_ok=True)
+    _remove_exports(run, manifest)  # what an earlier export wrote goes, so no stale file stays
     manifest["stages"]["export"] = {"status": "running", "fingerprint": fingerprint}
     run.write_manifest(manifest)
     meshed = [f["frame"] for f in manifest["frames"] if f.get("mesh") == "ok"]
@@ -320,6 +320,12 @@ def _export(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings,
     }
     run.write_manifest(manifest)
     return False
+
+
+def _remove_exports(run: RunFolder, manifest: dict) -> None:
+    for name in manifest["stages"].get("export", {}).get("files", []):
+        (run.root / name).unlink(missing_ok=True)
+    manifest["stages"]["export"] = {"status": "not run"}
 
 
 def _preview(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings, progress: Progress) -> None:

@@ -109,6 +109,15 @@ def test_rerun_resumes_and_other_mesh_settings_remake_the_meshes(meshed, tmp_pat
     coarse = obj_trimesh(out_dir / "meshes" / f"{FRAMES[0]:06d}.obj")
     assert coarse.is_watertight and len(coarse.faces) > 2000
 
+    # Each frame's own mesh: no shared topology, so no texture, glb or viewer; the earlier ones are gone.
+    assert (out_dir / "avatar.glb").exists()
+    own = run_cli("reconstruct", CLIP, "-o", out_dir.parent, *ARGS, "--topology", "per-frame", "--resolution", "128")
+    assert own.returncode == 0, own.stderr
+    run = json.loads((out_dir / "run.json").read_text())
+    assert run["settings"]["exports"] == ["preview"] and run["stages"]["export"]["files"] == ["preview.mp4"]
+    assert not (out_dir / "avatar.glb").exists() and not (out_dir / "viewer.html").exists()
+    assert (out_dir / "preview.mp4").exists()
+
 
 def test_the_shipped_body_sdf_network_by_name(meshed, tmp_path):
     import shutil
