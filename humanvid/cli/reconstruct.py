@@ -58,10 +58,21 @@ from humanvid.settings import EXPORTS, STAGES, TOPOLOGIES
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
                    "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: in this process, one input after the other. ray: each input as Ray tasks, a long "
+                   "video's mesh stage in chunks of frames (needs the ray extra: pip install -e \".[ray]\"; "
+                   "OUT must be the same path on every node).")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="With --engine ray: the running cluster to use (HOST:PORT, auto or ray://HOST:PORT). "
+                   "Default: RAY_ADDRESS if set, else a Ray instance of this machine started for the command.")
+@click.option("--mesh-chunks", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --engine ray: split each video's mesh stage into N chunks of frames (1: never). "
+                   "Default: one chunk per 48 frames, at most one per CPU (GPU with --device cuda) of the cluster.")
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, height,
-                exports, resolution, temporal_window, depth_margin, topology, checkpoint, overwrite, verbose, quiet):
+                exports, resolution, temporal_window, depth_margin, topology, checkpoint, overwrite, engine,
+                ray_address, mesh_chunks, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -89,7 +100,15 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
         _check_checkpoint(checkpoint)
     if end is not None and end <= start:
         raise click.UsageError(f"--end {end} must be greater than --start {start}")
-    check_device(device)
+    if engine == "ray":
+        from humanvid.engines.ray_engine import check_device_request, import_ray
+
+        check_device_request(device)
+        import_ray()  # installed, or one line saying how, before any work
+    elif ray_address is not None or mesh_chunks is not None:
+        raise click.UsageError("--ray-address and --mesh-chunks need --engine ray")
+    else:
+        check_device(device)
     try:
         jobs = resolve_inputs(list(inputs))
     except HumanvidError as err:
@@ -102,7 +121,13 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
                         topology=topology)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
-        results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
+        if engine == "ray":
+            from humanvid.engines.ray_engine import RayOptions, run_on_ray
+
+            results = run_on_ray(jobs, output, settings, RayOptions(ray_address, mesh_chunks), console, errors,
+                                 quiet, verbose)
+        else:
+            results = _reconstruct_all(jobs, output, settings, console, errors, quiet, verbose)
     if not quiet:
         console.print(_summary_table(results))
         if until == "preprocess":
