@@ -121,6 +121,8 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
 
     done = (previous is not None and previous.get("stages", {}).get("preprocess", {}).get("status") == "complete"
             and _crops_complete(run, previous))
+    if done:
+        run.clear_work()  # a run killed after recording preprocessing but before clearing left it
     manifest = previous if done else _preprocess(info, run, settings, fingerprint, progress, quiet)
     manifest["settings"] = settings.as_dict()  # the latest request (stages record what they were made with)
     result.frames_total = manifest["summary"]["frames_total"]

@@ -97,6 +97,7 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
                             np.asarray(bodies.model.joint_parents), heads, np.asarray(frames), transforms,
                             np.asarray([frames[row] for row in keyframes]), atlas)
         write_avatar(run, saved)
+        saved = read_avatar(run)  # as a resumed run reads it (float32 on disk): both pose the same mesh
     write_meshes_material(run)
     return PosedAvatar(saved)
 
