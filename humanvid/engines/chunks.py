@@ -15,10 +15,8 @@ the same work runs as:
    their meshes: chunks overlap in what they read, never in what they write;
 4. `record_mesh_stage`: the chunks' figures merged into run.json as the pipeline records them.
 
-Chunks after the first read the avatar back from avatar/ (float32 bone transforms, OBJ text), where a local run
-poses every frame from the avatar it has just built in memory: canonical meshes then differ from a local run's
-by at most a few tenths of a millimetre (measured in tests/engines and benchmarks/scale.py), as they do after a
-local run resumed once the avatar was written. Per-frame meshes are identical.
+Every chunk poses the avatar as written in avatar/ (a local run reads it back after writing it too), so chunked
+meshes are byte-identical to a local run's.
 """
 
 from __future__ import annotations

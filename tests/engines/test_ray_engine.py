@@ -32,13 +32,11 @@ from helpers import REPO, real_media
 from humanvid.engines.chunks import chunk_count, split_frames
 from humanvid.engines.ray_engine import RayUnavailable, check_device_request, resource_slots, task_resources
 from humanvid.engines.ray_progress import ProgressBoard, describe
-from humanvid.exchange.obj import read_obj
 from humanvid.exchange.run_folder import WORK_DIR
 
 INSTALL = 'pip install -e ".[ray]"'
 ARGS = ["--max-frames", "3", "--resolution", "96", "--export", "none"]
 INPUTS = ("soccer_5frames", "street_5frames")
-MESH_TOLERANCE_M = 1e-3  # chunked canonical meshes vs a local run (measured: ≤ 0.26 mm; humanvid.engines.chunks)
 
 
 @dataclass
@@ -190,24 +188,9 @@ def test_chunked_mesh_stage_matches_local(cluster, local, tmp_path):
     ours, reference = tmp_path / "soccer_5frames", local / "soccer_5frames"
     mine, theirs = digests(ours), digests(reference)
     assert sorted(mine) == sorted(theirs)
-    meshes = [name for name in theirs if name.startswith("meshes/") and name.endswith(".obj")]
-    assert len(meshes) == 3
-    assert [name for name in theirs if mine[name] != theirs[name] and name not in meshes] in ([], ["run.json"])
-    a, b = run_json(ours / "run.json"), run_json(reference / "run.json")
-    for run in (a, b):  # a mesh's silhouette may move a pixel with its vertices
-        run["quality"].pop("mesh_mask_iou_mean")
-        for frame in run["frames"]:
-            frame.pop("mesh_mask_iou")
-    assert a == b
-    worst = 0.0
-    for name in meshes:
-        x, y = read_obj(ours / name), read_obj(reference / name)
-        np.testing.assert_array_equal(x.faces, y.faces)
-        np.testing.assert_array_equal(x.uv, y.uv)
-        worst = max(worst, float(np.abs(x.vertices - y.vertices).max()))
-        other = [line for line in (ours / name).read_text().splitlines() if not line.startswith("v ")]
-        assert other == [line for line in (reference / name).read_text().splitlines() if not line.startswith("v ")]
-    assert worst <= MESH_TOLERANCE_M, f"chunked meshes differ from the local run's by {worst * 1000:.3f} mm"
+    assert len([name for name in theirs if name.startswith("meshes/") and name.endswith(".obj")]) == 3
+    assert [name for name in theirs if mine[name] != theirs[name]] in ([], ["run.json"])  # meshes byte-identical
+    assert run_json(ours / "run.json") == run_json(reference / "run.json")
 
 
 def test_chunked_per_frame_meshes_are_byte_identical_after_a_chunk_is_killed(cluster, local, tmp_path):
