@@ -62,8 +62,8 @@ def final_filter(body: BodyModel, params: BodyParams, sigma: float, part_sigmas:
 
 
 def filtered_rotations(axis_angles: torch.Tensor, kernel: torch.Tensor, linear_ends: bool = False) -> torch.Tensor:
-    """(T, ..., 3) rotation vectors filtered over the frames by the odd-length `kernel` (weights summing to 1),
-    as rotations; unchanged for T < 3.
+    """(T, ..., 3) rotation vectors (or (T, 3 P): P per frame, flat) filtered over the frames by the odd-length
+    `kernel` (weights summing to 1), as rotations; unchanged for T < 3.
 
     Each frame's neighbours are taken relative to it (R_t^T R_s: small rotations, whatever the angle), their
     rotation vectors averaged with the kernel and applied back to R_t. Averaging the rotation vectors
@@ -76,6 +76,8 @@ def filtered_rotations(axis_angles: torch.Tensor, kernel: torch.Tensor, linear_e
     count = axis_angles.shape[0]
     if radius == 0 or count < 3:
         return axis_angles
+    if axis_angles.shape[-1] != 3:  # (T, 3 P) poses: one rotation vector per three values
+        return filtered_rotations(axis_angles.reshape(count, -1, 3), kernel, linear_ends).reshape(axis_angles.shape)
     rotations = axis_angle_to_matrix(axis_angles)
     if linear_ends:
         before = torch.arange(radius, 0, -1).clamp(max=count - 1)

@@ -170,4 +170,4 @@ def test_the_final_filter_finds_its_parts_in_smpl(smpl_body):
     filtered = final_filter(smpl_body, params, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
     knee = smpl_body.pose_joint_names.index("left_knee")
     wanted = filtered_sequence(params.pose[:, knee], gaussian_kernel(settings.final_smoothing_sigmas["shin"]), linear_ends=True)
-    assert torch.allclose(filtered.pose[:, knee], wanted)
+    assert torch.allclose(filtered.pose[:, knee], wanted, atol=2e-3, rtol=0.0)  # rotations filtered as rotations
