@@ -20,7 +20,7 @@ from humanvid import __version__, atomic
 from humanvid.camera import Camera
 from humanvid.errors import HumanvidError
 from humanvid.exchange.run_folder import RunFolder
-from humanvid.fingerprints import export_fingerprint, fit_fingerprint, mesh_fingerprint, preprocess_fingerprint
+from humanvid.fingerprints import export_fingerprint, fit_fingerprint, preprocess_fingerprint
 from humanvid.inputs import Job
 from humanvid.settings import Settings
 from preprocessing import pose_models
@@ -130,9 +130,8 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
     resumed = done
     if settings.runs("fit"):
         resumed = _fit(run, manifest, settings, fingerprint, progress) and resumed
-    fit_done = manifest["stages"].get("fit", {}).get("fingerprint")
     if settings.runs("mesh"):
-        resumed = _mesh(run, manifest, settings, fit_done, progress) and resumed
+        resumed = _mesh(run, manifest, settings, progress) and resumed
     if settings.runs("mesh") and settings.exports:
         resumed = _export(info, run, manifest, settings, progress) and resumed
     elif "preview" in settings.exports and settings.runs("fit"):
@@ -234,59 +233,23 @@ def _fit(run: RunFolder, manifest: dict, settings: Settings, preprocess: str, pr
     return False
 
 
-def _mesh(run: RunFolder, manifest: dict, settings: Settings, fit: str, progress: Progress) -> bool:
+def _mesh(run: RunFolder, manifest: dict, settings: Settings, progress: Progress) -> bool:
     """Run (or resume, or skip) the mesh stage; True when every mesh was already there."""
-    from humanvid.implicit.inference.frame import BODY_PRIOR
-    from humanvid.stages.mesh import MeshSettings, run_mesh
+    from humanvid.stages.mesh import run_mesh
+    from humanvid.stages.mesh_record import ChunkResult, begin_mesh_stage, mesh_settings, record_mesh_stage
 
-    depth_margin = settings.depth_margin_for(len(manifest["frames"]))
-    fingerprint = mesh_fingerprint(fit, settings, depth_margin)
-    stage = manifest["stages"].get("mesh", {})
-    wanted = [f["frame"] for f in manifest["frames"] if f["status"] == "ok"]
-    same = stage.get("fingerprint") == fingerprint
-    if not same:  # made from another fit, checkpoint or resolution: make them again
-        shutil.rmtree(run.meshes, ignore_errors=True)
-        shutil.rmtree(run.avatar, ignore_errors=True)
-        _remove_exports(run, manifest)  # they showed the old meshes
-    done = {i for i in wanted if run.mesh_path(i).exists()} if same else set()
-    if same and stage.get("status") == "complete" and len(done) == len(wanted):
+    plan = begin_mesh_stage(run, manifest, settings)
+    if plan.complete:
         return True
-    manifest["stages"]["mesh"] = {"status": "running", "fingerprint": fingerprint}
-    run.write_manifest(manifest)
-    progress.start("mesh", len(wanted) - len(done))
+    progress.start("mesh", len(plan.todo))
     finished = [0]
 
     def on_progress(frames_done: int, frames_total: int) -> None:
         progress.advance(frames_done - finished[0])
         finished[0] = frames_done
 
-    mesh_settings = MeshSettings(settings.checkpoint_path(), settings.resolution, settings.temporal_window,
-                                 settings.device, depth_margin, settings.body_model, settings.model_path,
-                                 settings.topology)
-    result = run_mesh(run.root, mesh_settings, done, on_progress)
-    for entry, meshed, faces, watertight, iou in zip(manifest["frames"], result.meshed, result.faces,
-                                                     result.watertight, result.mask_iou):
-        if entry["frame"] in done:
-            continue  # figures of an earlier, interrupted run stay as they were recorded
-        entry["mesh"] = "ok" if meshed else "none"
-        if meshed:
-            entry.update(mesh_faces=int(faces), watertight=bool(watertight), mesh_mask_iou=round(float(iou), 4))
-    made = [f for f in manifest["frames"] if f.get("mesh") == "ok"]
-    computed = len(wanted) - len(done)
-    manifest["stages"]["mesh"] = {
-        "status": "complete", "fingerprint": fingerprint, "checkpoint": str(settings.checkpoint_path()),
-        "resolution": settings.resolution, "temporal_window": settings.temporal_window,
-        "depth_margin": depth_margin, "body_prior": BODY_PRIOR, "topology": result.topology,
-        "keyframes": result.keyframes,
-        "seconds": round(result.seconds, 3), "seconds_per_frame": round(result.seconds / max(computed, 1), 4),
-        **{f"seconds_{part}": round(value, 3) for part, value in result.timings.items()},
-    }
-    manifest["quality"]["meshes"] = len(made)
-    manifest["quality"]["watertight_fraction"] = round(sum(f["watertight"] for f in made) / len(made), 4) \
-        if made else None
-    manifest["quality"]["mesh_mask_iou_mean"] = round(float(np.mean([f["mesh_mask_iou"] for f in made])), 4) \
-        if made else None
-    run.write_manifest(manifest)
+    result = run_mesh(run.root, mesh_settings(settings, plan.depth_margin), set(plan.done), on_progress)
+    record_mesh_stage(run, manifest, settings, plan, [ChunkResult(plan.todo, result)])
     return False
 
 
@@ -294,13 +257,14 @@ def _export(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings,
     """Run (or skip, if done from these meshes with these choices) the export stage; True when skipped."""
     from humanvid.exchange.avatar import canonical_path
     from humanvid.stages.export import export_steps, run_export
+    from humanvid.stages.mesh_record import remove_exports
 
     fingerprint = export_fingerprint(manifest["stages"].get("mesh", {}).get("fingerprint"), settings.exports)
     stage = manifest["stages"].get("export", {})
     if (stage.get("status") == "complete" and stage.get("fingerprint") == fingerprint
             and all((run.root / name).exists() for name in stage.get("files", []))):
         return True
-    _remove_exports(run, manifest)  # what an earlier export wrote goes, so no stale file stays
+    remove_exports(run, manifest)  # what an earlier export wrote goes, so no stale file stays
     manifest["stages"]["export"] = {"status": "running", "fingerprint": fingerprint}
     run.write_manifest(manifest)
     meshed = [f["frame"] for f in manifest["frames"] if f.get("mesh") == "ok"]
@@ -322,12 +286,6 @@ def _export(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings,
     }
     run.write_manifest(manifest)
     return False
-
-
-def _remove_exports(run: RunFolder, manifest: dict) -> None:
-    for name in manifest["stages"].get("export", {}).get("files", []):
-        (run.root / name).unlink(missing_ok=True)
-    manifest["stages"]["export"] = {"status": "not run"}
 
 
 def _preview(info: MediaInfo, run: RunFolder, manifest: dict, settings: Settings, progress: Progress) -> None:
