@@ -158,6 +158,7 @@ def _preprocess(info: MediaInfo, run: RunFolder, settings: Settings, fingerprint
         "status": "complete",
         **{k: round(v, 3) for k, v in stage.timings.items()},
         "frames_per_s": round(len(status) / max(sum(stage.timings.values()), 1e-9), 2),
+        "person": stage.detections.person,
     }
     manifest["stages"]["fit"] = {"status": "not run"}
     manifest["stages"]["mesh"] = {"status": "not run"}

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from humanvid.constants import CROP_SIZE
-from preprocessing.person import Detection
+from preprocessing.pose import Detection
 
 
 def person_extent(detection: Detection, mask_threshold: int = 128) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from humanvid.landmarks import MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARKS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 from preprocessing import pose_models
-from preprocessing.person import _make_pose, _run_pose, mirror_detection
+from preprocessing.pose import make_pose, mirror_detection, run_pose
 
 WORKERS = 2  # MediaPipe graphs run side by side (each keeps to one core)
 WARM_UP = 4  # crops each part of a look starts early (as video), for its tracker to find the person
@@ -71,7 +71,7 @@ def crop_landmarks(crops: Sequence[Path | None], looks: Sequence[Look], quiet: b
     def run(index: int, start: int, stop: int) -> None:
         look = looks[index]
         world, image = results[index]
-        pose = _make_pose(static_image_mode=unrelated, segmentation=False, complexity=look.complexity)
+        pose = make_pose(static_image_mode=unrelated, segmentation=False, complexity=look.complexity)
         try:
             for row in range(start if unrelated else max(start - WARM_UP, 0), stop):
                 found = _look(pose, crops[row], look.mirrored)
@@ -117,7 +117,7 @@ def _look(pose, path: Path | None, mirrored: bool) -> tuple[np.ndarray, np.ndarr
     if crop is None:
         return None
     rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
-    found = _run_pose(pose, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb, 1.0)
+    found = run_pose(pose, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb, 1.0)
     if found is None:
         return None
     if mirrored:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -13,7 +14,8 @@ from humanvid.errors import HumanvidError
 from humanvid.exchange.run_folder import frame_name
 from preprocessing.crop import person_extent
 from humanvid.landmarks import NUM_LANDMARKS
-from preprocessing.person import Detection, PersonDetector
+from preprocessing.person import PersonDetector, TrackStart
+from preprocessing.pose import Detection
 from preprocessing.progress import Progress
 from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
 
@@ -41,6 +43,7 @@ class Detections:
     extents: np.ndarray  # (T, 4) person box x0, y0, x1, y1 [px]; NaN where no person
     mask_windows: np.ndarray  # (T, 3) stored mask window: x0, y0 [mask px], mask px per frame px
     decoded: int  # frames that decoded
+    person: dict = field(default_factory=dict)  # how the followed person was found (person_record); {} if never
 
     @property
     def found(self) -> np.ndarray:
@@ -50,7 +53,7 @@ class Detections:
         atomic.write_npz(
             path, indices=self.indices, status=np.array(self.status, dtype=str), landmarks=self.landmarks,
             world_landmarks=self.world_landmarks, extents=self.extents, mask_windows=self.mask_windows,
-            decoded=np.array(self.decoded), fingerprint=np.array(fingerprint),
+            decoded=np.array(self.decoded), person=np.array(json.dumps(self.person)), fingerprint=np.array(fingerprint),
         )
 
     @classmethod
@@ -61,7 +64,8 @@ class Detections:
                 if str(data["fingerprint"]) != fingerprint:
                     return None
                 return cls(data["indices"], [str(s) for s in data["status"]], data["landmarks"],
-                           data["world_landmarks"], data["extents"], data["mask_windows"], int(data["decoded"]))
+                           data["world_landmarks"], data["extents"], data["mask_windows"], int(data["decoded"]),
+                           json.loads(str(data["person"])))
         except (OSError, KeyError, ValueError):
             return None
 
@@ -86,10 +90,13 @@ def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
     """Follow the person through the selected frames; on_frame gets each frame's result as it comes."""
     progress.start("detect", len(selection.indices(info.frame_count)))
     indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
+    person: dict = {}
     with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector:
         for frame in prefetched(iter_frames(info, selection)):
             indices.append(frame.index)
             detection = None if frame.image is None else detector.detect(frame.image)
+            if detection is not None and not person:
+                person = person_record(detector.start, frame.index)
             window = None
             if detection is None:
                 status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
@@ -108,7 +115,16 @@ def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
             progress.advance()
     return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
                       np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),
-                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices))
+                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices), person)
+
+
+def person_record(start: TrackStart | None, index: int) -> dict:
+    """run.json's account of how the followed person was found: the source frame `index` where the track
+    started, "full frame" / "full frame, mirrored" / "regions" (the region search), and how many people
+    the search told apart in that frame."""
+    if start is None:
+        return {"frame": int(index)}
+    return {"frame": int(index), "found_by": start.found_by, "people": start.people}
 
 
 def mask_window(detection: Detection, extent: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, tuple[int, int]]:

@@ -1,123 +1,72 @@
-"""One person per frame: MediaPipe Pose (bundled models) landmarks and segmentation mask.
+"""Following one person through a video, or finding the main person in a still image.
 
-MediaPipe runs in video mode, so it tracks the person it found first. When its
-tracker loses that person and re-detects, it may pick somebody else; a jump of
-the body centre larger than the body could have moved is taken as such a
-switch, and the frame is searched again in a window around where the followed
-person was, so the track never hops between people.
+The followed person is the frame's main person (preprocessing/candidates.py)
+among everyone the region search finds (preprocessing/search.py): in a still
+image, in every frame searched; in a video, in the frame where the track
+starts. From there MediaPipe runs in video mode and tracks them. Its tracker
+starts on whomever its detector picks in the whole frame; when that is not the
+main person, it is started on a copy of the frame with everything but the main
+person blacked out. When the tracker later loses the person and re-detects, it
+may pick somebody else: a jump of the body centre larger than the body could
+have moved is taken as such a switch, and the frame is searched again in a
+window around where the followed person was, so the track never hops between
+people.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import types
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from humanvid.errors import HumanvidError
-from humanvid.landmarks import HIPS, MIRRORED_LANDMARKS, SHOULDERS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
-
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from preprocessing.candidates import Candidate, choose_main, same_person
+from preprocessing.crop import person_extent
+from preprocessing.pose import Detection, make_pose, run_pose, run_pose_in
+from preprocessing.search import TILE_FRACTIONS, search_frame
 
 MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
+EARLY_SEARCHES = 3  # a video's first frames get the region search even where the full frame shows nobody
+SEARCH_EVERY = 30  # later frames before the track starts: the region search on every SEARCH_EVERY-th only
+BLACKOUT_MARGIN = 0.3  # around the main person's box, × its longer side, kept when the rest is blacked out
 
 
 @dataclass
-class Detection:
-    """The followed person in one frame, in full-frame pixel coordinates."""
+class TrackStart:
+    """How the followed person was found: in the first frame where someone was (a still: its only frame)."""
 
-    landmarks: np.ndarray  # (33, 4): x, y [px], z [px, relative to the hips], visibility
-    world_landmarks: np.ndarray  # (33, 3) metres about the hip centre (MediaPipe world frame)
-    mask: np.ndarray  # (h, w) uint8 soft person mask, 255 = person, at `mask_scale` × full size
-    mask_scale: float  # mask pixel = full-frame pixel × mask_scale
-
-    @property
-    def center(self) -> np.ndarray:
-        """(2,) mid-point of shoulders and hips [px]."""
-        return self.landmarks[SHOULDERS + HIPS, :2].mean(axis=0)
-
-    @property
-    def torso_size(self) -> float:
-        """Shoulder-centre to hip-centre distance [px], a scale that does not depend on pose."""
-        shoulders = self.landmarks[SHOULDERS, :2].mean(axis=0)
-        hips = self.landmarks[HIPS, :2].mean(axis=0)
-        return float(max(np.linalg.norm(shoulders - hips), 1.0))
-
-
-def _import_mediapipe() -> types.ModuleType:
-    """`import mediapipe`, without the 0.6 s of matplotlib and MediaPipe Tasks that the Pose solution never uses.
-
-    While mediapipe imports, those modules are stand-ins that import the real
-    module on first use; afterwards every other importer gets the real one.
-    """
-    if "mediapipe" in sys.modules or "matplotlib" in sys.modules:
-        import mediapipe
-
-        return mediapipe
-    names = ("matplotlib", "matplotlib.pyplot", "mediapipe.tasks", "mediapipe.tasks.python")
-    stand_ins = {name: _Deferred(name) for name in names}
-    stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]
-    stand_ins["mediapipe.tasks"].python = stand_ins["mediapipe.tasks.python"]
-    sys.modules.update(stand_ins)
-    try:
-        import mediapipe
-    finally:
-        for name, module in stand_ins.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
-    return mediapipe
-
-
-class _Deferred(types.ModuleType):
-    """Stands in for a module: imports the real one when an attribute is first asked for."""
-
-    def __getattr__(self, name: str):
-        import importlib
-
-        return getattr(importlib.import_module(self.__name__), name)
-
-
-def _make_pose(static_image_mode: bool, segmentation: bool = True, complexity: int = 1):
-    """MediaPipe Pose; `complexity` 2 (the heavy model) only where it is installed (preprocessing/pose_models.py),
-    as MediaPipe would otherwise download it."""
-    if complexity == 2:
-        from preprocessing.pose_models import heavy_model_installed
-
-        if not heavy_model_installed():
-            raise HumanvidError("MediaPipe's heavy pose model is not installed (humanvid install-pose-model)")
-    mp = _import_mediapipe()
-    return mp.solutions.pose.Pose(
-        static_image_mode=static_image_mode,
-        model_complexity=complexity,
-        smooth_landmarks=False,  # humanvid smooths offline, without lag
-        enable_segmentation=segmentation,
-        smooth_segmentation=segmentation and not static_image_mode,
-        min_detection_confidence=0.5,
-        min_tracking_confidence=0.5,
-    )
+    found_by: str  # candidates.FULL_FRAME | MIRRORED | REGIONS
+    people: int  # people the search found in that frame
+    candidates: list[Candidate]  # everyone found there, in the order found; `chosen` indexes it
+    chosen: int
 
 
 class PersonDetector:
-    """Follows one person through a sequence of frames (or finds one in a still image)."""
+    """Follows the main person through a sequence of frames (or finds them in a still image).
 
-    def __init__(self, video_mode: bool = True, quiet: bool = True):
+    video_mode: frames are consecutive (MediaPipe tracks); False: every frame is a still on its own.
+    search_regions: look beyond the full frame (tiles at several scales) for people and choose the main one;
+    False: the person MediaPipe's detector picks in the full frame (or the mirrored frame), as for renders
+    known to hold exactly one person.
+    """
+
+    def __init__(self, video_mode: bool = True, quiet: bool = True, search_regions: bool = True):
         self.video_mode = video_mode
         self.quiet = quiet
+        self.search_regions = search_regions
         with quiet_stderr(quiet):
-            self._pose = _make_pose(static_image_mode=not video_mode)
-        self._search = None  # static-image Pose for re-finding the followed person
+            self._pose = make_pose(static_image_mode=not video_mode)
+        self._static = None if video_mode else self._pose  # static-image Pose for searches
         self._previous: Detection | None = None
         self._missed = 0  # frames since the followed person was last seen
+        self._untracked = 0  # frames seen before the track started
+        self.start: TrackStart | None = None  # set once the followed person is chosen (each still: anew)
 
     def close(self) -> None:
-        for pose in (self._pose, self._search):
-            if pose is not None:
-                pose.close()
+        self._pose.close()
+        if self._static is not None and self._static is not self._pose:
+            self._static.close()
 
     def __enter__(self) -> "PersonDetector":
         return self
@@ -132,24 +81,61 @@ class PersonDetector:
             image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA
         )
         with quiet_stderr(self.quiet):
-            detection = _run_pose(self._pose, small, scale)
-            if detection is None and not self.video_mode:
-                detection = _retry_still(self._pose, small, scale)
-        if self.video_mode and self._previous is not None and (
-            detection is None or not _plausible_motion(self._previous, detection, self._missed)
-        ):
-            detection = self._search_near(small, scale, self._previous)
+            if not self.video_mode:
+                detection = self._find_main(small, scale)
+            elif self._previous is None:
+                detection = self._start_track(small, scale)
+            else:
+                detection = run_pose(self._pose, small, scale)
+                if detection is None or not _plausible_motion(self._previous, detection, self._missed):
+                    detection = self._search_near(small, scale, self._previous)
         if detection is None:
             self._missed += 1
         else:
             self._previous, self._missed = detection, 0
         return detection
 
+    def _static_pose(self):
+        if self._static is None:
+            self._static = make_pose(static_image_mode=True)
+        return self._static
+
+    def _choose(self, small: np.ndarray, scale: float, full: Detection | None) -> Candidate | None:
+        """Search the frame and remember who was found; the main person, or None."""
+        fractions = TILE_FRACTIONS if self.search_regions else ()
+        candidates = search_frame(self._static_pose(), small, scale, full, fractions)
+        chosen = choose_main(candidates)
+        if chosen is not None:
+            self.start = TrackStart(chosen.found_by, len(candidates), candidates, candidates.index(chosen))
+        return chosen
+
+    def _find_main(self, small: np.ndarray, scale: float) -> Detection | None:
+        """A still image: the main person among everyone found."""
+        self.start = None
+        chosen = self._choose(small, scale, None)
+        return None if chosen is None else chosen.detection
+
+    def _start_track(self, small: np.ndarray, scale: float) -> Detection | None:
+        """A video frame before anyone was followed: choose the main person and start MediaPipe's tracker on them.
+
+        The region search runs where the full frame shows someone, and on the first EARLY_SEARCHES frames and
+        every SEARCH_EVERY-th after; other frames where the full frame shows nobody cost one MediaPipe call.
+        """
+        self._untracked += 1
+        full = run_pose(self._static_pose(), small, scale)
+        due = self._untracked <= EARLY_SEARCHES or self._untracked % SEARCH_EVERY == 0
+        if full is None and not (due and self.search_regions):
+            return None
+        chosen = self._choose(small, scale, full)
+        if chosen is None:
+            return None
+        main = chosen.detection
+        frame = small if full is not None and same_person(full, main) else _black_out(small, scale, main)
+        tracked = run_pose(self._pose, frame, scale)
+        return tracked if tracked is not None and same_person(tracked, main) else main
+
     def _search_near(self, small: np.ndarray, scale: float, previous: Detection) -> Detection | None:
         """Look for the followed person in a window around their last position."""
-        if self._search is None:
-            with quiet_stderr(self.quiet):
-                self._search = _make_pose(static_image_mode=True)
         height, width = small.shape[:2]
         center = previous.center * scale
         half = (3.0 + 1.5 * self._missed) * previous.torso_size * scale
@@ -157,64 +143,22 @@ class PersonDetector:
         x1, y1 = int(min(center[0] + half, width)), int(min(center[1] + half, height))
         if x1 - x0 < 32 or y1 - y0 < 32:
             return None
-        window = np.ascontiguousarray(small[y0:y1, x0:x1])
-        with quiet_stderr(self.quiet):
-            found = _run_pose(self._search, window, 1.0)
-        if found is None:
+        detection = run_pose_in(self._static_pose(), small, scale, (x0, y0, x1, y1))
+        if detection is None:
             return None
-        found.landmarks[:, 0] += x0
-        found.landmarks[:, 1] += y0
-        mask = np.zeros((height, width), np.uint8)
-        mask[y0:y1, x0:x1] = found.mask
-        found.landmarks[:, :3] /= scale
-        detection = Detection(found.landmarks, found.world_landmarks, mask, scale)
         return detection if _plausible_motion(previous, detection, self._missed) else None
 
 
-def _run_pose(pose, image: np.ndarray, scale: float) -> Detection | None:
-    """Run MediaPipe on `image` (already scaled by `scale` from the full frame)."""
-    results = pose.process(image)
-    if results.pose_landmarks is None:
-        return None
-    height, width = image.shape[:2]
-    raw = np.array([(p.x, p.y, p.z, p.visibility) for p in results.pose_landmarks.landmark], dtype=np.float64)
-    landmarks = raw.copy()
-    landmarks[:, 0] *= width / scale
-    landmarks[:, 1] *= height / scale
-    landmarks[:, 2] *= width / scale
-    world = np.array([(p.x, p.y, p.z) for p in results.pose_world_landmarks.landmark], dtype=np.float64)
-    if results.segmentation_mask is not None:
-        mask = _to_uint8(results.segmentation_mask)
-    else:
-        mask = np.zeros((height, width), np.uint8)
-    return Detection(landmarks, world, mask, scale)
-
-
-def _retry_still(pose, small: np.ndarray, scale: float) -> Detection | None:
-    """A still image where MediaPipe found nobody, looked at again mirrored; the result is mapped back.
-
-    Its person detector misses some back views and bent-over poses that it finds in the mirror image
-    (synthetic test renders: people found in 91 → 95 of 100; docs/fitting_tuning.md).
-    """
-    mirrored = _run_pose(pose, np.ascontiguousarray(small[:, ::-1]), scale)
-    return None if mirrored is None else mirror_detection(mirrored, small.shape[1] / scale)
-
-
-def mirror_detection(detection: Detection, width: float) -> Detection:
-    """The detection of a left-right mirrored image, mapped back: x → width − x, left and right exchanged."""
-    landmarks = detection.landmarks[list(MIRRORED_LANDMARKS)].copy()
-    landmarks[:, 0] = width - landmarks[:, 0]
-    world = detection.world_landmarks[list(MIRRORED_LANDMARKS)].copy()
-    world[:, 0] = -world[:, 0]
-    return Detection(landmarks, world, np.ascontiguousarray(detection.mask[:, ::-1]), detection.mask_scale)
-
-
-def _to_uint8(probability: np.ndarray) -> np.ndarray:
-    """A [0, 1] float32 mask as 0..255, rounded (in place on one temporary: 7× faster than np.clip's copies)."""
-    scaled = probability * np.float32(255.0)
-    scaled += np.float32(0.5)
-    np.clip(scaled, 0, 255, out=scaled)
-    return scaled.astype(np.uint8)
+def _black_out(small: np.ndarray, scale: float, person: Detection) -> np.ndarray:
+    """A copy of `small` (the frame scaled by `scale`) black but for the box around `person`."""
+    extent = person_extent(person) * scale
+    margin = BLACKOUT_MARGIN * (extent[2:] - extent[:2]).max()
+    height, width = small.shape[:2]
+    x0, y0 = (int(max(v - margin, 0)) for v in extent[:2])
+    x1, y1 = int(min(extent[2] + margin + 1, width)), int(min(extent[3] + margin + 1, height))
+    out = np.zeros_like(small)
+    out[y0:y1, x0:x1] = small[y0:y1, x0:x1]
+    return out
 
 
 def _plausible_motion(previous: Detection, current: Detection, frames_missed: int = 0) -> bool:

@@ -67,7 +67,7 @@ class Generator:
         rig = load_anny()
         detector = None
         if crop:
-            detector = PersonDetector(video_mode=False)
+            detector = PersonDetector(video_mode=False, search_regions=False)  # one person per render
         return cls(rig, PoseSpace.from_rig(rig), AnnyMediapipeKeypoints.from_rig(rig), load_bundled_images(), detector)
 
     def close(self) -> None:

@@ -79,8 +79,8 @@ def test_cli_reports_a_wrong_file_in_one_line(tmp_path):
 
 
 def test_heavy_pose_is_never_downloaded(monkeypatch):
-    from preprocessing.person import _make_pose
+    from preprocessing.pose import make_pose
 
     monkeypatch.setattr(pose_models, "heavy_model_installed", lambda folder=None: False)  # as on a machine without it
     with pytest.raises(HumanvidError, match="heavy pose model is not installed"):
-        _make_pose(static_image_mode=False, complexity=2)
+        make_pose(static_image_mode=False, complexity=2)

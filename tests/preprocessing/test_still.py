@@ -28,16 +28,16 @@ def test_mirrored_detection_maps_back_onto_the_image():
     """A still where MediaPipe finds nobody is tried mirrored; the mirrored result must land on the person as
     the direct one does, left as left (checked here on a frame it finds both ways)."""
     from humanvid.landmarks import MIRRORED_LANDMARKS
-    from preprocessing.person import _make_pose, _run_pose, mirror_detection
+    from preprocessing.pose import make_pose, mirror_detection, run_pose
     from preprocessing.video import iter_frames, probe
 
     info = probe(real_media("tennis.mp4"))
     frame = next(f for f in iter_frames(info) if f.index == 40).image
     assert sorted(MIRRORED_LANDMARKS) == list(range(33))
-    pose = _make_pose(static_image_mode=True)
+    pose = make_pose(static_image_mode=True)
     try:
-        direct = _run_pose(pose, frame, 1.0)
-        mirrored = mirror_detection(_run_pose(pose, np.ascontiguousarray(frame[:, ::-1]), 1.0), frame.shape[1])
+        direct = run_pose(pose, frame, 1.0)
+        mirrored = mirror_detection(run_pose(pose, np.ascontiguousarray(frame[:, ::-1]), 1.0), frame.shape[1])
     finally:
         pose.close()
     body = [11, 12, 13, 14, 23, 24, 25, 26, 27, 28]  # shoulders, elbows, hips, knees, ankles: left, right

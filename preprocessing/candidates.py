@@ -1,0 +1,103 @@
+"""People found in one frame, and which of them is the main person.
+
+The main person is, among the people not much smaller than the largest, the
+most complete one (body landmarks visible, inside the frame and inside the
+region they were found in); among equally complete people, the largest and
+most central. The figures compare candidates of one frame only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from humanvid.landmarks import landmark_indices
+from preprocessing.pose import Detection
+
+# The landmarks whose presence makes a person "whole": head, shoulders, elbows, wrists, hips, knees, ankles.
+BODY = landmark_indices("nose", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+                        "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+VISIBLE = 0.5  # MediaPipe visibility above which a landmark counts as seen
+EDGE = 0.01  # landmarks closer than this × the frame's shorter side to an edge count as cut off
+CENTRALITY_WEIGHT = 0.3  # a candidate in a corner counts as (1 − this) × as large as one in the middle
+MIN_RELATIVE_SIZE = 0.3  # candidates smaller than this × the largest one are not the main person
+COMPLETENESS_SLACK = 0.1  # candidates this much less complete than the most complete one (1 of 13 landmarks) compete
+
+FULL_FRAME = "full frame"
+MIRRORED = "full frame, mirrored"
+REGIONS = "regions"
+
+
+@dataclass(eq=False)  # compared by identity
+class Candidate:
+    """One person found in a frame, and where the search looked to find them."""
+
+    detection: Detection  # full-frame coordinates
+    region: tuple[float, float, float, float]  # x0, y0, x1, y1 [full-frame px]: the part of the frame searched
+    found_by: str  # FULL_FRAME | MIRRORED | REGIONS
+    frame_size: tuple[int, int]  # width, height [px] of the full frame
+
+    @property
+    def completeness(self) -> float:
+        """Share of the BODY landmarks that are visible and inside both the frame and the searched region, 0..1."""
+        width, height = self.frame_size
+        margin = EDGE * min(width, height)
+        x0, y0, x1, y1 = self.region
+        x0, y0 = max(x0, 0.0) + margin, max(y0, 0.0) + margin
+        x1, y1 = min(x1, width) - margin, min(y1, height) - margin
+        points = self.detection.landmarks[BODY]
+        inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+        return float(np.mean(inside & (points[:, 3] >= VISIBLE)))
+
+    @property
+    def size(self) -> float:
+        """The torso's length over the frame's shorter side (how large the person appears, whatever their pose)."""
+        return self.detection.torso_size / min(self.frame_size)
+
+    @property
+    def off_center(self) -> float:
+        """Distance of the body centre from the frame centre over half the frame's diagonal, 0 (middle) .. 1."""
+        width, height = self.frame_size
+        half = np.array([width, height], dtype=np.float64) / 2
+        return float(min(np.linalg.norm(self.detection.center - half) / np.linalg.norm(half), 1.0))
+
+    @property
+    def prominence(self) -> float:
+        """Size, discounted towards the frame's corners: size × (1 − CENTRALITY_WEIGHT × off_center)."""
+        return self.size * (1.0 - CENTRALITY_WEIGHT * self.off_center)
+
+
+def same_person(first: Detection, second: Detection) -> bool:
+    """Whether two detections in one frame are the same person: body centres within half a torso, sizes alike."""
+    scale = max(first.torso_size, second.torso_size)
+    ratio = first.torso_size / second.torso_size
+    return bool(np.linalg.norm(first.center - second.center) < 0.5 * scale and 2 / 3 < ratio < 1.5)
+
+
+def add_candidate(candidates: list[Candidate], new: Candidate) -> None:
+    """Add `new` to `candidates` in place, unless it is a person already there; then it replaces that entry only
+    if at least one more of their BODY landmarks is whole in it (a person seen whole in a larger region keeps
+    that view)."""
+    for i, old in enumerate(candidates):
+        if same_person(old.detection, new.detection):
+            if new.completeness > old.completeness + 0.5 / len(BODY):
+                candidates[i] = new
+            return
+    candidates.append(new)
+
+
+def choose_main(candidates: list[Candidate]) -> Candidate | None:
+    """The main person among `candidates`, or None if there are none.
+
+    Of the candidates at least MIN_RELATIVE_SIZE times as large as the largest (background people do not
+    compete with someone filling the frame), those within COMPLETENESS_SLACK of the most complete compete;
+    of these the most prominent (largest, most central) wins, the first found on ties.
+    """
+    if not candidates:
+        return None
+    largest = max(c.size for c in candidates)
+    large = [c for c in candidates if c.size >= MIN_RELATIVE_SIZE * largest]
+    most = max(c.completeness for c in large)
+    whole = [c for c in large if c.completeness >= most - COMPLETENESS_SLACK]
+    return max(whole, key=lambda c: c.prominence)  # max keeps the first of equals

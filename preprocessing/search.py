@@ -1,0 +1,71 @@
+"""Searching one frame for people: the full frame, then overlapping square regions at decreasing scales.
+
+MediaPipe's person detector sees the whole frame shrunk to 224×224 and reports
+one person: people small in a wide frame (a montage, a crowd) go unseen, and of
+several only one is found. Square tiles whose side is a fraction of the
+frame's shorter side, overlapping by half, show each person larger and alone
+more often; every tile's person, mapped back to the frame, is a candidate.
+Scales are searched from the largest down and the search stops after the first
+scale that has found a whole person: smaller tiles find smaller people, who
+are rarely the main person when a whole one is already in view, and they cost
+most of the calls (about 2 s for all scales of a 1280-pixel frame).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from preprocessing.candidates import FULL_FRAME, MIRRORED, REGIONS, Candidate, add_candidate
+from preprocessing.pose import Detection, run_pose, run_pose_in, run_pose_mirrored
+
+TILE_FRACTIONS = (1.0, 0.6, 0.36)  # tile side over the frame's shorter side, largest first
+MIN_TILE = 128  # [px of the detection image] smaller tiles are not searched
+WHOLE = 0.8  # a candidate with this completeness ends the search after its scale
+
+
+def tiles(width: int, height: int, fraction: float) -> list[tuple[int, int, int, int]]:
+    """Square regions (x0, y0, x1, y1) [px] of side `fraction` × min(width, height), overlapping by half and
+    covering the whole frame, row by row; none if the side is under MIN_TILE or the tile is the whole frame."""
+    side = int(round(fraction * min(width, height)))
+    if side < MIN_TILE or (side >= width and side >= height):
+        return []
+    return [(x, y, x + side, y + side) for y in _starts(height, side) for x in _starts(width, side)]
+
+
+def _starts(length: int, side: int) -> list[int]:
+    """Start positions of tiles of `side` along `length`, half a tile apart, the last one flush with the end."""
+    if side >= length:
+        return [0]
+    count = int(np.ceil((length - side) / (side / 2))) + 1
+    return [int(round(i * (length - side) / (count - 1))) for i in range(count)]
+
+
+def search_frame(pose, small: np.ndarray, scale: float, full: Detection | None = None,
+                 fractions: tuple[float, ...] = TILE_FRACTIONS) -> list[Candidate]:
+    """Every person found in a frame, in the order found (duplicates merged by preprocessing.candidates).
+
+    pose: a static-image MediaPipe Pose; small: the H×W×3 RGB frame scaled by `scale` for detection;
+    full: the result of `pose` on the whole of `small` if the caller already has it. The full frame is
+    tried as is and, if nobody is found, mirrored; then the tiles of each of `fractions` in turn.
+    """
+    height, width = small.shape[:2]
+    frame_size = (int(round(width / scale)), int(round(height / scale)))
+    whole_frame = (0.0, 0.0, float(frame_size[0]), float(frame_size[1]))
+    candidates: list[Candidate] = []
+    if full is None:
+        full = run_pose(pose, small, scale)
+    if full is not None:
+        add_candidate(candidates, Candidate(full, whole_frame, FULL_FRAME, frame_size))
+    else:
+        mirrored = run_pose_mirrored(pose, small, scale)
+        if mirrored is not None:
+            add_candidate(candidates, Candidate(mirrored, whole_frame, MIRRORED, frame_size))
+    for fraction in fractions:
+        for box in tiles(width, height, fraction):
+            found = run_pose_in(pose, small, scale, box)
+            if found is not None:
+                region = tuple(float(v) / scale for v in box)
+                add_candidate(candidates, Candidate(found, region, REGIONS, frame_size))
+        if any(c.completeness >= WHOLE for c in candidates):
+            break
+    return candidates
