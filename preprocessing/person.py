@@ -34,12 +34,19 @@ BLACKOUT_MARGIN = 0.3  # around the main person's box, × its longer side, kept 
 
 @dataclass
 class TrackStart:
-    """How the followed person was found: in the first frame where someone was (a still: its only frame)."""
+    """Everyone the search found in the frame where the followed person was chosen (a still: its only frame)."""
 
-    found_by: str  # candidates.FULL_FRAME | MIRRORED | REGIONS
-    people: int  # people the search found in that frame
-    candidates: list[Candidate]  # everyone found there, in the order found; `chosen` indexes it
-    chosen: int
+    candidates: list[Candidate]  # in the order found, one per person
+    chosen: int  # index of the followed person in `candidates`
+
+    @property
+    def found_by(self) -> str:
+        """How the followed person was found: candidates.FULL_FRAME | MIRRORED | REGIONS."""
+        return self.candidates[self.chosen].found_by
+
+    @property
+    def people(self) -> int:
+        return len(self.candidates)
 
 
 class PersonDetector:
@@ -106,7 +113,7 @@ class PersonDetector:
         candidates = search_frame(self._static_pose(), small, scale, full, fractions)
         chosen = choose_main(candidates)
         if chosen is not None:
-            self.start = TrackStart(chosen.found_by, len(candidates), candidates, candidates.index(chosen))
+            self.start = TrackStart(candidates, candidates.index(chosen))
         return chosen
 
     def _find_main(self, small: np.ndarray, scale: float) -> Detection | None:

@@ -1,0 +1,124 @@
+"""Finding people beyond the full frame, choosing the main one and following only them (real MediaPipe, real pixels).
+
+The scenes with two people are cut from turnaround_24frames.mp4 (one person on a white background): a large copy
+cut off by the frame's left and bottom edges, which MediaPipe's full-frame detector picks, and a smaller whole copy.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import real_media, run_cli
+from preprocessing.candidates import REGIONS
+from preprocessing.person import PersonDetector
+from preprocessing.pose import make_pose, run_pose
+from preprocessing.search import tiles
+from preprocessing.video import iter_frames, probe, read_image
+
+WHOLE_BOX = (760, 250, 1010, 630)  # where the whole (smaller) person is pasted: x0, y0, x1, y1 [px]
+
+
+@pytest.fixture(scope="module")
+def turnaround() -> dict[int, np.ndarray]:
+    return {f.index: f.image for f in iter_frames(probe(real_media("turnaround_24frames.mp4")))}
+
+
+def _paste(canvas: np.ndarray, person: np.ndarray, height: int, x: int, y: int) -> None:
+    """Paste `person` (on white) scaled to `height` px with its top-left corner at (x, y), clipped to the canvas."""
+    k = height / person.shape[0]
+    scaled = cv2.resize(person, (round(person.shape[1] * k), height), interpolation=cv2.INTER_AREA)
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + scaled.shape[1], canvas.shape[1]), min(y + scaled.shape[0], canvas.shape[0])
+    canvas[y0:y1, x0:x1] = np.minimum(canvas[y0:y1, x0:x1], scaled[y0 - y:y1 - y, x0 - x:x1 - x])
+
+
+def two_people(turnaround: dict[int, np.ndarray], frame: int) -> np.ndarray:
+    """720×1280 RGB: a large person cut at the waist by the left and bottom edges, and a whole one in WHOLE_BOX
+    (turnaround frame `frame`: the whole person turns as `frame` advances)."""
+    canvas = np.full((720, 1280, 3), 255, np.uint8)
+    _paste(canvas, turnaround[12], 1300, -150, 60)
+    _paste(canvas, turnaround[frame], 380, WHOLE_BOX[0], WHOLE_BOX[1])
+    return canvas
+
+
+def _inside(point: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+def test_tiles_cover_the_frame_overlapping_by_half():
+    boxes = tiles(1280, 720, 0.6)
+    side = round(0.6 * 720)
+    assert all(x1 - x0 == side and y1 - y0 == side for x0, y0, x1, y1 in boxes)
+    covered = np.zeros((720, 1280), bool)
+    for x0, y0, x1, y1 in boxes:
+        covered[y0:y1, x0:x1] = True
+    assert covered.all()
+    xs = sorted({b[0] for b in boxes})
+    assert xs[0] == 0 and xs[-1] == 1280 - side and max(np.diff(xs)) <= side / 2 + 1
+    assert tiles(720, 720, 1.0) == []  # the whole frame is not searched twice
+    assert tiles(300, 200, 0.36) == []  # tiles under MIN_TILE are not searched
+
+
+def test_a_montage_of_small_people_is_searched_in_regions():
+    """skates.png: many skaters, each small in a wide image; the full-frame detector finds none of them."""
+    image = read_image(real_media("skates.png"))
+    with PersonDetector(video_mode=False, search_regions=False) as plain:
+        assert plain.detect(image) is None, "the full-frame detector now finds a skater: this test no longer tests"
+    with PersonDetector(video_mode=False) as detector:
+        found = detector.detect(image)
+        start = detector.start
+    assert found is not None and start.found_by == REGIONS and start.people >= 3
+    chosen = start.candidates[start.chosen]
+    assert chosen.completeness >= 0.9
+    # on a skater: the mask is person at the body centre, and the landmarks span a standing person's height
+    center = np.round(found.center * found.mask_scale).astype(int)
+    assert found.mask[center[1], center[0]] > 127
+    assert 250 < np.ptp(found.landmarks[:, 1]) < 450
+
+
+def test_the_whole_person_is_chosen_over_a_larger_one_cut_by_the_edge(turnaround):
+    image = two_people(turnaround, 0)
+    pose = make_pose(static_image_mode=True)
+    try:
+        first = run_pose(pose, image, 1.0)
+    finally:
+        pose.close()
+    assert first is not None and first.center[0] < 640, "the full-frame detector no longer picks the cut-off person"
+    with PersonDetector(video_mode=False) as detector:
+        found = detector.detect(image)
+        start = detector.start
+    assert found is not None and _inside(found.center, WHOLE_BOX)
+    assert start.people == 2 and start.found_by == REGIONS
+    assert not _inside(start.candidates[1 - start.chosen].detection.center, WHOLE_BOX)  # the other one was seen
+
+
+def test_a_video_follows_the_main_person_in_every_frame(turnaround):
+    """The tracker starts on the whole person though its own detector picks the cut-off one, and stays on them."""
+    with PersonDetector(video_mode=True) as detector:
+        centers = [detector.detect(two_people(turnaround, frame)).center for frame in range(0, 16, 2)]
+        assert detector.start.found_by == REGIONS
+    assert all(_inside(center, WHOLE_BOX) for center in centers), np.round(centers)
+
+
+@pytest.mark.parametrize("clip, box", [
+    ("soccer_5frames.mp4", (380, 330, 520, 450)),  # the running player in white, #3 (the most complete)
+    ("street_5frames.mp4", (780, 250, 920, 400)),  # the woman in white nearest the camera, on the right
+])
+def test_the_followed_person_in_a_real_multi_person_clip(clip, box):
+    """The person followed in every frame is the main person, as checked by eye on frames with their box drawn."""
+    with PersonDetector(video_mode=True) as detector:
+        centers = [detector.detect(frame.image).center for frame in iter_frames(probe(real_media(clip)))]
+    assert len(centers) == 5 and all(_inside(center, box) for center in centers), np.round(centers)
+
+
+def test_run_json_records_how_the_person_was_found(tmp_path):
+    photo = real_media("skates.png")
+    result = run_cli("reconstruct", "--until", "preprocess", photo, "-o", tmp_path, "-q")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / photo.stem / "run.json").read_text())
+    person = manifest["stages"]["preprocess"]["person"]
+    assert person["frame"] == 0 and person["found_by"] == REGIONS and person["people"] >= 3
