@@ -60,13 +60,15 @@ ROW_LABELS = {
     "b": "(b) image features only",
     "c": "(c) image + keypoint encoding",
     "d": "(d) + body SDF",
+    "e": "(e) + body SDF, residual over the body's occupancy (v2)",
     "h": "default network, the fit told the person's height (--height)",
     "t": "default network given the true body (oracle)",
     "u": "the true body alone (what a perfect fit gives without a network)",
 }
-ROW_VARIANTS = {"b": "image", "c": "image_keypoints", "d": "image_keypoints_sdf"}  # row → folder of its meshes under OUT/stills/
+ROW_VARIANTS = {"b": "image", "c": "image_keypoints", "d": "image_keypoints_sdf", "e": "image_keypoints_residual"}  # row → folder of its meshes under OUT/stills/
 FEATURE_ROWS = {("image_features",): "b", ("image_features", "keypoint_encoding"): "c",
-                ("image_features", "keypoint_encoding", "body_sdf"): "d"}
+                ("image_features", "keypoint_encoding", "body_sdf"): "d",
+                ("image_features", "keypoint_encoding", "body_sdf", "body_residual"): "e"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,6 +90,8 @@ def parse_args() -> argparse.Namespace:
                              "made with `humanvid synth --split test …` where missing (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "humanvid_accuracy", metavar="DIR",
                         help="where the reconstructions go; kept, so a rerun resumes (default: %(default)s)")
+    parser.add_argument("--split", default="test", choices=("test", "loose-test"),
+                        help="stills of the current test split or of the loose-clothes one (default: %(default)s)")
     parser.add_argument("--count", type=int, default=48, metavar="N",
                         help="measure the first N test stills (default: %(default)s, all)")
     parser.add_argument("--clips", type=int, default=2, metavar="C", help="test clips, 0 for none (default: %(default)s)")
@@ -128,7 +132,8 @@ def checkpoint_row(path: Path) -> tuple[str, str]:
     except HumanvidError as err:
         raise SystemExit(str(err)) from None
     config = payload["config"]
-    features = tuple(name for name in ("image_features", "keypoint_encoding", "body_sdf") if config.get(name))
+    features = tuple(name for name in ("image_features", "keypoint_encoding", "body_sdf", "body_residual")
+                     if config.get(name))
     if features not in FEATURE_ROWS:
         raise SystemExit(f"{path}: its network uses {' + '.join(features) or 'no features'}, which is no row here")
     step = payload.get("step")
@@ -235,11 +240,12 @@ def markdown(args: argparse.Namespace, stills: StillsSummary, clips: ClipsSummar
         "and with `--topology canonical`; excess change is mean max(0, predicted − true frame-to-frame Chamfer), "
         "camera frame; far: the share of mesh vertices more than 25 cm from the fitted body.")
     title = "" if args.depth_margin is None else f", depth band {args.depth_margin:g} m (--depth-margin)"
+    title += "" if args.split == "test" else f", {args.split} split"
     body = f"""## Clothed-mesh accuracy{title} (`benchmarks/accuracy.py`)
 
 `{command}`
 
-Synthetic test stills 000000–{stills.stills - 1:06d} (`humanvid synth --split test`), each `render.png` through
+Synthetic {args.split} stills 000000–{stills.stills - 1:06d} (`humanvid synth --split {args.split}`), each `render.png` through
 the real pipeline in-process (preprocess → fit → mesh; `--focal` = the render's fx, temporal window 0,
 resolution {args.resolution}); ground truth: the clothed surface `mesh.npz`, camera frame. {stills.reconstructed} of
 {stills.stills} reconstructed, {excluded}{failed}; means over the {stills.common} stills meshed by every row.
@@ -273,7 +279,7 @@ def main() -> None:
         variants.append(row_variant(row, path.resolve(), args.still_margin))
     data = args.data.resolve()
 
-    stills = ensure_stills(data, args.count)
+    stills = ensure_stills(data, args.count, args.split)
     outcomes = reconstruct_stills(stills, args.out.resolve() / "stills", variants, args.resolution)
     started = time.perf_counter()
     band = f"-band{args.still_margin:g}" if args.still_margin else ""
@@ -305,7 +311,7 @@ def main() -> None:
         clips_summary = groups[0]
 
     tables = [stills_table(stills_summary)]
-    notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'no checkpoint given')}" for row in "bcd")
+    notes = ["checkpoints: " + "; ".join(f"({row}) {sources.get(row, 'no checkpoint given')}" for row in "bcde")
              + f"; default: ({default_row})",
              *improvements(stills_summary, default_row)]
     if args.depth_margin is None:
@@ -332,6 +338,7 @@ def main() -> None:
         console.print(f"no person: {', '.join(stills_summary.no_person) or '—'}; failed: {stills_summary.failed or '—'}")
     if not args.no_write:
         section = "accuracy" if args.depth_margin is None else f"accuracy-depth-margin-{args.depth_margin:g}"
+        section += "" if args.split == "test" else f"-{args.split}"
         write_section(section, markdown(args, stills_summary, clips_summary, tables, notes))
         console.print(f"wrote the '{section}' section of {RESULTS}")
 

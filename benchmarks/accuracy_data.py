@@ -74,11 +74,11 @@ def synth(*args) -> None:
         raise SystemExit(f"humanvid synth failed: {done.stderr.strip() or done.stdout.strip()}")
 
 
-def ensure_stills(data: Path, count: int) -> list[Still]:
-    """The first `count` test stills under ``data/test``, generated first where missing."""
-    folders = [data / "test" / f"{index:06d}" for index in range(count)]
+def ensure_stills(data: Path, count: int, split: str = "test") -> list[Still]:
+    """The first `count` stills of `split` (test, loose-test) under ``data/<split>``, generated first where missing."""
+    folders = [data / split / f"{index:06d}" for index in range(count)]
     if not all((folder / "sample.json").exists() for folder in folders):
-        synth("--split", "test", "--count", max(count, FULL_TEST_STILLS), "-o", data)
+        synth("--split", split, "--count", max(count, FULL_TEST_STILLS), "-o", data)
     return [Still(f.name, f / "render.png", render_focal(f / "render_camera.json"), f / "mesh.npz") for f in folders]
 
 

@@ -12,7 +12,7 @@ from accuracy_scores import SequenceScores, SurfaceScore
 class RowSummary:
     """One row of the stills table: a kind of prediction and its mean scores over the common stills."""
 
-    key: str  # "a", "b", "c", "d"
+    key: str  # "a" … "e", "h", "t", "u"
     label: str
     source: str  # what made the meshes: "body/*.obj", or a checkpoint's description
     status: str | None = None  # "no checkpoint given", "not built"; None when measured
@@ -101,7 +101,8 @@ def improvements(summary: StillsSummary, default_row: str) -> list[str]:
     """Lines saying how much each network row improves Chamfer over the simpler rows, and what the oracle shows."""
     rows = {row.key: row for row in summary.rows if row.camera is not None}
     pairs = (("c", "a", "the fitted body alone"), ("c", "b", "image features only"),
-             ("d", "a", "the fitted body alone"), ("d", "c", "no body SDF"))
+             ("d", "a", "the fitted body alone"), ("d", "c", "no body SDF"),
+             ("e", "a", "the fitted body alone"), ("e", "c", "occupancy_v1"))
     lines = []
     for key, other_key, name in pairs:
         target, other = rows.get(key), rows.get(other_key)

@@ -2,6 +2,10 @@
 
 Each feature can be switched off (NetworkConfig) for the ablations of
 benchmarks/accuracy.py: (b) image only, (c) image + keypoints, (d) + body SDF.
+With `body_residual` the MLP learns what the clothes add to the body: its output
+is added to the body's own occupancy logit, −SDF / residual_scale (the body
+surface is the 0.5 level), so a network that has learnt nothing yet returns
+the body.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class NetworkConfig:
     image_features: bool = True
     keypoint_encoding: bool = True
     body_sdf: bool = False
+    body_residual: bool = False  # the output is a correction of the body's own logit (needs body_sdf)
+    residual_scale: float = 0.01  # metres of body SDF per logit unit of the body's own occupancy
     feature_channels: int = 32
     encoder_channels: int = 32
     context_levels: int = 0  # image encoder levels below 1/8 (1/16, 1/32, …) for a person-sized receptive field
@@ -51,6 +57,10 @@ class NetworkConfig:
         size += len(self.encoded_landmarks) * 2 * self.frequencies if self.keypoint_encoding else 0
         size += 1 if self.body_sdf else 0
         return size
+
+    def __post_init__(self):
+        if self.body_residual and not self.body_sdf:
+            raise ValueError("a body-residual network needs the body-SDF feature")
 
 
 class OccupancyMLP(nn.Module):
@@ -123,8 +133,12 @@ class OccupancyNetwork(nn.Module):
         if config.body_sdf:
             if body_sdf is None:
                 raise ValueError("this network needs the body SDF of each query point")
-            parts.append((body_sdf.clamp(-SDF_CLAMP, SDF_CLAMP) / SDF_CLAMP)[..., None])
-        return self.mlp(torch.cat(parts, dim=-1))
+            clamped = body_sdf.clamp(-SDF_CLAMP, SDF_CLAMP)
+            parts.append((clamped / SDF_CLAMP)[..., None])
+        logits = self.mlp(torch.cat(parts, dim=-1))
+        if config.body_residual:
+            logits = logits - clamped / config.residual_scale
+        return logits
 
     def forward(self, image, mask, points, camera, keypoints, body_sdf=None) -> torch.Tensor:
         return self.query(self.encode(image, mask), points, camera, keypoints, body_sdf)

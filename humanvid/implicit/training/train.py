@@ -219,8 +219,12 @@ def validate(network: OccupancyNetwork, samples: list[TrainingSample], config: T
 
 
 def _split(data: Path) -> tuple[list[Path], list[Path]]:
-    train = find_samples(data / "train") if (data / "train").is_dir() else find_samples(data)
-    val = find_samples(data / "val") if (data / "val").is_dir() else []
+    """Training and validation samples: those of every subfolder named *train and *val (train and
+    loose-train, val and loose-val), or, with no such subfolder, every sample under `data` for training."""
+    folders = sorted(p for p in data.iterdir() if p.is_dir())
+    training = [p for p in folders if p.name.endswith("train")]
+    train = [s for p in training for s in find_samples(p)] if training else find_samples(data)
+    val = [s for p in folders if p.name.endswith("val") for s in find_samples(p)]
     if not train:
         raise HumanvidError(f"{data}: no training samples (folders with sample.npz) found")
     return train, val
@@ -250,17 +254,21 @@ class BatchStream(torch.utils.data.IterableDataset):
 
 def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_config: NetworkConfig = NetworkConfig(),
           resume: bool = False, on_step: Callable[[int, float, dict], None] = lambda *_: None,
-          device: str = "cpu", workers: int = 0) -> dict:
+          device: str = "cpu", workers: int = 0, init_encoder: Path | None = None) -> dict:
     """Train (or resume training) and write the checkpoint to `out`; returns the last metrics.
 
     The whole run is a function of the data and `config.seed`: the same command gives the
     same weights on the same machine (whatever `workers`: processes that make batches), and a
     resumed run continues exactly where it stopped. On a GPU, atomic additions in the backward
-    pass make weights differ in the last bits from run to run.
+    pass make weights differ in the last bits from run to run. `init_encoder`: a checkpoint whose image
+    encoder (same encoder settings) starts this one's; a body-residual network's MLP then starts at
+    zero output, so training starts from the body's own occupancy.
     """
     train_paths, val_paths = _split(Path(data))
     torch.manual_seed(config.seed)
     network = OccupancyNetwork(network_config)
+    if init_encoder is not None:
+        started_from(network, init_encoder)
     step, metrics, seconds, state = 0, {}, 0.0, None
     if resume and training_state_path(out).exists():
         state = read_checkpoint(training_state_path(out))
@@ -295,6 +303,23 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
                   len(train_paths))
         on_step(step, metrics["loss"], metrics)
     return metrics
+
+
+def started_from(network: OccupancyNetwork, checkpoint: Path) -> None:
+    """Copy `checkpoint`'s image encoder into `network`; zero the last layer of a body-residual MLP."""
+    source = read_checkpoint(checkpoint)
+    prefix = "encoder."
+    weights = {k[len(prefix):]: v for k, v in source["state_dict"].items() if k.startswith(prefix)}
+    if network.encoder is None or not weights:
+        raise HumanvidError(f"{checkpoint}: no image encoder to start from, or this network has none")
+    try:
+        network.encoder.load_state_dict(weights)
+    except RuntimeError:
+        raise HumanvidError(f"{checkpoint}: its image encoder has other settings than this network's") from None
+    if network.config.body_residual:
+        last = network.mlp.second[-1]
+        torch.nn.init.zeros_(last.weight)
+        torch.nn.init.zeros_(last.bias)
 
 
 def _cached_sample(cache: dict, path: Path, with_body: bool, limit: int = 1000) -> TrainingSample:

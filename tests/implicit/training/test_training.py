@@ -245,3 +245,67 @@ def test_mirror_augmentation_mirrors_about_half_the_samples():
     flipped = (mirror.camera[:, 0, 2] - plain.camera[:, 0, 2]).abs() > 1e-3
     assert 8 <= int(flipped.sum()) <= 32
     assert torch.equal(mirror.image[flipped], plain.image[flipped].flip(-1))
+
+
+def test_a_residual_network_starts_from_the_body_and_learns_the_clothes(tiny_data, tmp_path):
+    """Network v2's recipe on tiny data: the image encoder taken from another checkpoint, the MLP's output
+    zeroed, so before any step the prediction is the body's own occupancy (a sphere of 0.25 m inside a
+    ball of 0.3–0.5 m); training then grows it towards the ball and lowers the loss."""
+    import shutil
+
+    from humanvid.implicit.training.train import started_from
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    write_ball_bodies(data)
+    plain = TrainConfig(steps=2, batch=2, points=256, save_every=2, validate_every=100)
+    train(data, tmp_path / "encoder.pt", plain, SMALL)
+    residual = NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32, body_sdf=True, body_residual=True)
+
+    from humanvid.implicit.model.network import OccupancyNetwork
+
+    network = OccupancyNetwork(residual)
+    started_from(network, tmp_path / "encoder.pt")
+    source = load_network(tmp_path / "encoder.pt")
+    assert all(torch.equal(a, b) for a, b in zip(network.encoder.state_dict().values(),
+                                                  source.encoder.state_dict().values()))
+    image, mask = torch.rand(1, 3, 512, 512), torch.ones(1, 1, 512, 512)
+    points = torch.rand(1, 5, 3) + torch.tensor([0.0, 0.0, -3.0])
+    keypoints = torch.full((1, 33, 3), float("nan"))
+    keypoints[0, 11] = torch.tensor([0.0, 0.0, -3.0])
+    sdf = torch.tensor([[-0.2, -0.01, 0.0, 0.01, 0.2]])
+    logits = network(image, mask, points, torch.eye(3)[None] * 100, keypoints, sdf)
+    assert torch.allclose(logits, torch.tensor([[10.0, 1.0, 0.0, -1.0, -10.0]]))  # −SDF (clamped 0.1) / 1 cm
+
+    from humanvid.implicit.training.samples import find_samples, read_sample
+    from humanvid.implicit.training.train import validate
+
+    config = TrainConfig(steps=30, batch=2, points=512, learning_rate=3e-3, validate_every=30, save_every=30)
+    val = [read_sample(p, with_body=True) for p in find_samples(data / "val")]
+    body_alone = validate(network, val, config)["val_iou"]
+    losses = []
+    metrics = train(data, tmp_path / "v2.pt", config, residual, on_step=lambda s, loss, m: losses.append(loss),
+                    init_encoder=tmp_path / "encoder.pt")
+    assert np.mean(losses[-6:]) < 0.8 * np.mean(losses[:6])
+    assert metrics["val_iou"] > body_alone + 0.05, (body_alone, metrics["val_iou"])
+    assert load_network(tmp_path / "v2.pt").config == residual
+
+
+def test_a_residual_network_needs_the_body_sdf():
+    with pytest.raises(ValueError, match="body-SDF"):
+        NetworkConfig(body_residual=True)
+
+
+def test_every_train_and_val_subfolder_is_read(tiny_data, tmp_path):
+    """train/ and loose-train/ both train, val/ and loose-val/ both validate."""
+    import shutil
+
+    from humanvid.implicit.training.train import _split
+
+    for split in ("train", "val"):
+        shutil.copytree(tiny_data / split, tmp_path / split)
+        shutil.copytree(tiny_data / split, tmp_path / f"loose-{split}")
+    (tmp_path / "notes.log").write_text("not a split")
+    train_paths, val_paths = _split(tmp_path)
+    assert len(train_paths) == 12 and len(val_paths) == 4
+    assert {p.parent.name for p in train_paths} == {"train", "loose-train"}
