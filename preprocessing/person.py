@@ -10,7 +10,9 @@ person blacked out. When the tracker later loses the person and re-detects, it
 may pick somebody else: a jump of the body centre larger than the body could
 have moved is taken as such a switch, and the frame is searched again in a
 window around where the followed person was, so the track never hops between
-people.
+people. Each frame's mask keeps only the followed person's pixels
+(preprocessing/instance.py): where the search told several people apart, those
+nearer to someone else are cut; in every frame, separate pieces far from them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 from preprocessing.candidates import Candidate, choose_main, same_person
 from preprocessing.crop import person_extent
+from preprocessing.instance import isolate
 from preprocessing.pose import Detection, make_pose, run_pose, run_pose_in
 from preprocessing.search import TILE_FRACTIONS, search_frame
 
@@ -69,6 +72,7 @@ class PersonDetector:
         self._missed = 0  # frames since the followed person was last seen
         self._untracked = 0  # frames seen before the track started
         self.start: TrackStart | None = None  # set once the followed person is chosen (each still: anew)
+        self._others: list[Detection] = []  # everyone else the search found in the current frame
 
     def close(self) -> None:
         self._pose.close()
@@ -82,7 +86,8 @@ class PersonDetector:
         self.close()
 
     def detect(self, image: np.ndarray) -> Detection | None:
-        """Landmarks and mask of the followed person in an H×W×3 RGB frame, or None."""
+        """Landmarks and mask (only their own pixels) of the followed person in an H×W×3 RGB frame, or None."""
+        self._others = []
         scale = min(1.0, MAX_DETECTION_SIDE / max(image.shape[:2]))
         small = image if scale == 1.0 else cv2.resize(
             image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA
@@ -99,6 +104,7 @@ class PersonDetector:
         if detection is None:
             self._missed += 1
         else:
+            detection = isolate(detection, self._others)
             self._previous, self._missed = detection, 0
         return detection
 
@@ -114,6 +120,7 @@ class PersonDetector:
         chosen = choose_main(candidates)
         if chosen is not None:
             self.start = TrackStart(candidates, candidates.index(chosen))
+            self._others = [c.detection for c in candidates if c is not chosen]
         return chosen
 
     def _find_main(self, small: np.ndarray, scale: float) -> Detection | None:

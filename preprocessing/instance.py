@@ -1,0 +1,136 @@
+"""Only the followed person's pixels: another person's are cut out of their mask.
+
+MediaPipe's segmentation marks every person in the region it looked at, so the
+followed person's mask also holds a neighbour's arm, or all of a person they
+hug. Each person is pictured as capsules around their skeleton's segments (a
+thick torso and head, thinner limbs, thin hands and feet); a mask pixel belongs
+to the person whose capsule surface is nearest, measured in each person's own
+torso lengths so a large person near the camera is not outweighed by a small one
+behind. Pixels nearer another person than the followed one are cut, and so is
+every separate piece of the mask far from the followed person's body (a person
+the search did not tell apart).
+
+Distances are computed on a grid of about MIN_TORSO_CELLS cells per torso and
+interpolated to the mask's pixels: a few milliseconds for a whole frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from humanvid.landmarks import HIPS, MEDIAPIPE_INDEX, SHOULDERS
+from preprocessing.pose import Detection
+
+# Skeleton segments by landmark name ("neck": the shoulders' midpoint, "pelvis": the hips'), grouped by the
+# capsule radius around them [torso lengths: shoulder centre to hip centre, ~50 cm on an adult].
+CAPSULES: tuple[tuple[float, tuple[tuple[str, str], ...]], ...] = (
+    (0.18, (("neck", "pelvis"), ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+            ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"))),
+    (0.22, (("nose", "neck"), ("left_ear", "right_ear"))),
+    (0.09, (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+            ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"))),
+    (0.05, (("left_wrist", "left_index"), ("left_wrist", "left_pinky"), ("right_wrist", "right_index"),
+            ("right_wrist", "right_pinky"))),
+    (0.12, (("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"),
+            ("right_knee", "right_ankle"))),
+    (0.05, (("left_ankle", "left_heel"), ("left_heel", "left_foot_index"), ("left_ankle", "left_foot_index"),
+            ("right_ankle", "right_heel"), ("right_heel", "right_foot_index"),
+            ("right_ankle", "right_foot_index"))),
+)
+OTHER_VISIBLE = 0.5  # another person's segment counts only where both ends are this visible (not guessed)
+FAR = 0.6  # [torso lengths] a separate piece of the mask this far from the followed person's capsules is cut
+MIN_TORSO_CELLS = 24  # grid cells per torso length where distances are computed
+MASK_FLOOR = 128  # pixels at least this much person make up the mask's separate pieces
+
+
+def isolate(person: Detection, others: Sequence[Detection] = ()) -> Detection:
+    """`person` with only their own pixels left in the mask.
+
+    person: the followed person (full-frame landmarks, a mask at `mask_scale`); others: everyone else found in
+    the same frame (their landmarks only are used). Returns a copy whose mask is 0 where a pixel is nearer to
+    another person's capsules than to `person`'s, and in every separate piece (8-connected, mask ≥ MASK_FLOOR)
+    farther than FAR torso lengths from `person`'s capsules; every other pixel keeps its value.
+    """
+    mask = person.mask
+    solid = (mask >= MASK_FLOOR).astype(np.uint8)
+    count, labels = cv2.connectedComponents(solid, connectivity=8)
+    if count < 2 or (count == 2 and not others):
+        return person  # nothing to cut: no mask, or one piece and nobody else
+    height, width = mask.shape
+    sizes = [d.torso_size * person.mask_scale for d in (person, *others)]
+    step = max(1.0, min(sizes) / MIN_TORSO_CELLS)  # mask pixels per grid cell
+    grid = (max(int(np.ceil(height / step)), 1), max(int(np.ceil(width / step)), 1))
+    own = _upsample(capsule_distance(person.landmarks, person.mask_scale / step, grid, 0.0), (height, width))
+    keep = ~_far_pieces(solid, count, labels, own)
+    for other in others:
+        theirs = capsule_distance(other.landmarks, person.mask_scale / step, grid, OTHER_VISIBLE)
+        keep &= _upsample(theirs, (height, width)) >= own
+    if keep.all():
+        return person
+    return replace(person, mask=np.where(keep, mask, 0).astype(np.uint8))
+
+
+def capsule_distance(landmarks: np.ndarray, scale: float, grid: tuple[int, int], min_visibility: float) -> np.ndarray:
+    """(h, w) float32: each grid cell's distance to the surface of the person's nearest capsule, in their torso
+    lengths (negative inside); +inf if no segment qualifies.
+
+    landmarks: (33, 4) full-frame x, y, z, visibility; scale: grid cells per full-frame pixel; grid: (h, w);
+    min_visibility: segments whose ends are less visible than this are left out (the torso's never are).
+    """
+    points = {name: landmarks[i, :2] * scale for name, i in MEDIAPIPE_INDEX.items()}
+    points["neck"] = landmarks[SHOULDERS, :2].mean(axis=0) * scale
+    points["pelvis"] = landmarks[HIPS, :2].mean(axis=0) * scale
+    visibility = {name: landmarks[i, 3] for name, i in MEDIAPIPE_INDEX.items()}
+    visibility["neck"] = visibility["pelvis"] = 1.0
+    torso = float(max(np.linalg.norm(points["neck"] - points["pelvis"]), 1e-3))
+    best = np.full(grid, np.inf, np.float32)
+    for index, (radius, segments) in enumerate(CAPSULES):
+        canvas = np.full(grid, 255, np.uint8)
+        drawn = False
+        for a, b in segments:
+            if index > 0 and min(visibility[a], visibility[b]) < min_visibility:
+                continue
+            if not (np.isfinite(points[a]).all() and np.isfinite(points[b]).all()):
+                continue
+            cv2.line(canvas, _cell(points[a]), _cell(points[b]), 0, 1, cv2.LINE_8)
+            drawn = True
+        if drawn:
+            distance = cv2.distanceTransform(canvas, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+            np.minimum(best, distance / torso - radius, out=best)
+    return best
+
+
+def _cell(point: np.ndarray) -> tuple[int, int]:
+    """A grid point as OpenCV's integer pixel, clamped far outside so lines to off-grid points still draw."""
+    return tuple(int(np.clip(round(v), -1_000_000, 1_000_000)) for v in point)
+
+
+def _upsample(distance: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A grid of distances interpolated to an (h, w) image (infinite grids stay infinite)."""
+    if not np.isfinite(distance).any():
+        return np.full(shape, np.inf, np.float32)
+    finite = np.where(np.isfinite(distance), distance, 1e6).astype(np.float32)
+    return cv2.resize(finite, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _far_pieces(solid: np.ndarray, count: int, labels: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pieces of the mask (`solid`: mask ≥ MASK_FLOOR, `count` labels of its 8-connected pieces,
+    0 the background) whose nearest pixel lies farther than FAR from the person's capsules (`own`, torso
+    lengths), with their soft rims; the piece nearest to the person is never cut."""
+    if count <= 2:
+        return np.zeros(solid.shape, bool)
+    nearest = np.asarray(ndimage.minimum(own, labels, index=np.arange(count)), np.float64)
+    nearest[0] = -np.inf
+    far = nearest > FAR
+    far[np.argmin(nearest[1:]) + 1] = False
+    if not far.any():
+        return np.zeros(solid.shape, bool)
+    cut = far[labels]
+    # the soft rim around a cut piece (below MASK_FLOOR, so outside every piece) goes with it
+    rim = cv2.dilate(cut.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (solid == 0)
+    return cut | rim
