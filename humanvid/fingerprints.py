@@ -35,11 +35,15 @@ def input_fingerprint(info: MediaInfo) -> dict:
 
 
 def preprocess_fingerprint(info: MediaInfo, settings: Settings) -> str:
-    return _digest({
+    """The frames, the focal length and whom they follow (the main person, or `--person N`)."""
+    key = {
         "format": PREPROCESS_FORMAT, "input": input_fingerprint(info),
         "start": settings.selection.start, "end": settings.selection.end, "every": settings.selection.every,
         "max_frames": settings.selection.max_frames, "focal": settings.focal,
-    })
+    }
+    if settings.person is not None:  # only when given, so that the main person's runs keep their fingerprint
+        key["person"] = settings.person
+    return _digest(key)
 
 
 def fit_fingerprint(preprocess: str, settings: Settings, pose_model: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +24,13 @@ from humanvid.fingerprints import export_fingerprint, fit_fingerprint, preproces
 from humanvid.inputs import Job
 from humanvid.settings import Settings
 from preprocessing import pose_models
+from preprocessing.people import overview, survey
 from preprocessing.progress import Progress, SilentProgress
 from preprocessing.stage import run_preprocess
 from preprocessing.video import MediaInfo, probe
+
+
+PEOPLE_OVERVIEW = "people.png"  # each person's box and number (--person N), with --person and --all-people
 
 
 @dataclass
@@ -38,6 +42,7 @@ class JobResult:
     seconds: float = 0.0
     error: str | None = None
     resumed: bool = False
+    people: int | None = None  # with --all-people: how many people were reconstructed, each into person_K/
 
     @property
     def succeeded(self) -> bool:
@@ -62,6 +67,8 @@ def _crops_complete(run: RunFolder, manifest: dict) -> bool:
 def run_job(job: Job, out_root: Path, settings: Settings, progress: Progress = SilentProgress(),
             quiet: bool = True) -> JobResult:
     """Process one input; never raises for problems with the input (they go into the result)."""
+    if settings.all_people:
+        return _run_all_people(job, out_root, settings, progress, quiet)
     out_dir = out_root / job.name
     result = JobResult(job, out_dir)
     started = time.perf_counter()
@@ -74,6 +81,60 @@ def run_job(job: Job, out_root: Path, settings: Settings, progress: Progress = S
     finally:
         result.seconds = time.perf_counter() - started
     return result
+
+
+def _run_all_people(job: Job, out_root: Path, settings: Settings, progress: Progress, quiet: bool) -> JobResult:
+    """Every person of the first frame with people into OUT/<name>/person_K/ (a `--person K` run each), beside
+    people.png; the result sums their frames and carries the first person's error (the others still run)."""
+    out_dir = out_root / job.name
+    result = JobResult(job, out_dir)
+    started = time.perf_counter()
+    existed = out_dir.exists()
+    try:
+        info = probe(job.source)
+        people = survey(info, settings.selection, quiet)
+        if people is None:
+            frames = len(settings.selection.indices(info.frame_count))
+            raise HumanvidError(f"{job.source}: no person found in any of {frames} frame(s)")
+        ensure_writable(out_dir)
+        atomic.write_image(out_dir / PEOPLE_OVERVIEW, overview(people))
+    except HumanvidError as err:
+        result.error = str(err)
+        if not existed:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        result.seconds = time.perf_counter() - started
+        return result
+    result.people, result.resumed = len(people.candidates), True
+    for number in range(len(people.candidates)):
+        person = Job(job.source, f"person_{number}")
+        try:
+            one = run_job(person, out_dir, replace(settings, person=number, all_people=False), progress, quiet)
+        except Exception as err:  # a bug in one person's run must not stop the others
+            one = JobResult(person, out_dir / person.name, error=f"internal error: {type(err).__name__}: {err}")
+        result.frames_ok += one.frames_ok
+        result.frames_total += one.frames_total
+        result.resumed = result.resumed and one.resumed
+        if one.error is not None and result.error is None:
+            result.error = f"person_{number}: {one.error}"
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _people_overview(info: MediaInfo, out_dir: Path, settings: Settings, fingerprint: str, previous: dict | None,
+                     quiet: bool) -> None:
+    """For `--person N`: check that the first frame with people shows person N and write people.png (kept
+    from an earlier run with the same fingerprint). Nobody found: left to the detection pass to report."""
+    path = out_dir / PEOPLE_OVERVIEW
+    if path.exists() and previous is not None and previous.get("fingerprint") == fingerprint:
+        return
+    people = survey(info, settings.selection, quiet)
+    if people is None:
+        return
+    if settings.person >= len(people.candidates):
+        count = len(people.candidates)
+        raise HumanvidError(f"--person {settings.person}: the first frame with people (frame {people.frame}) shows "
+                            f"{count} (numbered 0 to {count - 1}; --all-people reconstructs each)")
+    atomic.write_image(path, overview(people))
 
 
 def _discard_failed_run(out_dir: Path, existed: bool, reason: str) -> None:
@@ -118,6 +179,8 @@ def _run(job: Job, out_dir: Path, settings: Settings, progress: Progress, quiet:
     elif settings.overwrite:
         run.remove_generated()
         previous = None
+    if settings.person is not None:
+        _people_overview(info, out_dir, settings, fingerprint, previous, quiet)
 
     done = (previous is not None and previous.get("stages", {}).get("preprocess", {}).get("status") == "complete"
             and _crops_complete(run, previous))
@@ -151,7 +214,7 @@ def _preprocess(info: MediaInfo, run: RunFolder, settings: Settings, fingerprint
         "stages": {"preprocess": {"status": "running"}},
     }
     run.write_manifest(manifest)
-    stage = run_preprocess(info, settings.selection, run, camera, fingerprint, progress, quiet)
+    stage = run_preprocess(info, settings.selection, run, camera, fingerprint, progress, quiet, settings.person)
     status = stage.detections.status
     manifest["input"]["frames_decoded"] = stage.detections.decoded
     manifest["stages"]["preprocess"] = {

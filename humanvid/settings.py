@@ -31,12 +31,16 @@ class Settings:
     height: float | None = None  # metres, the person's known height (fit stage)
     depth_margin: float | None = None  # metres; None: PHOTO_DEPTH_MARGIN for a single frame, else VIDEO_DEPTH_MARGIN
     topology: str = "canonical"  # one of TOPOLOGIES
+    person: int | None = None  # None: the main person; N: person N of the first frame with people (people.png)
+    all_people: bool = False  # every person of the first frame with people, each into OUT/<name>/person_K/
 
     def __post_init__(self):
         if self.until not in STAGES:
             raise ValueError(f"until must be one of {', '.join(STAGES)}, not {self.until!r}")
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, not {self.topology!r}")
+        if self.person is not None and self.person < 0:
+            raise ValueError(f"person must be 0 or more, not {self.person}")
         if set(self.exports) - set(EXPORTS):
             raise ValueError(f"exports must be among {', '.join(EXPORTS)}, not {self.exports!r}")
 
@@ -47,7 +51,8 @@ class Settings:
             "body_model": self.body_model, "model_path": None if self.model_path is None else str(self.model_path),
             "exports": list(self.exports), "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
             "resolution": self.resolution, "temporal_window": self.temporal_window, "height": self.height,
-            "depth_margin": self.depth_margin, "topology": self.topology,
+            "depth_margin": self.depth_margin, "topology": self.topology, "person": self.person,
+            "all_people": self.all_people,
         }
 
     def runs(self, stage: str) -> bool:

@@ -22,6 +22,8 @@ VISIBLE = 0.5  # MediaPipe visibility above which a landmark counts as seen
 EDGE = 0.01  # landmarks closer than this × the frame's shorter side to an edge count as cut off
 CENTRALITY_WEIGHT = 0.3  # a candidate in a corner counts as (1 − this) × as large as one in the middle
 MIN_RELATIVE_SIZE = 0.3  # candidates smaller than this × the largest one are not the main person
+FRAGMENT_SIZE = 0.5  # a candidate under this × the size of another ...
+FRAGMENT_INSIDE = 0.7  # ... with this share of its landmark box inside the other's is a part of them
 COMPLETENESS_SLACK = 0.1  # candidates this much less complete than the most complete one (1 of 13 landmarks) compete
 
 FULL_FRAME = "full frame"
@@ -101,3 +103,31 @@ def choose_main(candidates: list[Candidate]) -> Candidate | None:
     most = max(c.completeness for c in large)
     whole = [c for c in large if c.completeness >= most - COMPLETENESS_SLACK]
     return max(whole, key=lambda c: c.prominence)  # max keeps the first of equals
+
+
+def is_fragment(small: Candidate, large: Candidate) -> bool:
+    """Whether `small` is a part of `large` seen as a person of its own (a leg or a hand that a small tile showed
+    alone): under FRAGMENT_SIZE times as large, its landmark box mostly inside `large`'s."""
+    if small.size >= FRAGMENT_SIZE * large.size:
+        return False
+    inner, outer = _landmark_box(small.detection), _landmark_box(large.detection)
+    pad = 0.1 * (outer[2:] - outer[:2])
+    overlap = np.clip(np.minimum(inner[2:], outer[2:] + pad) - np.maximum(inner[:2], outer[:2] - pad), 0, None)
+    return bool(overlap.prod() >= FRAGMENT_INSIDE * max((inner[2:] - inner[:2]).prod(), 1e-9))
+
+
+def _landmark_box(detection: Detection) -> np.ndarray:
+    """(4,) x0, y0, x1, y1 [px] of a detection's landmarks."""
+    points = detection.landmarks[:, :2]
+    return np.concatenate([points.min(axis=0), points.max(axis=0)])
+
+
+def rank(candidates: list[Candidate]) -> list[Candidate]:
+    """`candidates` ordered as people are numbered (`--person N`): the main person first (choose_main), then the
+    main person of those left, and so on; fragments of a larger candidate (is_fragment) are left out."""
+    left = [c for c in candidates if not any(is_fragment(c, other) for other in candidates if other is not c)]
+    ranked = []
+    while left:
+        ranked.append(choose_main(left))
+        left.remove(ranked[-1])
+    return ranked

@@ -86,17 +86,19 @@ class DetectedFrame:
 
 
 def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
-           on_frame: Callable[[DetectedFrame], None] = lambda _: None, quiet: bool = True) -> Detections:
-    """Follow the person through the selected frames; on_frame gets each frame's result as it comes."""
+           on_frame: Callable[[DetectedFrame], None] = lambda _: None, quiet: bool = True,
+           person: int | None = None) -> Detections:
+    """Follow the person (None: the main one; N: person N, see PersonDetector) through the selected frames;
+    on_frame gets each frame's result as it comes."""
     progress.start("detect", len(selection.indices(info.frame_count)))
     indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
-    person: dict = {}
-    with PersonDetector(video_mode=info.kind != "image", quiet=quiet) as detector:
+    record: dict = {}
+    with PersonDetector(video_mode=info.kind != "image", quiet=quiet, person=person) as detector:
         for frame in prefetched(iter_frames(info, selection)):
             indices.append(frame.index)
             detection = None if frame.image is None else detector.detect(frame.image)
-            if detection is not None and not person:
-                person = person_record(detector.start, frame.index)
+            if detection is not None and not record:
+                record = person_record(detector.start, frame.index)
             window = None
             if detection is None:
                 status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
@@ -115,7 +117,7 @@ def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
             progress.advance()
     return Detections(np.array(indices, dtype=np.int64), status, np.array(landmarks).reshape(-1, NUM_LANDMARKS, 4),
                       np.array(world).reshape(-1, NUM_LANDMARKS, 3), np.array(extents).reshape(-1, 4),
-                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices), person)
+                      np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices), record)
 
 
 def person_record(start: TrackStart | None, index: int) -> dict:

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from humanvid.errors import HumanvidError
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
-from preprocessing.candidates import Candidate, choose_main, same_person
+from preprocessing.candidates import Candidate, rank, same_person
 from preprocessing.crop import person_extent
 from preprocessing.instance import isolate
 from preprocessing.pose import Detection, make_pose, run_pose, run_pose_in
@@ -39,7 +40,7 @@ BLACKOUT_MARGIN = 0.3  # around the main person's box, × its longer side, kept 
 class TrackStart:
     """Everyone the search found in the frame where the followed person was chosen (a still: its only frame)."""
 
-    candidates: list[Candidate]  # in the order found, one per person
+    candidates: list[Candidate]  # one per person, numbered as `--person N` counts them (candidates.rank)
     chosen: int  # index of the followed person in `candidates`
 
     @property
@@ -59,10 +60,14 @@ class PersonDetector:
     search_regions: look beyond the full frame (tiles at several scales) for people and choose the main one;
     False: the person MediaPipe's detector picks in the full frame (or the mirrored frame), as for renders
     known to hold exactly one person.
+    person: None follows the main person; N follows person N of everyone told apart by the exhaustive search
+    (every tile scale) where the track starts, 0 being the main person; HumanvidError if fewer were found.
     """
 
-    def __init__(self, video_mode: bool = True, quiet: bool = True, search_regions: bool = True):
+    def __init__(self, video_mode: bool = True, quiet: bool = True, search_regions: bool = True,
+                 person: int | None = None):
         self.video_mode = video_mode
+        self.person = person
         self.quiet = quiet
         self.search_regions = search_regions
         with quiet_stderr(quiet):
@@ -116,11 +121,16 @@ class PersonDetector:
     def _choose(self, small: np.ndarray, scale: float, full: Detection | None) -> Candidate | None:
         """Search the frame and remember who was found; the main person, or None."""
         fractions = TILE_FRACTIONS if self.search_regions else ()
-        candidates = search_frame(self._static_pose(), small, scale, full, fractions)
-        chosen = choose_main(candidates)
-        if chosen is not None:
-            self.start = TrackStart(candidates, candidates.index(chosen))
-            self._others = [c.detection for c in candidates if c is not chosen]
+        candidates = rank(search_frame(self._static_pose(), small, scale, full, fractions, self.person is not None))
+        if not candidates:
+            return None
+        number = self.person or 0
+        if number >= len(candidates):
+            raise HumanvidError(f"--person {number}: the first frame with people shows {len(candidates)} "
+                                f"(numbered 0 to {len(candidates) - 1} in people.png)")
+        chosen = candidates[number]
+        self.start = TrackStart(candidates, number)
+        self._others = [c.detection for c in candidates if c is not chosen]
         return chosen
 
     def _find_main(self, small: np.ndarray, scale: float) -> Detection | None:

@@ -8,10 +8,15 @@ more often; every tile's person, mapped back to the frame, is a candidate.
 Scales are searched from the largest down and the search stops after the first
 scale that has found a whole person: smaller tiles find smaller people, who
 are rarely the main person when a whole one is already in view, and they cost
-most of the calls (about 2 s for all scales of a 1280-pixel frame).
+most of the calls (about 2 s for all scales of a 1280-pixel frame). Telling
+everyone apart (`exhaustive`, for `--person` and `--all-people`) searches every
+scale; the last such search is remembered, so people's runs over the same frame
+number them alike without searching it again.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -40,14 +45,31 @@ def _starts(length: int, side: int) -> list[int]:
     return [int(round(i * (length - side) / (count - 1))) for i in range(count)]
 
 
+_last_exhaustive: tuple[str, list[Candidate]] | None = None  # the last exhaustive search: its key and result
+
+
 def search_frame(pose, small: np.ndarray, scale: float, full: Detection | None = None,
-                 fractions: tuple[float, ...] = TILE_FRACTIONS) -> list[Candidate]:
+                 fractions: tuple[float, ...] = TILE_FRACTIONS, exhaustive: bool = False) -> list[Candidate]:
     """Every person found in a frame, in the order found (duplicates merged by preprocessing.candidates).
 
     pose: a static-image MediaPipe Pose; small: the H×W×3 RGB frame scaled by `scale` for detection;
     full: the result of `pose` on the whole of `small` if the caller already has it. The full frame is
-    tried as is and, if nobody is found, mirrored; then the tiles of each of `fractions` in turn.
+    tried as is and, if nobody is found, mirrored; then the tiles of each of `fractions` in turn, all of them
+    if `exhaustive`, else up to the first that found a whole person.
     """
+    global _last_exhaustive
+    if exhaustive:
+        key = hashlib.sha1(np.ascontiguousarray(small).data).hexdigest() + f"{small.shape}{scale}{fractions}"
+        if _last_exhaustive is not None and _last_exhaustive[0] == key:
+            return list(_last_exhaustive[1])
+        found = _search(pose, small, scale, full, fractions, exhaustive)
+        _last_exhaustive = (key, found)
+        return list(found)
+    return _search(pose, small, scale, full, fractions, exhaustive)
+
+
+def _search(pose, small: np.ndarray, scale: float, full: Detection | None, fractions: tuple[float, ...],
+            exhaustive: bool) -> list[Candidate]:
     height, width = small.shape[:2]
     frame_size = (int(round(width / scale)), int(round(height / scale)))
     whole_frame = (0.0, 0.0, float(frame_size[0]), float(frame_size[1]))
@@ -66,6 +88,6 @@ def search_frame(pose, small: np.ndarray, scale: float, full: Detection | None =
             if found is not None:
                 region = tuple(float(v) / scale for v in box)
                 add_candidate(candidates, Candidate(found, region, REGIONS, frame_size))
-        if any(c.completeness >= WHOLE for c in candidates):
+        if not exhaustive and any(c.completeness >= WHOLE for c in candidates):
             break
     return candidates

@@ -57,12 +57,12 @@ def keypoint_frames(detections: Detections, track: CropTrack) -> Iterator[Keypoi
 
 
 def _detect(info: MediaInfo, selection: FrameSelection, run: RunFolder, progress: Progress,
-            quiet: bool) -> tuple[Detections, LiveCropper]:
+            quiet: bool, person: int | None) -> tuple[Detections, LiveCropper]:
     """The detection pass, with crops cut alongside on a second thread (still finishing when this returns)."""
     rate = info.fps or 30.0
     cropper = LiveCropper(info, selection, run, rate).start()
     try:
-        detections = detect(info, selection, progress, cropper.add, quiet)
+        detections = detect(info, selection, progress, cropper.add, quiet, person)
     except BaseException:
         cropper.stop()
         raise
@@ -71,8 +71,10 @@ def _detect(info: MediaInfo, selection: FrameSelection, run: RunFolder, progress
 
 
 def run_preprocess(info: MediaInfo, selection: FrameSelection, run: RunFolder, camera: Camera,
-                   fingerprint: str, progress: Progress = SilentProgress(), quiet: bool = True) -> PreprocessResult:
-    """Run (or resume) the whole preprocessing stage for one input into the run folder."""
+                   fingerprint: str, progress: Progress = SilentProgress(), quiet: bool = True,
+                   person: int | None = None) -> PreprocessResult:
+    """Run (or resume) the whole preprocessing stage for one input into the run folder, following the main
+    person (`person` None) or person N of the first frame with people (preprocessing.person.PersonDetector)."""
     work = run.work
     work.mkdir(parents=True, exist_ok=True)
     timings = {}
@@ -80,7 +82,7 @@ def run_preprocess(info: MediaInfo, selection: FrameSelection, run: RunFolder, c
     detections, cropper = Detections.load(work / "detections.npz", fingerprint), None
     if detections is None:
         shutil.rmtree(work / "masks", ignore_errors=True)
-        detections, cropper = _detect(info, selection, run, progress, quiet)
+        detections, cropper = _detect(info, selection, run, progress, quiet, person)
     try:
         if cropper is not None:
             check_detections(info, selection, detections, progress)

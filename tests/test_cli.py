@@ -26,7 +26,7 @@ def test_every_option_reaches_the_run(tmp_path):
     result = run_cli("reconstruct", real_media("street_5frames.mp4"), "-o", tmp_path / "out", "--until", "preprocess",
                      "--start", "1", "--end", "5", "--every", "2", "--max-frames", "2", "--focal", "700",
                      "--resolution", "96", "--temporal-window", "1", "--depth-margin", "0.05", "--height", "1.8",
-                     "--topology", "per-frame",
+                     "--topology", "per-frame", "--person", "0",
                      "--device", "cpu", "-q")
     assert result.returncode == 0, result.stderr
     out_dir = tmp_path / "out" / "street_5frames"
@@ -34,7 +34,8 @@ def test_every_option_reaches_the_run(tmp_path):
     assert run["settings"] == {
         "start": 1, "end": 5, "every": 2, "max_frames": 2, "focal": 700.0, "until": "preprocess", "device": "cpu",
         "body_model": "anny", "model_path": None, "exports": [], "checkpoint": None, "resolution": 96,
-        "temporal_window": 1, "height": 1.8, "depth_margin": 0.05, "topology": "per-frame",
+        "temporal_window": 1, "height": 1.8, "depth_margin": 0.05, "topology": "per-frame", "person": 0,
+        "all_people": False,
     }
     assert [f["frame"] for f in run["frames"]] == [1, 3]
     assert json.loads((out_dir / "camera.json").read_text())["fx"] == 700.0

@@ -57,6 +57,12 @@ from humanvid.settings import EXPORTS, STAGES, TOPOLOGIES
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
                    "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")
+@click.option("--person", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Follow person N instead of the main one (0), numbered in the first frame with people; "
+                   "OUT/<name>/people.png shows each person's box and number.")
+@click.option("--all-people", is_flag=True,
+              help="Reconstruct every person of the first frame with people, each into OUT/<name>/person_K/ "
+                   "(a --person K run), beside people.png.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs instead of resuming.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: in this process, one input after the other. ray: each input as Ray tasks, a long "
@@ -71,8 +77,8 @@ from humanvid.settings import EXPORTS, STAGES, TOPOLOGIES
 @click.option("-v", "--verbose", is_flag=True, help="Show library log output and full error details.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def reconstruct(inputs, output, start, end, every, max_frames, until, focal, device, body_model, model_path, height,
-                exports, resolution, temporal_window, depth_margin, topology, checkpoint, overwrite, engine,
-                ray_address, mesh_chunks, verbose, quiet):
+                exports, resolution, temporal_window, depth_margin, topology, checkpoint, person, all_people, overwrite,
+                engine, ray_address, mesh_chunks, verbose, quiet):
     """Reconstruct the person in each INPUT.
 
     An INPUT is a video file, an image, a folder of images (one sequence, in
@@ -98,6 +104,10 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
     exports = _exports(exports, until, topology, console)
     if until == "mesh":
         _check_checkpoint(checkpoint)
+    if person is not None and all_people:
+        raise click.UsageError("--person and --all-people exclude each other")
+    if all_people and engine == "ray":
+        raise click.UsageError("--all-people runs with --engine local only")
     if end is not None and end <= start:
         raise click.UsageError(f"--end {end} must be greater than --start {start}")
     if engine == "ray":
@@ -118,7 +128,7 @@ def reconstruct(inputs, output, start, end, every, max_frames, until, focal, dev
                         device=device, overwrite=overwrite, body_model=body_model, model_path=model_path,
                         exports=exports, checkpoint=checkpoint, resolution=resolution,
                         temporal_window=temporal_window, height=height, depth_margin=depth_margin,
-                        topology=topology)
+                        topology=topology, person=person, all_people=all_people)
     with native_stderr_silenced(not verbose, keep_python_stderr=True):
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
         if engine == "ray":
@@ -210,7 +220,8 @@ def _summary_table(results) -> Table:
     for r in results:
         frames = f"{r.frames_ok} / {r.frames_total}" if r.frames_total else "–"
         note = " (resumed: already done)" if r.resumed else ""
-        output = f"[red]failed: {r.error}[/]" if r.error else f"{r.out_dir}{note}"
+        people = "" if r.people is None else f" ({r.people} people: person_0 … person_{r.people - 1})"
+        output = f"[red]failed: {r.error}[/]" if r.error else f"{r.out_dir}{people}{note}"
         table.add_row(r.job.source.name, frames, f"{r.seconds:.1f}", output)
     return table
 

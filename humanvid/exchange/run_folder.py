@@ -45,7 +45,7 @@ KEYPOINTS_FORMAT = "humanvid-keypoints-1"
 WORK_DIR = ".work"
 TRASH_PREFIX = ".humanvid-old-"  # outputs replaced by --overwrite, being deleted
 GENERATED = ("run.json", "keypoints.json", "camera.json", "crops", "masks", "body", "meshes", "avatar", WORK_DIR,
-             "preview.mp4", "avatar.glb", "viewer.html")
+             "preview.mp4", "avatar.glb", "viewer.html", "people.png")
 
 
 def frame_name(index: int) -> str:
