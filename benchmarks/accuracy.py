@@ -234,7 +234,7 @@ def markdown(args: argparse.Namespace, stills: StillsSummary, clips: ClipsSummar
     excluded = f"{len(stills.no_person)} without a person found by MediaPipe ({', '.join(stills.no_person) or '—'})"
     failed = f"; {len(stills.failed)} failed: {'; '.join(stills.failed)}" if stills.failed else ""
     clip_text = "" if clips is None else (
-        f" Clips: {', '.join(clips.clips)} (`humanvid synth --split test --clips --frames {clips.frames}`, and "
+        f" Clips: {', '.join(clips.clips)} (`humanvid synth --split {args.split} --clips --frames {clips.frames}`, and "
         "`--split turn-test` for the turn family; turning: the person's facing covers ≥ 120° over the clip), "
         f"reconstructed from one fit per clip with `--topology per-frame` and temporal window 0 and {clips.window}, "
         "and with `--topology canonical`; excess change is mean max(0, predicted − true frame-to-frame Chamfer), "
@@ -303,7 +303,7 @@ def main() -> None:
     print(f"scored the stills [{time.perf_counter() - started:.0f} s]", flush=True)
     clips_summary, groups = None, []
     if args.clips + args.turn_clips > 0:
-        clips = ensure_clips(data, args.clips, args.clip_frames) + \
+        clips = ensure_clips(data, args.clips, args.clip_frames, split=args.split) + \
             ensure_clips(data, args.turn_clips, args.clip_frames, split="turn-test")
         scored, failed = measure_clips(clips, args.out.resolve() / "clips", args.checkpoint.resolve(),
                                        args.temporal_window, args.resolution, args.samples, cache, args.clip_margin)
