@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from humanvid.landmarks import MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARKS
+from humanvid.landmarks import HIPS, MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARKS, SHOULDERS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 from preprocessing import pose_models
 from preprocessing.pose import make_pose, mirror_detection, run_pose
@@ -33,6 +33,7 @@ from preprocessing.pose import make_pose, mirror_detection, run_pose
 WORKERS = 2  # MediaPipe graphs run side by side (each keeps to one core)
 WARM_UP = 4  # crops each part of a look starts early (as video), for its tracker to find the person
 MAX_APART = 40.0  # crop px: median distance of body landmarks beyond which a look saw another pose
+ANOTHER_PERSON = 0.5  # torso lengths between two looks' torso centres beyond which a look saw another person
 BODY = list(range(MEDIAPIPE_INDEX["left_shoulder"], NUM_LANDMARKS))  # shoulders down: the face says little about left and right
 
 
@@ -97,6 +98,22 @@ def agrees_with(reference: np.ndarray, look: np.ndarray) -> np.ndarray:
     exchanged = np.median(np.linalg.norm(look[:, list(MIRRORED_LANDMARKS)][:, BODY] - reference[:, BODY], axis=-1), axis=1)
     with np.errstate(invalid="ignore"):
         return (apart <= MAX_APART) & (apart <= exchanged)
+
+
+def same_person(reference: np.ndarray, look: np.ndarray) -> np.ndarray:
+    """(T, 33, 2) landmarks of the followed person (preprocessing's look) and of another look [crop px] ->
+    (T,) whether the look saw that person and not someone beside them in the crop: the centres of the two
+    torsos (shoulders and hips) within ANOTHER_PERSON of the reference's torso length (at least MAX_APART
+    px). Left and right exchanged is the same person. True where the reference has no landmarks, False
+    where the look has none."""
+    def centre(points: np.ndarray) -> np.ndarray:
+        return points[:, SHOULDERS + HIPS].mean(axis=1)
+
+    torso = np.linalg.norm(reference[:, SHOULDERS].mean(axis=1) - reference[:, HIPS].mean(axis=1), axis=-1)
+    apart = np.linalg.norm(centre(look) - centre(reference), axis=-1)
+    with np.errstate(invalid="ignore"):
+        near = apart <= np.maximum(ANOTHER_PERSON * torso, MAX_APART)
+    return np.where(np.isfinite(torso), near, True)
 
 
 def consensus(looks: Sequence[np.ndarray]) -> np.ndarray:

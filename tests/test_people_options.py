@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 
-from helpers import run_cli
+from helpers import REAL, run_cli
 from humanvid.atomic import write_image
 from people_scenes import pair_scene
 from test_bad_input import assert_one_clean_error
@@ -72,3 +73,26 @@ def test_a_person_beyond_those_found_is_one_clean_error(tmp_path):
 def test_person_and_all_people_exclude_each_other(tmp_path):
     result = run_cli("reconstruct", _photo(tmp_path), "-o", tmp_path / "out", "--person", "1", "--all-people")
     assert result.returncode == 2 and "exclude each other" in result.stderr and "Traceback" not in result.stderr
+
+
+SKATES = REAL / "skates.png"
+
+
+def test_a_person_beside_others_in_the_crop_is_fitted_and_an_empty_field_is_one_clean_error(tmp_path):
+    # Person 4 of the skates montage has person 0 beside them in the crop; MediaPipe's looks at the crop found
+    # person 0, and the body was fitted onto them (silhouette IoU 0), outside the mask: no mesh, then a crash.
+    result = run_cli("reconstruct", SKATES, "-o", tmp_path, "--person", "4", "--until", "fit", "-q")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "skates"
+    [frame] = json.loads((run / "run.json").read_text())["frames"]
+    assert frame["mask_iou"] > 0.5, frame
+    # A field with no surface (here: the mask emptied) fails the input with one line and a consistent run.json.
+    mask = run / "masks" / "000000.png"
+    write_image(mask, np.zeros_like(cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)))
+    result = run_cli("reconstruct", SKATES, "-o", tmp_path, "--person", "4", "--export", "none", "-q")
+    assert result.returncode == 1
+    assert_one_clean_error(result, "no surface")
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["stages"]["mesh"]["status"].startswith("failed: no surface"), manifest["stages"]["mesh"]
+    assert not list(run.glob("meshes/*.obj"))
+    assert not (run / "avatar").exists()

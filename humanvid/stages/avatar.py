@@ -11,6 +11,7 @@ import torch
 import trimesh
 from scipy.spatial import cKDTree
 
+from humanvid.errors import HumanvidError
 from humanvid.exchange.avatar import (MESHES_MATERIAL, SavedAvatar, canonical_path, read_avatar, write_avatar,
                                      write_meshes_material)
 from humanvid.exchange.obj import read_obj, write_obj
@@ -77,7 +78,8 @@ def run_has_avatar(run: RunFolder) -> bool:
 def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies: FittedBodies,
                 load: Callable[[int], SequenceFrame], network: OccupancyNetwork, settings, timings: dict) -> PosedAvatar:
     """The run's avatar: read from avatar/ when an earlier run of the same settings wrote it, else fused from
-    the keyframes' evidence and written. `settings`: the stage's MeshSettings (resolution, device)."""
+    the keyframes' evidence and written. `settings`: the stage's MeshSettings (resolution, device).
+    Raises HumanvidError when the fused field holds no surface."""
     saved = read_avatar(run)
     if saved is None:
         rest, indices, weights, heads, transforms = bodies.rest_and_bones()
@@ -90,6 +92,10 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
         avatar = build_avatar(RestBody(rest, bodies.faces, indices, weights), views, transforms.shape[1],
                               settings.resolution)
         timings["fusion"] += time.perf_counter() - tick
+        if not len(avatar.mesh.faces):
+            from humanvid.stages.mesh import no_surface
+
+            raise HumanvidError(no_surface(np.asarray([frames[row] for row in keyframes])))
         tick = time.perf_counter()
         atlas = unwrap(avatar.mesh.vertices, avatar.mesh.faces)
         timings["atlas"] = timings.get("atlas", 0.0) + time.perf_counter() - tick

@@ -73,20 +73,24 @@ def look_at_crops(run: RunFolder, observations: Observations,
     frame: world landmarks averaged over all of them (humanvid/body/world_landmarks.py); 2D landmarks
     the mean of the heavy model's looks where it was run (2D error on the 8 synthetic test clips 7.2 →
     5.2 crop px), else preprocessing's. A look that saw another pose than most looks did (left and
-    right exchanged, crop_looks.consensus) counts as not seen in that frame. With the heavy model's
+    right exchanged, crop_looks.consensus) or another person beside the followed one (crop_looks.same_person)
+    counts as not seen in that frame. With the heavy model's
     looks, whose errors it was learnt on, the world landmarks' limbs are then corrected
     (humanvid/body/limb_correction.py)."""
     from humanvid.body.limb_correction import LimbCorrection
     from humanvid.body.world_landmarks import agreeing_looks, blended_looks, mean_of_agreeing
     from preprocessing.crop import from_crop, to_crop
-    from preprocessing.crop_looks import consensus, crop_landmarks, fit_looks
+    from preprocessing.crop_looks import consensus, crop_landmarks, fit_looks, same_person
 
     looks = fit_looks()
     crops = [run.crop_path(frame) if seen else None for frame, seen in zip(observations.frames, observations.found)]
     at_crops = crop_landmarks(crops, looks, on_progress=on_progress)
     found = np.asarray(observations.found)
-    same_pose = consensus([to_crop(observations.pixels, observations.affines.astype(np.float64)),
-                           *[image[..., :2] for _, image in at_crops]])  # (1 + looks, T)
+    followed = to_crop(observations.pixels, observations.affines.astype(np.float64))
+    # A crop can show others beside the followed person (a crowd, --person N): a look at one of them is no look.
+    at_crops = [tuple(np.where(same_person(followed, image[..., :2])[:, None, None], array, np.nan)
+                      for array in (world, image)) for world, image in at_crops]
+    same_pose = consensus([followed, *[image[..., :2] for _, image in at_crops]])  # (1 + looks, T)
     kept = [tuple(np.where(same[:, None, None], array, np.nan) for array in look)
             for look, same in zip([(observations.world, observations.image), *at_crops], same_pose)]
     estimates = blended_looks(kept)

@@ -10,6 +10,8 @@ two topologies:
   by the depth band, marched alone (humanvid.implicit.inference.sequence).
 
 Each mesh is written with its figures. Frames meshed by an earlier run with the same settings are skipped.
+A frame whose field holds no surface gets no mesh; when no frame of the run gets one, the stage raises
+HumanvidError (the input fails with one line, nothing half-written).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 
 from humanvid.constants import CROP_SIZE, SILHOUETTE_SIZE, VIDEO_DEPTH_MARGIN
+from humanvid.errors import HumanvidError
 from humanvid.evaluation.silhouette import mask_iou, rasterize_silhouette
 from humanvid.exchange.avatar import MESHES_MATERIAL
 from humanvid.exchange.obj import write_obj
@@ -107,12 +110,21 @@ def run_mesh(out_dir: Path, settings: MeshSettings, done: set[int] = frozenset()
             result.mask_iou[row] = mesh_mask_iou(mesh.vertices, mesh.faces, frame)
         timings["output"] += time.perf_counter() - tick
         on_progress(finished, len(todo))
+    if todo and not result.meshed[available].any():
+        raise HumanvidError(no_surface(track.frames[todo]))
     if settings.topology == "canonical" and len(available) == 1 and not run_has_avatar(run):
         write_own_avatar(run, track.frames, available[0], bodies)
         result.topology = "canonical"
         result.keyframes = [int(track.frames[available[0]])]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def no_surface(frames: np.ndarray) -> str:
+    """The one-line error of a run whose frames all came out without a surface."""
+    which = f"frame {int(frames[0])}" if len(frames) == 1 else f"any of {len(frames)} frames"
+    return (f"no surface found for {which}: the network saw nothing inside the person mask where the body was "
+            "fitted (is the person mostly hidden or cut by the frame?)")
 
 
 def mesh_mask_iou(vertices: np.ndarray, faces: np.ndarray, frame: FrameInputs) -> float:

@@ -84,3 +84,17 @@ def test_the_looks_that_most_looks_agree_with_are_kept(tennis_crops):
     some[:3] = np.nan  # the first look missed three frames: the others decide there
     assert consensus([some, exchanged, exchanged + noise])[0].tolist() == [False] * 8
     assert consensus([some, exchanged, exchanged + noise])[1].tolist() == [True] * 8
+
+
+def test_a_look_at_someone_beside_the_followed_person_is_another_person(tennis_crops):
+    from preprocessing.crop_looks import same_person
+
+    entries, _ = tennis_crops
+    first = np.array([e["landmarks_crop"] for e in entries])[..., :2]
+    torso = np.linalg.norm(first[:, [11, 12]].mean(axis=1) - first[:, [23, 24]].mean(axis=1), axis=-1)
+    noisy = first + np.random.default_rng(2).normal(0, 3, first.shape)
+    beside = first + np.stack([1.2 * torso, np.zeros_like(torso)], -1)[:, None]
+    missing = np.full_like(first, np.nan)
+    assert same_person(first, noisy).all() and same_person(first, first[:, list(MIRRORED_LANDMARKS)]).all()
+    assert not same_person(first, beside).any() and not same_person(first, missing).any()
+    assert same_person(missing, first).all()  # no reference: nothing to tell them apart by
