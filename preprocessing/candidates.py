@@ -24,6 +24,7 @@ CENTRALITY_WEIGHT = 0.3  # a candidate in a corner counts as (1 − this) × as 
 MIN_RELATIVE_SIZE = 0.3  # candidates smaller than this × the largest one are not the main person
 FRAGMENT_SIZE = 0.5  # a candidate under this × the size of another ...
 FRAGMENT_INSIDE = 0.7  # ... with this share of its landmark box inside the other's is a part of them
+PHANTOM_COMPLETENESS = 0.25  # a candidate this incomplete, and this much less complete than the best, is no one
 COMPLETENESS_SLACK = 0.1  # candidates this much less complete than the most complete one (1 of 13 landmarks) compete
 
 FULL_FRAME = "full frame"
@@ -116,6 +117,13 @@ def is_fragment(small: Candidate, large: Candidate) -> bool:
     return bool(overlap.prod() >= FRAGMENT_INSIDE * max((inner[2:] - inner[:2]).prod(), 1e-9))
 
 
+def is_phantom(candidate: Candidate, best: float) -> bool:
+    """Whether `candidate` is a pose MediaPipe imagined in a region (a floor's pattern, a tile's edge): under
+    PHANTOM_COMPLETENESS whole, and that much less complete than the most complete candidate (`best`), so a
+    close-up whose best view is as partial still counts."""
+    return candidate.completeness < PHANTOM_COMPLETENESS and candidate.completeness < best - PHANTOM_COMPLETENESS
+
+
 def _landmark_box(detection: Detection) -> np.ndarray:
     """(4,) x0, y0, x1, y1 [px] of a detection's landmarks."""
     points = detection.landmarks[:, :2]
@@ -124,8 +132,11 @@ def _landmark_box(detection: Detection) -> np.ndarray:
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
     """`candidates` ordered as people are numbered (`--person N`): the main person first (choose_main), then the
-    main person of those left, and so on; fragments of a larger candidate (is_fragment) are left out."""
-    left = [c for c in candidates if not any(is_fragment(c, other) for other in candidates if other is not c)]
+    main person of those left, and so on; phantoms (is_phantom) and fragments of a larger candidate (is_fragment)
+    are left out."""
+    best = max((c.completeness for c in candidates), default=0.0)
+    real = [c for c in candidates if not is_phantom(c, best)]
+    left = [c for c in real if not any(is_fragment(c, other) for other in real if other is not c)]
     ranked = []
     while left:
         ranked.append(choose_main(left))

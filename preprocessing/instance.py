@@ -46,18 +46,21 @@ OTHER_VISIBLE = 0.5  # another person's segment counts only where both ends are 
 FAR = 0.6  # [torso lengths] a separate piece of the mask this far from the followed person's capsules is cut
 MIN_TORSO_CELLS = 24  # grid cells per torso length where distances are computed
 MASK_FLOOR = 128  # pixels at least this much person make up the mask's separate pieces
+SAME_BODY = 0.6  # another detection with this share of its visible landmarks on the followed person's mask is them
 
 
 def isolate(person: Detection, others: Sequence[Detection] = ()) -> Detection:
     """`person` with only their own pixels left in the mask.
 
     person: the followed person (full-frame landmarks, a mask at `mask_scale`); others: everyone else found in
-    the same frame (their landmarks only are used). Returns a copy whose mask is 0 where a pixel is nearer to
+    the same frame (their landmarks only are used; those lying mostly on `person`'s mask are `person` again,
+    on_body, and are ignored). Returns a copy whose mask is 0 where a pixel is nearer to
     another person's capsules than to `person`'s, and in every separate piece (8-connected, mask ≥ MASK_FLOOR)
     farther than FAR torso lengths from `person`'s capsules; every other pixel keeps its value.
     """
     mask = person.mask
     solid = (mask >= MASK_FLOOR).astype(np.uint8)
+    others = [other for other in others if not on_body(other, person, solid)]
     count, labels = cv2.connectedComponents(solid, connectivity=8)
     if count < 2 or (count == 2 and not others):
         return person  # nothing to cut: no mask, or one piece and nobody else
@@ -73,6 +76,21 @@ def isolate(person: Detection, others: Sequence[Detection] = ()) -> Detection:
     if keep.all():
         return person
     return replace(person, mask=np.where(keep, mask, 0).astype(np.uint8))
+
+
+def on_body(other: Detection, person: Detection, solid: np.ndarray) -> bool:
+    """Whether `other` is a piece of `person` seen again (a tile's view of their leg, a duplicate at another scale),
+    not someone else: SAME_BODY of its visible landmarks (OTHER_VISIBLE) or more lie on `person`'s mask `solid`
+    ((h, w) 0/1 at `person.mask_scale`)."""
+    visible = other.landmarks[:, 3] >= OTHER_VISIBLE
+    if not visible.any():
+        return True
+    pixels = np.round(other.landmarks[visible, :2] * person.mask_scale).astype(int)
+    height, width = solid.shape
+    inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < width) & (pixels[:, 1] >= 0) & (pixels[:, 1] < height)
+    on_mask = np.zeros(len(pixels), bool)
+    on_mask[inside] = solid[pixels[inside, 1], pixels[inside, 0]] > 0
+    return bool(on_mask.mean() >= SAME_BODY)
 
 
 def capsule_distance(landmarks: np.ndarray, scale: float, grid: tuple[int, int], min_visibility: float) -> np.ndarray:

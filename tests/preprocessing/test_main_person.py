@@ -122,3 +122,24 @@ def test_run_json_records_how_the_person_was_found(tmp_path):
     manifest = json.loads((tmp_path / photo.stem / "run.json").read_text())
     person = manifest["stages"]["preprocess"]["person"]
     assert person["frame"] == 0 and person["found_by"] == REGIONS and person["people"] >= 3
+
+
+def test_poses_imagined_in_a_patterned_floor_are_nobody(tmp_path, monkeypatch):
+    """The exhaustive search (as --person asks) of a synthetic still with one person: MediaPipe, run on small tiles of
+    its checkered floor, imagines a few partial poses there (checked: 4 of them, ≤ 15 % whole); they are not
+    numbered as people, and nothing of the person's mask is cut for them."""
+    from preprocessing import candidates
+
+    result = run_cli("synth", "--split", "test", "--count", "1", "-o", tmp_path, "-q")
+    assert result.returncode == 0, result.stderr
+    image = cv2.cvtColor(cv2.imread(str(tmp_path / "test" / "000000" / "render.png")), cv2.COLOR_BGR2RGB)
+    with PersonDetector(video_mode=False, person=0) as detector:
+        found = detector.detect(image)
+        start = detector.start
+    assert start.people == 1
+    assert np.array_equal(found.mask, start.candidates[0].detection.mask)
+    monkeypatch.setattr(candidates, "is_phantom", lambda candidate, best: False)  # the floor's poses count again
+    with PersonDetector(video_mode=False, person=0) as detector:
+        cut = detector.detect(image)
+        assert detector.start.people > 1
+    assert (cut.mask > 127).sum() < 0.95 * (found.mask > 127).sum()
