@@ -19,6 +19,7 @@ import numpy as np
 from humanvid import __version__, atomic
 from humanvid.camera import Camera
 from humanvid.errors import HumanvidError
+from humanvid.evaluation.parts import visible_parts
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.fingerprints import export_fingerprint, fit_fingerprint, preprocess_fingerprint
 from humanvid.inputs import Job
@@ -234,6 +235,9 @@ def _preprocess(info: MediaInfo, run: RunFolder, settings: Settings, fingerprint
         "failed": sum(s.startswith("failed") for s in status),
     }
     manifest["frames"] = [{"frame": int(i), "status": s} for i, s in zip(stage.detections.indices, status)]
+    for entry, landmarks in zip(manifest["frames"], stage.detections.landmarks):
+        if entry["status"] == "ok":
+            entry["parts_visible"] = visible_parts(landmarks, (info.width, info.height))
     run.write_manifest(manifest)
     run.clear_work()
     return manifest

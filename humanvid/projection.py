@@ -76,3 +76,21 @@ def to_grid_coordinates(pixels: Array, size: int) -> Array:
     """Pixels of a size×size image (centres at integers) → grid_sample coordinates in [−1, 1]
     (align_corners=True)."""
     return pixels * (2.0 / (size - 1)) - 1.0
+
+
+def within_frame(points: np.ndarray, intrinsics: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(N, 3) camera-frame points [m] with those that project outside the full frame moved, at their depth,
+    onto the frustum's side planes (the planes through the camera and the frame's edges, at pixels −0.5 and
+    width − 0.5, height − 0.5): nothing outside what the frame shows. Points inside are unchanged.
+
+    intrinsics: (4,) fx, fy, cx, cy of the full frame [px]; width, height: the frame's size [px]."""
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    points = np.array(points, np.float64)
+    depth = np.maximum(-points[:, 2], MIN_DEPTH)
+    u = cx + fx * points[:, 0] / depth
+    v = cy - fy * points[:, 1] / depth
+    u_in, v_in = np.clip(u, -0.5, width - 0.5), np.clip(v, -0.5, height - 0.5)
+    moved = (u_in != u) | (v_in != v)
+    points[moved, 0] = (u_in[moved] - cx) * depth[moved] / fx
+    points[moved, 1] = -(v_in[moved] - cy) * depth[moved] / fy
+    return points

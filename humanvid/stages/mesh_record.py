@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from humanvid.evaluation.parts import WHOLE_IOU
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.settings import Settings
 
@@ -77,7 +78,8 @@ def begin_mesh_stage(run: RunFolder, manifest: dict, settings: Settings) -> Mesh
 def record_mesh_stage(run: RunFolder, manifest: dict, settings: Settings, plan: MeshPlan,
                       chunks: list[ChunkResult]) -> None:
     """Write the finished stage into run.json with the figures the pipeline records (per frame: mesh, faces,
-    watertight, mask IoU; the stage: settings, topology, keyframes, seconds; quality). Frames meshed before
+    watertight, mask IoU, IoU and coverage of each visible part; the stage: settings, topology, keyframes,
+    seconds; quality, with the share of frames whose visible parts are all whole). Frames meshed before
     an interrupted run (plan.done) keep what was recorded of them, as in a resumed local run. `seconds` is the compute time
     of the avatar pass and the chunks together."""
     from humanvid.implicit.inference.frame import BODY_PRIOR
@@ -93,6 +95,9 @@ def record_mesh_stage(run: RunFolder, manifest: dict, settings: Settings, plan: 
         if meshed:
             entry.update(mesh_faces=int(result.faces[row]), watertight=bool(result.watertight[row]),
                          mesh_mask_iou=round(float(result.mask_iou[row]), 4))
+            parts = result.parts[row] if result.parts else {}
+            entry["part_iou"] = {name: round(score.iou, 3) for name, score in parts.items()}
+            entry["part_coverage"] = {name: round(score.coverage, 3) for name, score in parts.items()}
     passes = ([plan.avatar] if plan.avatar is not None else []) + [chunk.result for chunk in chunks]
     seconds = sum(p.seconds for p in passes)
     timings: dict[str, float] = {}
@@ -115,6 +120,9 @@ def record_mesh_stage(run: RunFolder, manifest: dict, settings: Settings, plan: 
         if made else None
     manifest["quality"]["mesh_mask_iou_mean"] = round(float(np.mean([f["mesh_mask_iou"] for f in made])), 4) \
         if made else None
+    scored = [f for f in made if "part_iou" in f]
+    manifest["quality"]["parts_whole_fraction"] = round(
+        sum(all(v >= WHOLE_IOU for v in f["part_iou"].values()) for f in scored) / len(scored), 4) if scored else None
     run.write_manifest(manifest)
 
 
