@@ -93,8 +93,6 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
                               settings.resolution)
         timings["fusion"] += time.perf_counter() - tick
         if not len(avatar.mesh.faces):
-            from humanvid.stages.mesh import no_surface
-
             raise HumanvidError(no_surface(np.asarray([frames[row] for row in keyframes])))
         tick = time.perf_counter()
         atlas = unwrap(avatar.mesh.vertices, avatar.mesh.faces)
@@ -130,3 +128,10 @@ def write_own_avatar(run: RunFolder, frames: np.ndarray, row: int, bodies: Fitte
     write_meshes_material(run)
     write_obj(run.mesh_path(int(frames[row])), mesh.vertices, mesh.faces, topology=saved.topology(MESHES_MATERIAL))
     write_avatar(run, saved)
+
+
+def no_surface(frames: np.ndarray) -> str:
+    """The one-line error of a run whose frames all came out without a surface."""
+    which = f"frame {int(frames[0])}" if len(frames) == 1 else f"any of {len(frames)} frames"
+    return (f"no surface found for {which}: the network saw nothing inside the person mask where the body was "
+            "fitted (is the person mostly hidden or cut by the frame?)")

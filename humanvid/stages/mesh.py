@@ -38,7 +38,7 @@ from humanvid.implicit.inference.frame import FrameInputs
 from humanvid.implicit.inference.sequence import SequenceFrame, SequenceSettings, mesh_sequence
 from humanvid.implicit.model.checkpoint import load_network
 from humanvid.projection import crop_camera, resized_affine, within_frame
-from humanvid.stages.avatar import make_avatar, run_has_avatar, write_own_avatar
+from humanvid.stages.avatar import make_avatar, no_surface, run_has_avatar, write_own_avatar
 from humanvid.stages.bodies import FittedBodies
 from humanvid.stages.fit import quiet_warp
 
@@ -142,13 +142,6 @@ def mesh_part_scores(vertices: np.ndarray, faces: np.ndarray, frame: FrameInputs
     mask = cv2.resize(frame.mask, (PART_SIZE, PART_SIZE), interpolation=cv2.INTER_AREA) > 127
     points = landmarks[:, :2] @ affine[:, :2].T + affine[:, 2]
     return part_scores(mask, silhouette, part_labels(points, PART_SIZE), visible_parts(landmarks, size))
-
-
-def no_surface(frames: np.ndarray) -> str:
-    """The one-line error of a run whose frames all came out without a surface."""
-    which = f"frame {int(frames[0])}" if len(frames) == 1 else f"any of {len(frames)} frames"
-    return (f"no surface found for {which}: the network saw nothing inside the person mask where the body was "
-            "fitted (is the person mostly hidden or cut by the frame?)")
 
 
 def mesh_mask_iou(vertices: np.ndarray, faces: np.ndarray, frame: FrameInputs) -> float:
