@@ -253,11 +253,18 @@ def test_killed_worker_is_retried_and_resumes(cluster, local, tmp_path):
     assert_identical(out_dir, local / "soccer_5frames")
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default in the child: a shell's background job (`.ci/run &`) passes SIGINT on ignored, and Python
+    then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_tasks(cluster, tmp_path):
     out_dir = tmp_path / "soccer_5frames"
     process = subprocess.Popen([sys.executable, "-m", "humanvid", "reconstruct", str(real_media("soccer_5frames.mp4")),
                                 "-o", str(tmp_path), *ARGS, "--engine", "ray", "--ray-address", cluster.address],
-                               env=cluster.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=cluster.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_as_from_a_terminal)
     deadline = time.monotonic() + 120
     while not list((out_dir / "crops").glob("*.png")):  # the input's task is at work
         assert process.poll() is None and time.monotonic() < deadline
