@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from humanvid.landmarks import HIPS, MEDIAPIPE_INDEX, SHOULDERS
+from humanvid.geometry.skeleton import named_points, segment_distance
+from humanvid.landmarks import MEDIAPIPE_INDEX
 from preprocessing.pose import Detection
 
 # Skeleton segments by landmark name ("neck": the shoulders' midpoint, "pelvis": the hips'), grouped by the
@@ -100,32 +101,17 @@ def capsule_distance(landmarks: np.ndarray, scale: float, grid: tuple[int, int],
     landmarks: (33, 4) full-frame x, y, z, visibility; scale: grid cells per full-frame pixel; grid: (h, w);
     min_visibility: segments whose ends are less visible than this are left out (the torso's never are).
     """
-    points = {name: landmarks[i, :2] * scale for name, i in MEDIAPIPE_INDEX.items()}
-    points["neck"] = landmarks[SHOULDERS, :2].mean(axis=0) * scale
-    points["pelvis"] = landmarks[HIPS, :2].mean(axis=0) * scale
+    points = named_points(landmarks[:, :2] * scale)
     visibility = {name: landmarks[i, 3] for name, i in MEDIAPIPE_INDEX.items()}
     visibility["neck"] = visibility["pelvis"] = 1.0
     torso = float(max(np.linalg.norm(points["neck"] - points["pelvis"]), 1e-3))
     best = np.full(grid, np.inf, np.float32)
     for index, (radius, segments) in enumerate(CAPSULES):
-        canvas = np.full(grid, 255, np.uint8)
-        drawn = False
-        for a, b in segments:
-            if index > 0 and min(visibility[a], visibility[b]) < min_visibility:
-                continue
-            if not (np.isfinite(points[a]).all() and np.isfinite(points[b]).all()):
-                continue
-            cv2.line(canvas, _cell(points[a]), _cell(points[b]), 0, 1, cv2.LINE_8)
-            drawn = True
-        if drawn:
-            distance = cv2.distanceTransform(canvas, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        seen = (lambda a, b: True) if index == 0 else (lambda a, b: min(visibility[a], visibility[b]) >= min_visibility)
+        distance = segment_distance(points, segments, grid, seen)
+        if distance is not None:
             np.minimum(best, distance / torso - radius, out=best)
     return best
-
-
-def _cell(point: np.ndarray) -> tuple[int, int]:
-    """A grid point as OpenCV's integer pixel, clamped far outside so lines to off-grid points still draw."""
-    return tuple(int(np.clip(round(v), -1_000_000, 1_000_000)) for v in point)
 
 
 def _upsample(distance: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

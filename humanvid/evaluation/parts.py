@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from humanvid.landmarks import HIPS, MEDIAPIPE_INDEX, SHOULDERS
+from humanvid.geometry.skeleton import named_points, segment_distance
+from humanvid.landmarks import MEDIAPIPE_INDEX
 
 VISIBLE = 0.5  # MediaPipe visibility from which a key landmark counts as seen
 WHOLE_IOU = 0.7  # part IoU from which a visible part counts as whole in the mesh
@@ -68,24 +68,14 @@ def part_labels(points: np.ndarray, size: int) -> np.ndarray:
     """(size, size) int8: each pixel's part (an index into PARTS), the one whose capsule surface is nearest.
 
     points: (33, 2) landmarks in the image's pixels (e.g. the crop's, scaled to `size`)."""
-    named = {name: points[index] for name, index in MEDIAPIPE_INDEX.items()}
-    named["neck"], named["pelvis"] = points[SHOULDERS].mean(axis=0), points[HIPS].mean(axis=0)
+    named = named_points(points)
     torso = float(max(np.linalg.norm(named["neck"] - named["pelvis"]), 1.0))
     distances = np.full((len(PARTS), size, size), np.inf, np.float32)
     for index, part in enumerate(PARTS):
-        canvas = np.full((size, size), 255, np.uint8)
-        drawn = False
-        for a, b in part.segments:
-            if np.isfinite(named[a]).all() and np.isfinite(named[b]).all():
-                cv2.line(canvas, _pixel(named[a]), _pixel(named[b]), 0, 1, cv2.LINE_8)
-                drawn = True
-        if drawn:
-            distances[index] = cv2.distanceTransform(canvas, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) / torso - part.radius
+        distance = segment_distance(named, part.segments, (size, size))
+        if distance is not None:
+            distances[index] = distance / torso - part.radius
     return distances.argmin(axis=0).astype(np.int8)
-
-
-def _pixel(point: np.ndarray) -> tuple[int, int]:
-    return tuple(int(np.clip(round(float(v)), -1_000_000, 1_000_000)) for v in point)
 
 
 @dataclass(frozen=True)
