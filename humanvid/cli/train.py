@@ -42,9 +42,11 @@ from humanvid.errors import HumanvidError
               help="Processes that make batches beside the training (the batches do not depend on it).")
 @click.option("--init-encoder", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="Start the image encoder from this checkpoint's (same encoder settings).")
+@click.option("--init", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="Start the whole network from this checkpoint (same widths; features it lacks start at zero weight).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint at --out.")
 def train_command(data, out, steps, batch, points, learning_rate, seed, features, residual, hidden, context_levels, keypoint_noise,
-                  field_noise, mirror, device, workers, init_encoder, resume):
+                  field_noise, mirror, device, workers, init_encoder, init, resume):
     """Train the occupancy network; reproducible from --seed, resumable with --resume."""
     from humanvid.implicit.model.network import NetworkConfig
     from humanvid.implicit.training.train import TrainConfig, train
@@ -73,7 +75,7 @@ def train_command(data, out, steps, batch, points, learning_rate, seed, features
                 progress.update(task, completed=step, status=shown)
 
             metrics = train(data, out, config, network_config, resume=resume, on_step=on_step,
-                            device=device, workers=workers, init_encoder=init_encoder)
+                            device=device, workers=workers, init_encoder=init_encoder, init=init)
     except HumanvidError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(1)

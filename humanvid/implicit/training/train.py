@@ -32,6 +32,7 @@ from humanvid.implicit.model.checkpoint import read_checkpoint, save_checkpoint
 from humanvid.implicit.model.network import NetworkConfig, OccupancyNetwork
 from humanvid.projection import crop_camera
 from humanvid.implicit.training.samples import TrainingSample, find_samples, read_sample
+from humanvid.implicit.training.warm_start import encoder_from, weights_from
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,8 @@ class BatchStream(torch.utils.data.IterableDataset):
 
 def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_config: NetworkConfig = NetworkConfig(),
           resume: bool = False, on_step: Callable[[int, float, dict], None] = lambda *_: None,
-          device: str = "cpu", workers: int = 0, init_encoder: Path | None = None) -> dict:
+          device: str = "cpu", workers: int = 0, init_encoder: Path | None = None,
+          init: Path | None = None) -> dict:
     """Train (or resume training) and write the checkpoint to `out`; returns the last metrics.
 
     The whole run is a function of the data and `config.seed`: the same command gives the
@@ -262,13 +264,16 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
     resumed run continues exactly where it stopped. On a GPU, atomic additions in the backward
     pass make weights differ in the last bits from run to run. `init_encoder`: a checkpoint whose image
     encoder (same encoder settings) starts this one's; a body-residual network's MLP then starts at
-    zero output, so training starts from the body's own occupancy.
+    zero output, so training starts from the body's own occupancy. `init`: a checkpoint the whole
+    network starts from (warm_start.weights_from), such as a shipped network given a new feature.
     """
     train_paths, val_paths = _split(Path(data))
     torch.manual_seed(config.seed)
     network = OccupancyNetwork(network_config)
+    if init is not None:
+        weights_from(network, init)
     if init_encoder is not None:
-        started_from(network, init_encoder)
+        encoder_from(network, init_encoder)
     step, metrics, seconds, state = 0, {}, 0.0, None
     if resume and training_state_path(out).exists():
         state = read_checkpoint(training_state_path(out))
@@ -303,23 +308,6 @@ def train(data: Path, out: Path, config: TrainConfig = TrainConfig(), network_co
                   len(train_paths))
         on_step(step, metrics["loss"], metrics)
     return metrics
-
-
-def started_from(network: OccupancyNetwork, checkpoint: Path) -> None:
-    """Copy `checkpoint`'s image encoder into `network`; zero the last layer of a body-residual MLP."""
-    source = read_checkpoint(checkpoint)
-    prefix = "encoder."
-    weights = {k[len(prefix):]: v for k, v in source["state_dict"].items() if k.startswith(prefix)}
-    if network.encoder is None or not weights:
-        raise HumanvidError(f"{checkpoint}: no image encoder to start from, or this network has none")
-    try:
-        network.encoder.load_state_dict(weights)
-    except RuntimeError:
-        raise HumanvidError(f"{checkpoint}: its image encoder has other settings than this network's") from None
-    if network.config.body_residual:
-        last = network.mlp.second[-1]
-        torch.nn.init.zeros_(last.weight)
-        torch.nn.init.zeros_(last.bias)
 
 
 def _cached_sample(cache: dict, path: Path, with_body: bool, limit: int = 1000) -> TrainingSample:

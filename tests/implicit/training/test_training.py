@@ -253,7 +253,7 @@ def test_a_residual_network_starts_from_the_body_and_learns_the_clothes(tiny_dat
     ball of 0.3–0.5 m); training then grows it towards the ball and lowers the loss."""
     import shutil
 
-    from humanvid.implicit.training.train import started_from
+    from humanvid.implicit.training.warm_start import encoder_from
 
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
@@ -265,7 +265,7 @@ def test_a_residual_network_starts_from_the_body_and_learns_the_clothes(tiny_dat
     from humanvid.implicit.model.network import OccupancyNetwork
 
     network = OccupancyNetwork(residual)
-    started_from(network, tmp_path / "encoder.pt")
+    encoder_from(network, tmp_path / "encoder.pt")
     source = load_network(tmp_path / "encoder.pt")
     assert all(torch.equal(a, b) for a, b in zip(network.encoder.state_dict().values(),
                                                   source.encoder.state_dict().values()))
@@ -289,6 +289,33 @@ def test_a_residual_network_starts_from_the_body_and_learns_the_clothes(tiny_dat
     assert np.mean(losses[-6:]) < 0.8 * np.mean(losses[:6])
     assert metrics["val_iou"] > body_alone + 0.05, (body_alone, metrics["val_iou"])
     assert load_network(tmp_path / "v2.pt").config == residual
+
+
+def test_a_network_given_the_body_sdf_starts_as_the_checkpoint_it_grows_from(tmp_path):
+    """--init: the whole network from a checkpoint without the SDF feature; the new feature's weights start at
+    zero, so before any step the logits are the source's whatever the SDF; widths that differ are refused."""
+    from humanvid.implicit.model.checkpoint import save_checkpoint
+    from humanvid.implicit.model.network import OccupancyNetwork
+    from humanvid.implicit.training.warm_start import weights_from
+
+    torch.manual_seed(3)
+    source = OccupancyNetwork(SMALL)
+    save_checkpoint(tmp_path / "v1.pt", source, {})
+    grown = OccupancyNetwork(NetworkConfig(feature_channels=16, encoder_channels=16, hidden=32, body_sdf=True))
+    weights_from(grown, tmp_path / "v1.pt")
+    image, mask = torch.rand(1, 3, 512, 512), (torch.rand(1, 1, 512, 512) > 0.3).float()
+    points = torch.rand(1, 50, 3) * 0.4 + torch.tensor([-0.2, -0.2, -3.2])
+    keypoints = torch.rand(1, 33, 3) * 0.6 + torch.tensor([-0.3, -0.3, -3.3])
+    camera = torch.tensor([[[800.0, 0, 256], [0, 800.0, 256], [0, 0, 1]]])
+    with torch.no_grad():
+        expected = source(image, mask, points, camera, keypoints)
+        for sdf in (torch.zeros(1, 50), torch.rand(1, 50) - 0.5):
+            assert torch.allclose(grown(image, mask, points, camera, keypoints, sdf), expected, atol=1e-5)
+    assert grown.mlp.first[0].weight[:, -1].abs().sum() == 0
+    assert not torch.equal(grown.mlp.first[0].weight[:, :-1], torch.zeros_like(grown.mlp.first[0].weight[:, :-1]))
+    wider = OccupancyNetwork(NetworkConfig(feature_channels=16, encoder_channels=16, hidden=48, body_sdf=True))
+    with pytest.raises(HumanvidError, match="other settings"):
+        weights_from(wider, tmp_path / "v1.pt")
 
 
 def test_a_residual_network_needs_the_body_sdf():
