@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from humanvid.landmarks import landmark_indices
+from humanvid.landmarks import HIPS, SHOULDERS, landmark_indices
 from preprocessing.pose import Detection
 
 # The landmarks whose presence makes a person "whole": head, shoulders, elbows, wrists, hips, knees, ankles.
@@ -26,6 +26,8 @@ FRAGMENT_SIZE = 0.5  # a candidate under this × the size of another ...
 FRAGMENT_INSIDE = 0.7  # ... with this share of its landmark box inside the other's is a part of them
 PHANTOM_COMPLETENESS = 0.25  # a candidate this incomplete, and this much less complete than the best, is no one
 COMPLETENESS_SLACK = 0.1  # candidates this much less complete than the most complete one (1 of 13 landmarks) compete
+SAME_PLACE = 0.5  # [the larger torso length] body centres nearer than this are one person (same_person) ...
+SAME_SIZE = 1.5  # ... if neither torso is this many times as long as the other
 
 FULL_FRAME = "full frame"
 MIRRORED = "full frame, mirrored"
@@ -71,11 +73,25 @@ class Candidate:
         return self.size * (1.0 - CENTRALITY_WEIGHT * self.off_center)
 
 
-def same_person(first: Detection, second: Detection) -> bool:
-    """Whether two detections in one frame are the same person: body centres within half a torso, sizes alike."""
-    scale = max(first.torso_size, second.torso_size)
-    ratio = first.torso_size / second.torso_size
-    return bool(np.linalg.norm(first.center - second.center) < 0.5 * scale and 2 / 3 < ratio < 1.5)
+def same_person(first, second, reach: float = SAME_PLACE, floor: float = 0.0):
+    """Whether two views show one person (two detections in one frame, two looks at one crop, a person in two
+    frames): their body centres (shoulders and hips) within `reach` times the larger torso length (at least
+    `floor` px) and their torso lengths within SAME_SIZE of each other. Left and right exchanged is the same person.
+
+    first, second: Detections (-> bool) or (..., 33, >=2) landmarks [px] (-> (...) bool, broadcast; False where
+    either has no landmarks).
+    """
+    if isinstance(first, Detection) and isinstance(second, Detection):
+        return bool(same_person(first.landmarks, second.landmarks, reach, floor))
+    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    centres = [points[..., SHOULDERS + HIPS, :2].mean(axis=-2) for points in (first, second)]
+    torsos = [np.maximum(np.linalg.norm(points[..., SHOULDERS, :2].mean(axis=-2) - points[..., HIPS, :2].mean(axis=-2),
+                                        axis=-1), 1.0) for points in (first, second)]
+    apart = np.linalg.norm(centres[0] - centres[1], axis=-1)
+    with np.errstate(invalid="ignore"):
+        near = apart < np.maximum(reach * np.maximum(*torsos), floor)
+        alike = (torsos[0] < SAME_SIZE * torsos[1]) & (torsos[1] < SAME_SIZE * torsos[0])
+    return near & alike
 
 
 def add_candidate(candidates: list[Candidate], new: Candidate) -> None:

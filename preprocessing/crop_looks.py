@@ -27,7 +27,7 @@ import numpy as np
 
 from humanvid.landmarks import HIPS, MEDIAPIPE_INDEX, MIRRORED_LANDMARKS, NUM_LANDMARKS, SHOULDERS
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
-from preprocessing import pose_models
+from preprocessing import candidates, pose_models
 from preprocessing.pose import make_pose, mirror_detection, run_pose
 
 WORKERS = 2  # MediaPipe graphs run side by side (each keeps to one core)
@@ -102,18 +102,11 @@ def agrees_with(reference: np.ndarray, look: np.ndarray) -> np.ndarray:
 
 def same_person(reference: np.ndarray, look: np.ndarray) -> np.ndarray:
     """(T, 33, 2) landmarks of the followed person (preprocessing's look) and of another look [crop px] ->
-    (T,) whether the look saw that person and not someone beside them in the crop: the centres of the two
-    torsos (shoulders and hips) within ANOTHER_PERSON of the reference's torso length (at least MAX_APART
-    px). Left and right exchanged is the same person. True where the reference has no landmarks, False
-    where the look has none."""
-    def centre(points: np.ndarray) -> np.ndarray:
-        return points[:, SHOULDERS + HIPS].mean(axis=1)
-
+    (T,) whether the look saw that person and not someone beside them in the crop (candidates.same_person:
+    torso centres within ANOTHER_PERSON torso lengths, at least MAX_APART px, torsos of a size). Left and
+    right exchanged is the same person. True where the reference has no landmarks, False where the look has none."""
     torso = np.linalg.norm(reference[:, SHOULDERS].mean(axis=1) - reference[:, HIPS].mean(axis=1), axis=-1)
-    apart = np.linalg.norm(centre(look) - centre(reference), axis=-1)
-    with np.errstate(invalid="ignore"):
-        near = apart <= np.maximum(ANOTHER_PERSON * torso, MAX_APART)
-    return np.where(np.isfinite(torso), near, True)
+    return np.where(np.isfinite(torso), candidates.same_person(reference, look, ANOTHER_PERSON, MAX_APART), True)
 
 
 def consensus(looks: Sequence[np.ndarray]) -> np.ndarray:
