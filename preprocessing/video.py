@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, TypeVar
+from typing import Iterator, Sequence, TypeVar
 
 import cv2
 import numpy as np
@@ -233,6 +233,31 @@ def iter_frames(info: MediaInfo, selection: FrameSelection = FrameSelection()) -
                 taken += 1
             elif not capture.grab():
                 return
+            index += 1
+    finally:
+        capture.release()
+
+
+def frames_at(info: MediaInfo, indices: Sequence[int]) -> Iterator[Frame]:
+    """The frames of source `indices`, in ascending order, decoded one at a time: a video's frames between them
+    are skipped without being converted, and a video ending sooner ends them; images as iter_frames reads them."""
+    wanted = sorted({int(i) for i in indices})
+    if info.kind != "video":
+        for index in wanted:
+            yield from iter_frames(info, FrameSelection(index, index + 1))
+        return
+    capture = _open_video(Path(info.path))
+    try:
+        index = 0
+        for target in wanted:
+            while index < target:
+                if not capture.grab():
+                    return
+                index += 1
+            ok, bgr = capture.read()
+            if not ok or bgr is None:
+                return
+            yield Frame(index, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             index += 1
     finally:
         capture.release()

@@ -11,7 +11,7 @@ from PIL import Image
 
 from helpers import real_media
 from humanvid.errors import HumanvidError
-from preprocessing.video import FrameSelection, iter_frames, natural_key, probe, read_image
+from preprocessing.video import FrameSelection, frames_at, iter_frames, natural_key, probe, read_image
 
 
 def write_video(path, frames, fps=25, fourcc="mp4v"):
@@ -72,6 +72,21 @@ def test_frame_selection_keeps_source_indices(tmp_path):
     # the frame content is the frame with that index (blue channel encodes it)
     frame = next(iter_frames(info, FrameSelection(start=7, max_frames=1)))
     assert abs(int(frame.image[30, 30, 2]) - 70) <= 6
+
+
+def test_frames_at_chosen_indices_are_those_frames(tmp_path):
+    path = tmp_path / "clip.avi"
+    write_video(path, marked_frames(20), fourcc="MJPG")
+    info = probe(path)
+    frames = list(frames_at(info, [14, 0, 7, 7, 25]))  # any order, repeated; past the end: ends there
+    assert [f.index for f in frames] == [0, 7, 14]
+    assert [abs(int(f.image[30, 30, 2]) - 10 * f.index) <= 6 for f in frames] == [True] * 3
+    assert red_corner(frames[1].image) == pytest.approx([5.5, 5.5], abs=1)  # RGB, not BGR
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, frame in enumerate(marked_frames(5)):
+        cv2.imwrite(str(folder / f"{i}.png"), frame)
+    assert [f.index for f in frames_at(probe(folder), [4, 1])] == [1, 4]
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])
