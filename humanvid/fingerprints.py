@@ -14,7 +14,7 @@ from humanvid.errors import HumanvidError
 from humanvid.settings import Settings
 from preprocessing.video import MediaInfo
 
-PREPROCESS_FORMAT = 2  # bump when preprocessing output changes for the same settings
+PREPROCESS_FORMAT = 3  # bump when preprocessing output changes for the same settings (3: a video's main person over it)
 FIT_FORMAT = 8  # bump when fitting output changes for the same settings
 MESH_FORMAT = 7  # bump when meshing output changes for the same settings
 EXPORT_FORMAT = 2  # bump when the export stage's output changes for the same meshes

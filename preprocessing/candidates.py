@@ -73,16 +73,16 @@ class Candidate:
         return self.size * (1.0 - CENTRALITY_WEIGHT * self.off_center)
 
 
-def same_person(first, second, reach: float = SAME_PLACE, floor: float = 0.0):
+def same_person(first, second, reach: float = SAME_PLACE, floor: float = 0.0, size: float = SAME_SIZE):
     """Whether two views show one person (two detections in one frame, two looks at one crop, a person in two
     frames): their body centres (shoulders and hips) within `reach` times the larger torso length (at least
-    `floor` px) and their torso lengths within SAME_SIZE of each other. Left and right exchanged is the same person.
+    `floor` px) and neither torso `size` times as long as the other. Left and right exchanged is the same person.
 
     first, second: Detections (-> bool) or (..., 33, >=2) landmarks [px] (-> (...) bool, broadcast; False where
     either has no landmarks).
     """
     if isinstance(first, Detection) and isinstance(second, Detection):
-        return bool(same_person(first.landmarks, second.landmarks, reach, floor))
+        return bool(same_person(first.landmarks, second.landmarks, reach, floor, size))
     first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
     centres = [points[..., SHOULDERS + HIPS, :2].mean(axis=-2) for points in (first, second)]
     torsos = [np.maximum(np.linalg.norm(points[..., SHOULDERS, :2].mean(axis=-2) - points[..., HIPS, :2].mean(axis=-2),
@@ -90,7 +90,7 @@ def same_person(first, second, reach: float = SAME_PLACE, floor: float = 0.0):
     apart = np.linalg.norm(centres[0] - centres[1], axis=-1)
     with np.errstate(invalid="ignore"):
         near = apart < np.maximum(reach * np.maximum(*torsos), floor)
-        alike = (torsos[0] < SAME_SIZE * torsos[1]) & (torsos[1] < SAME_SIZE * torsos[0])
+        alike = (torsos[0] < size * torsos[1]) & (torsos[1] < size * torsos[0])
     return near & alike
 
 

@@ -14,10 +14,11 @@ from humanvid.errors import HumanvidError
 from humanvid.exchange.run_folder import frame_name
 from preprocessing.crop import person_extent
 from humanvid.landmarks import NUM_LANDMARKS
-from preprocessing.person import PersonDetector, TrackStart
+from preprocessing.person import PersonDetector
 from preprocessing.pose import Detection
 from preprocessing.progress import Progress
-from preprocessing.video import FrameSelection, MediaInfo, iter_frames, prefetched
+from preprocessing.video import FrameSelection, MediaInfo, frames_at, iter_frames, prefetched
+from preprocessing.video_choice import sample_frames
 
 NO_PERSON = "no_person"
 
@@ -88,17 +89,19 @@ class DetectedFrame:
 def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
            on_frame: Callable[[DetectedFrame], None] = lambda _: None, quiet: bool = True,
            person: int | None = None) -> Detections:
-    """Follow the person (None: the main one; N: person N, see PersonDetector) through the selected frames;
-    on_frame gets each frame's result as it comes."""
+    """Follow the person (None: the main one, of a video over frames sampled from all of it; N: person N, see
+    PersonDetector) through the selected frames; on_frame gets each frame's result as it comes."""
     progress.start("detect", len(selection.indices(info.frame_count)))
     indices, status, landmarks, world, extents, windows = [], [], [], [], [], []
     record: dict = {}
     with PersonDetector(video_mode=info.kind != "image", quiet=quiet, person=person) as detector:
+        if info.kind != "image" and person is None:
+            detector.choose_over(frames_at(info, sample_frames(selection.indices(info.frame_count))))
         for frame in prefetched(iter_frames(info, selection)):
             indices.append(frame.index)
-            detection = None if frame.image is None else detector.detect(frame.image)
+            detection = None if frame.image is None else detector.detect(frame.image, frame.index)
             if detection is not None and not record:
-                record = person_record(detector.start, frame.index)
+                record = person_record(detector, frame.index)
             window = None
             if detection is None:
                 status.append(NO_PERSON if frame.image is not None else f"failed: {frame.error}")
@@ -120,13 +123,21 @@ def detect(info: MediaInfo, selection: FrameSelection, progress: Progress,
                       np.array(windows, dtype=np.float64).reshape(-1, 3), len(indices), record)
 
 
-def person_record(start: TrackStart | None, index: int) -> dict:
+def person_record(detector: PersonDetector, index: int) -> dict:
     """run.json's account of how the followed person was found: the source frame `index` where the track
-    started, "full frame" / "full frame, mirrored" / "regions" (the region search), and how many people
-    the search told apart in that frame."""
-    if start is None:
-        return {"frame": int(index)}
-    return {"frame": int(index), "found_by": start.found_by, "people": start.people}
+    started, "full frame" / "full frame, mirrored" / "regions" (the region search), how many people the search
+    told apart in that frame, and who was chosen: for a video's main person chosen over it, the frames sampled,
+    those where they were the main person and those where they were seen (preprocessing/video_choice.py)."""
+    record: dict = {"frame": int(index)}
+    if detector.start is not None:
+        record.update(found_by=detector.start.found_by, people=detector.start.people)
+    if detector.choice is not None:
+        record.update(detector.choice.record())
+    elif detector.person is not None:
+        record["chosen"] = f"person {detector.person} of the first frame with people"
+    else:
+        record["chosen"] = "main person of the " + ("frame" if not detector.video_mode else "first frame with people")
+    return record
 
 
 def mask_window(detection: Detection, extent: np.ndarray, margin: float = 0.3) -> tuple[np.ndarray, tuple[int, int]]:

@@ -1,16 +1,18 @@
 """Following one person through a video, or finding the main person in a still image.
 
-The followed person is the frame's main person (preprocessing/candidates.py)
-among everyone the region search finds (preprocessing/search.py): in a still
-image, in every frame searched; in a video, in the frame where the track
-starts. From there MediaPipe runs in video mode and tracks them. Its tracker
-starts on whomever its detector picks in the whole frame; when that is not the
-main person, it is started on a copy of the frame with everything but the main
-person blacked out. When the tracker later loses the person and re-detects, it
-may pick somebody else: a jump of the body centre larger than the body could
-have moved is taken as such a switch, and the frame is searched again in a
-window around where the followed person was, so the track never hops between
-people. Each frame's mask keeps only the followed person's pixels
+The followed person is the main person (preprocessing/candidates.py) among
+everyone the region search finds (preprocessing/search.py): in a still image,
+in every frame searched; in a video, the main person over frames sampled from
+all of it (preprocessing/video_choice.py, when the caller gives the detector
+those frames: `choose_over`), else of the frame where the track starts. The
+track starts in the first frame where the search finds them; from there
+MediaPipe runs in video mode and tracks them. Its tracker starts on whomever
+its detector picks in the whole frame; when that is not the followed person,
+it is started on a copy of the frame with everything but them blacked out.
+When the tracker later loses the person and re-detects, it may pick somebody
+else: a jump of the body centre larger than the body could have moved is taken
+as such a switch, and the frame is searched again in a window around where the
+followed person was, so the track never hops between people. Each frame's mask keeps only the followed person's pixels
 (preprocessing/instance.py): where the search told several people apart, those
 nearer to someone else are cut; in every frame, separate pieces far from them.
 """
@@ -18,8 +20,8 @@ nearer to someone else are cut; in every frame, separate pieces far from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
-import cv2
 import numpy as np
 
 from humanvid.errors import HumanvidError
@@ -28,9 +30,10 @@ from preprocessing.candidates import Candidate, rank, same_person
 from preprocessing.crop import person_extent
 from preprocessing.instance import isolate
 from preprocessing.pose import Detection, make_pose, run_pose, run_pose_in
-from preprocessing.search import TILE_FRACTIONS, search_frame
+from preprocessing.search import TILE_FRACTIONS, search_frame, shrink
+from preprocessing.video import Frame
+from preprocessing.video_choice import VideoChoice, choose
 
-MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
 EARLY_SEARCHES = 3  # a video's first frames get the region search even where the full frame shows nobody
 SEARCH_EVERY = 30  # later frames before the track starts: the region search on every SEARCH_EVERY-th only
 BLACKOUT_MARGIN = 0.3  # around the main person's box, × its longer side, kept when the rest is blacked out
@@ -78,6 +81,7 @@ class PersonDetector:
         self._untracked = 0  # frames seen before the track started
         self.start: TrackStart | None = None  # set once the followed person is chosen (each still: anew)
         self._others: list[Detection] = []  # everyone else the search found in the current frame
+        self.choice: VideoChoice | None = None  # the main person of the video, if chosen over it (choose_over)
 
     def close(self) -> None:
         self._pose.close()
@@ -90,18 +94,25 @@ class PersonDetector:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def detect(self, image: np.ndarray) -> Detection | None:
-        """Landmarks and mask (only their own pixels) of the followed person in an H×W×3 RGB frame, or None."""
+    def choose_over(self, frames: Iterable[Frame]) -> VideoChoice | None:
+        """Follow the main person over a video's sampled `frames` (preprocessing/video_choice.py), not the first
+        frame's: for a video's main person only (no person number, region search on), before its first frame is
+        detected. The choice, or None where it was not made or the search found nobody in `frames`."""
+        if self.video_mode and self.person is None and self.search_regions and self.start is None:
+            with quiet_stderr(self.quiet):
+                self.choice = choose(frames, self._static_pose())
+        return self.choice
+
+    def detect(self, image: np.ndarray, index: int | None = None) -> Detection | None:
+        """Landmarks and mask (only their own pixels) of the followed person in an H×W×3 RGB frame, or None.
+        index: the frame's source index, by which a video's main person chosen over it (choose_over) is found."""
         self._others = []
-        scale = min(1.0, MAX_DETECTION_SIDE / max(image.shape[:2]))
-        small = image if scale == 1.0 else cv2.resize(
-            image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA
-        )
+        small, scale = shrink(image)
         with quiet_stderr(self.quiet):
             if not self.video_mode:
                 detection = self._find_main(small, scale)
             elif self._previous is None:
-                detection = self._start_track(small, scale)
+                detection = self._start_track(small, scale, index)
             else:
                 detection = run_pose(self._pose, small, scale)
                 if detection is None or not _plausible_motion(self._previous, detection, self._missed):
@@ -118,16 +129,28 @@ class PersonDetector:
             self._static = make_pose(static_image_mode=True)
         return self._static
 
-    def _choose(self, small: np.ndarray, scale: float, full: Detection | None) -> Candidate | None:
-        """Search the frame and remember who was found; the main person, or None."""
-        fractions = TILE_FRACTIONS if self.search_regions else ()
-        candidates = rank(search_frame(self._static_pose(), small, scale, full, fractions, self.person is not None))
+    def _choose(self, small: np.ndarray, scale: float, full: Detection | None,
+                index: int | None = None) -> Candidate | None:
+        """Search the frame (source frame `index`) and remember who was found; the person to follow, or None.
+        With a video's main person chosen over it: the candidate linked to them, or None if none is."""
+        choice = self.choice if index is not None else None
+        candidates = None if choice is None else choice.searched(index)
+        if candidates is None:
+            fractions = TILE_FRACTIONS if self.search_regions else ()
+            candidates = rank(search_frame(self._static_pose(), small, scale, full, fractions,
+                                           self.person is not None))
         if not candidates:
             return None
-        number = self.person or 0
-        if number >= len(candidates):
-            raise HumanvidError(f"--person {number}: the first frame with people shows {len(candidates)} "
-                                f"(numbered 0 to {len(candidates) - 1} in people.png)")
+        if choice is not None:
+            linked = choice.linked(index, candidates, small, scale)
+            if linked is None:
+                return None
+            number = candidates.index(linked)
+        else:
+            number = self.person or 0
+            if number >= len(candidates):
+                raise HumanvidError(f"--person {number}: the first frame with people shows {len(candidates)} "
+                                    f"(numbered 0 to {len(candidates) - 1} in people.png)")
         chosen = candidates[number]
         self.start = TrackStart(candidates, number)
         self._others = [c.detection for c in candidates if c is not chosen]
@@ -139,18 +162,21 @@ class PersonDetector:
         chosen = self._choose(small, scale, None)
         return None if chosen is None else chosen.detection
 
-    def _start_track(self, small: np.ndarray, scale: float) -> Detection | None:
-        """A video frame before anyone was followed: choose the main person and start MediaPipe's tracker on them.
+    def _start_track(self, small: np.ndarray, scale: float, index: int | None) -> Detection | None:
+        """A video frame (source frame `index`) before anyone was followed: find the person to follow (the main
+        one, or the one linked to the video's main person) and start MediaPipe's tracker on them.
 
         The region search runs where the full frame shows someone, and on the first EARLY_SEARCHES frames and
         every SEARCH_EVERY-th after; other frames where the full frame shows nobody cost one MediaPipe call.
+        A frame sampled to choose the video's main person is not searched again.
         """
         self._untracked += 1
         full = run_pose(self._static_pose(), small, scale)
         due = self._untracked <= EARLY_SEARCHES or self._untracked % SEARCH_EVERY == 0
-        if full is None and not (due and self.search_regions):
+        sampled = self.choice is not None and index is not None and self.choice.searched(index) is not None
+        if full is None and not sampled and not (due and self.search_regions):
             return None
-        chosen = self._choose(small, scale, full)
+        chosen = self._choose(small, scale, full, index)
         if chosen is None:
             return None
         main = chosen.detection

@@ -18,14 +18,26 @@ from __future__ import annotations
 
 import hashlib
 
+import cv2
 import numpy as np
 
 from preprocessing.candidates import FULL_FRAME, MIRRORED, REGIONS, Candidate, add_candidate
 from preprocessing.pose import Detection, run_pose, run_pose_in, run_pose_mirrored
 
+MAX_DETECTION_SIDE = 1280  # larger frames are downscaled for detection, results mapped back
 TILE_FRACTIONS = (1.0, 0.6, 0.36)  # tile side over the frame's shorter side, largest first
 MIN_TILE = 128  # [px of the detection image] smaller tiles are not searched
 WHOLE = 0.8  # a candidate with this completeness ends the search after its scale
+
+
+def shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """An H×W×3 frame as detection sees it: scaled so that its longer side is at most MAX_DETECTION_SIDE, and the
+    scale (1 for smaller frames, which are returned as they are)."""
+    scale = min(1.0, MAX_DETECTION_SIDE / max(image.shape[:2]))
+    if scale == 1.0:
+        return image, scale
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
 def tiles(width: int, height: int, fraction: float) -> list[tuple[int, int, int, int]]:

@@ -54,3 +54,21 @@ def only(silhouettes: list[np.ndarray], k: int) -> np.ndarray:
     """Copy k's pixels that no other copy covers."""
     others = np.logical_or.reduce([s for i, s in enumerate(silhouettes) if i != k])
     return silhouettes[k] & ~others
+
+
+RISING_FRAMES = 10  # frames of the rising scene
+RISING = (18, 6)  # turnaround frames of its people: A (facing the camera), B (seen from behind)
+
+
+def rising_scene(t: int) -> np.ndarray:
+    """(720, 1280, 3) RGB frame `t` of RISING_FRAMES: person A on the left rises into view from below (cut at the
+    thighs by the bottom edge in the first frames, whole, large and nearly central from frame 3 on) while person
+    B, whole from the start and the main person of the first frames, walks away to the right, growing smaller."""
+    canvas = np.full((PAIR_SIZE[1], PAIR_SIZE[0], 3), 255, np.uint8)
+    rise = min(t / 3, 1.0)
+    a_height, a_top, a_centre = round(700 - 60 * rise), round(260 - 220 * rise), 300 + 20 * t
+    b_height, b_centre = round(520 - 10 * t), 800 + 28 * t
+    for frame, height, centre, top in ((RISING[0], a_height, a_centre, a_top), (RISING[1], b_height, b_centre, 100)):
+        person = turnaround()[frame]
+        paste(canvas, person, height, round(centre - height * person.shape[1] / person.shape[0] / 2), top)
+    return canvas

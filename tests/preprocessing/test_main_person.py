@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from helpers import real_media, run_cli
+from humanvid.atomic import write_image
+from people_scenes import RISING_FRAMES, rising_scene
 from preprocessing.candidates import REGIONS
 from preprocessing.person import PersonDetector
 from preprocessing.pose import make_pose, run_pose
@@ -113,6 +115,29 @@ def test_the_followed_person_in_a_real_multi_person_clip(clip, box):
     with PersonDetector(video_mode=True) as detector:
         centers = [detector.detect(frame.image).center for frame in iter_frames(probe(real_media(clip)))]
     assert len(centers) == 5 and all(_inside(center, box) for center in centers), np.round(centers)
+
+
+def test_a_video_follows_the_main_person_of_the_whole_video_not_of_its_first_frame(tmp_path):
+    """people_scenes.rising_scene: B is the main person of the first frames, where A is cut at the thighs by the
+    bottom edge; A is the main person (whole, larger, more central) from frame 3 on. The whole video follows A from
+    its first frame; the first frame's main person (how the track was started before) is B."""
+    with PersonDetector(video_mode=True) as first_frame_only:
+        assert first_frame_only.detect(rising_scene(0)).center[0] > 640, "B is no longer the first frame's main person"
+    folder = tmp_path / "rising"
+    for t in range(RISING_FRAMES):
+        write_image(folder / f"{t:03d}.png", rising_scene(t))
+    result = run_cli("reconstruct", folder, "-o", tmp_path / "out", "--until", "preprocess", "-q")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "out" / "rising"
+    frames = json.loads((run / "keypoints.json").read_text())["frames"]
+    assert [f["status"] for f in frames] == ["ok"] * RISING_FRAMES
+    centres = [np.mean([f["landmarks"][i][0] for i in (11, 12, 23, 24)]) for f in frames]
+    assert all(abs(x - (300 + 20 * t)) < 100 for t, x in enumerate(centres)), np.round(centres)  # A, not B (800+)
+    person = json.loads((run / "run.json").read_text())["stages"]["preprocess"]["person"]
+    assert person["frame"] == 0 and person["chosen"] == "main person over the sampled frames"
+    assert len(person["sampled_frames"]) == 8 and person["sampled_frames"][0] == 0
+    assert 0 not in person["main_in_frames"] and len(person["main_in_frames"]) >= 5
+    assert person["seen_in_frames"] == person["sampled_frames"]
 
 
 def test_run_json_records_how_the_person_was_found(tmp_path):
