@@ -25,6 +25,7 @@ MIN_RELATIVE_SIZE = 0.3  # candidates smaller than this × the largest one are n
 FRAGMENT_SIZE = 0.5  # a candidate under this × the size of another ...
 FRAGMENT_INSIDE = 0.7  # ... with this share of its landmark box inside the other's is a part of them
 PHANTOM_COMPLETENESS = 0.25  # a candidate this incomplete, and this much less complete than the best, is no one
+SIZE_GAP = 0.5  # candidates this much less complete than the most complete one do not set the size to match
 COMPLETENESS_SLACK = 0.1  # candidates this much less complete than the most complete one (1 of 13 landmarks) compete
 SAME_PLACE = 0.5  # [the larger torso length] body centres nearer than this are one person (same_person) ...
 SAME_SIZE = 1.5  # ... if neither torso is this many times as long as the other
@@ -109,13 +110,16 @@ def add_candidate(candidates: list[Candidate], new: Candidate) -> None:
 def choose_main(candidates: list[Candidate]) -> Candidate | None:
     """The main person among `candidates`, or None if there are none.
 
-    Of the candidates at least MIN_RELATIVE_SIZE times as large as the largest (background people do not
-    compete with someone filling the frame), those within COMPLETENESS_SLACK of the most complete compete;
-    of these the most prominent (largest, most central) wins, the first found on ties.
+    Of the candidates at least MIN_RELATIVE_SIZE times as large as the largest of those within SIZE_GAP of
+    the most complete (background people do not compete with someone filling the frame; a large pose that is
+    mostly missing, such as one a tile imagined, does not push a whole person out), those within
+    COMPLETENESS_SLACK of the most complete compete; of these the most prominent (largest, most central)
+    wins, the first found on ties.
     """
     if not candidates:
         return None
-    largest = max(c.size for c in candidates)
+    best = max(c.completeness for c in candidates)
+    largest = max(c.size for c in candidates if c.completeness >= best - SIZE_GAP)
     large = [c for c in candidates if c.size >= MIN_RELATIVE_SIZE * largest]
     most = max(c.completeness for c in large)
     whole = [c for c in large if c.completeness >= most - COMPLETENESS_SLACK]
@@ -124,8 +128,9 @@ def choose_main(candidates: list[Candidate]) -> Candidate | None:
 
 def is_fragment(small: Candidate, large: Candidate) -> bool:
     """Whether `small` is a part of `large` seen as a person of its own (a leg or a hand that a small tile showed
-    alone): under FRAGMENT_SIZE times as large, its landmark box mostly inside `large`'s."""
-    if small.size >= FRAGMENT_SIZE * large.size:
+    alone): under FRAGMENT_SIZE times as large, its landmark box mostly inside `large`'s, and not more whole
+    than `large` (a whole small person is no part of a partial pose imagined around them)."""
+    if small.size >= FRAGMENT_SIZE * large.size or small.completeness > large.completeness + COMPLETENESS_SLACK:
         return False
     inner, outer = _landmark_box(small.detection), _landmark_box(large.detection)
     pad = 0.1 * (outer[2:] - outer[:2])

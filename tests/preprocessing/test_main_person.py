@@ -168,3 +168,22 @@ def test_poses_imagined_in_a_patterned_floor_are_nobody(tmp_path, monkeypatch):
         cut = detector.detect(image)
         assert detector.start.people > 1
     assert (cut.mask > 127).sum() < 0.95 * (found.mask > 127).sum()
+
+
+def test_a_whole_person_is_not_pushed_out_by_a_large_pose_a_tile_imagined(tmp_path):
+    """loose-test still 17: MediaPipe finds no one in the full frame; its tiles find the person whole (small, far
+    away) and imagine large, mostly missing poses in the background (checked: 38 % whole at 5× the person's size).
+    The whole person is followed: the chosen landmarks lie on the person's pixels of the render."""
+    result = run_cli("synth", "--split", "loose-test", "--start", "17", "--count", "1", "-o", tmp_path, "-q")
+    assert result.returncode == 0, result.stderr
+    sample = tmp_path / "loose-test" / "000017"
+    image = cv2.cvtColor(cv2.imread(str(sample / "render.png")), cv2.COLOR_BGR2RGB)
+    person = cv2.imread(str(sample / "render_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
+    with PersonDetector(video_mode=False) as detector:
+        found = detector.detect(image)
+        chosen = detector.start.candidates[0]
+    assert chosen.completeness >= 0.9 and detector.start.people >= 2
+    points = np.round(chosen.detection.landmarks[[11, 12, 23, 24], :2]).astype(int)  # shoulders and hips
+    on_person = [person[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4].any() for x, y in points]
+    assert all(on_person), points
+    assert found is not None
