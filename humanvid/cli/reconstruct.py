@@ -56,7 +56,8 @@ from humanvid.settings import EXPORTS, STAGES, TOPOLOGIES
                    "per-frame: each frame's own mesh, fused with its neighbours.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
               help="Occupancy network weights (default: the shipped checkpoints/occupancy_v1.pt; "
-                   "occupancy_v1_sdf.pt names the other shipped network, with the body SDF).")
+                   "the bare names occupancy_v1_sdf.pt and occupancy_v2.pt pick the other shipped networks, "
+                   "which read the body SDF; v2 also learnt loose clothes).")
 @click.option("--person", type=click.IntRange(min=0), default=None, metavar="N",
               help="Follow person N instead of the main one (0), numbered in the first frame with people; "
                    "OUT/<name>/people.png shows each person's box and number.")

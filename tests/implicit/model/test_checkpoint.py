@@ -83,3 +83,19 @@ def test_a_bare_shipped_name_finds_the_shipped_network(tmp_path, monkeypatch):
     assert resolve_checkpoint("occupancy_v1_sdf.pt") == Path("occupancy_v1_sdf.pt")
     assert resolve_checkpoint("missing.pt") == Path("missing.pt")  # unknown names stay as given (clear error later)
     assert resolve_checkpoint(tmp_path / "sub" / "x.pt") == tmp_path / "sub" / "x.pt"
+
+
+def test_every_shipped_network_is_installed_small_safe_to_load_and_described():
+    """Each checkpoints/*.pt: in the wheel's data files, under 10 MB, read with weights_only=True (read_checkpoint),
+    and named in the model card with its exact training command."""
+    pyproject = (REPO / "pyproject.toml").read_text()
+    card = (REPO / "checkpoints" / "MODEL_CARD.md").read_text()
+    shipped = sorted((REPO / "checkpoints").glob("*.pt"))
+    assert {p.name for p in shipped} >= {"occupancy_v1.pt", "occupancy_v1_sdf.pt", "occupancy_v2.pt"}
+    for path in shipped:
+        assert f'"checkpoints/{path.name}"' in pyproject, path.name
+        assert path.stat().st_size < 10 * 1024 * 1024, path.name
+        assert f"--out checkpoints/{path.name}" in card, path.name
+        torch.load(path, weights_only=True)
+        network = load_network(path)
+        assert sum(p.numel() for p in network.parameters()) > 0
