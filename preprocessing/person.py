@@ -12,9 +12,10 @@ it is started on a copy of the frame with everything but them blacked out.
 When the tracker later loses the person and re-detects, it may pick somebody
 else: a jump of the body centre larger than the body could have moved is taken
 as such a switch, and the frame is searched again in a window around where the
-followed person was, so the track never hops between people. Each frame's mask keeps only the followed person's pixels
-(preprocessing/instance.py): where the search told several people apart, those
-nearer to someone else are cut; in every frame, separate pieces far from them.
+followed person was, so the track never hops between people. Each frame's mask
+keeps only the followed person's pixels (preprocessing/instance.py): where the
+search told several people apart, those nearer to someone else are cut; in
+every frame, separate pieces far from them.
 """
 
 from __future__ import annotations
