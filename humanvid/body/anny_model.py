@@ -98,6 +98,7 @@ class AnnyBody(BodyModel):
             )
         },
     })  # fmt: skip
+    wrist_joints = ("wrist.L", "wrist.R")
 
     def __init__(self, anny_model: "anny.Anny", coco_weights: torch.Tensor, coco_labels: list[str]) -> None:
         super().__init__()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 
 from humanvid.body.priors import PosePrior, ShapePrior
@@ -121,6 +122,8 @@ class BodyModel(torch.nn.Module):
         shape_prior: :class:`ShapePrior` over the S shape parameters.
         initialization_joints: role -> pose joint name, for the roles of
             :data:`humanvid.body.initialization.ROLES` ("spine", "left_upper_arm", ...).
+        wrist_joints: the left and right wrist among `joint_names`: each hand is its wrist and all the
+            joints below it.
     """
 
     name: str
@@ -132,6 +135,7 @@ class BodyModel(torch.nn.Module):
     pose_prior: PosePrior
     shape_prior: ShapePrior
     initialization_joints: Mapping[str, str]
+    wrist_joints: tuple[str, str]
 
     @property
     def dtype(self) -> torch.dtype:
@@ -155,6 +159,18 @@ class BodyModel(torch.nn.Module):
             pose=torch.zeros(batch_size, len(self.pose_joint_names), 3, dtype=self.dtype, device=self.device),
             shape=self.shape_prior.mean[None].clone(),
         )
+
+    @property
+    def hand_joints(self) -> np.ndarray:
+        """(H,) indices into `joint_names` of both hands' joints: the wrists and every joint below them."""
+        inside = np.isin(self.joint_names, self.wrist_joints)
+        parents = np.asarray(self.joint_parents)
+        for _ in range(len(parents)):  # a joint is in a hand when its parent is
+            grown = inside | ((parents >= 0) & inside[np.maximum(parents, 0)])
+            if (grown == inside).all():
+                break
+            inside = grown
+        return np.flatnonzero(inside)
 
     def forward(self, params: BodyParams) -> BodyOutput:  # pragma: no cover - abstract
         raise NotImplementedError

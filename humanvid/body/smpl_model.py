@@ -123,6 +123,7 @@ class SmplBody(BodyModel):
             raise HumanvidError(f"unknown body model {kind!r}")
         self.name = kind
         self.initialization_joints = dict(_INITIALIZATION_JOINTS)
+        self.wrist_joints = ("left_wrist", "right_wrist")
         joint_names = _JOINT_NAMES[kind]
         template = _require(arrays, "v_template", (2,), source, kind)
         shapedirs = _require(arrays, "shapedirs", (2, 3), source, kind)

@@ -89,7 +89,7 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
                  for row in keyframes]
         timings["network"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        avatar = build_avatar(RestBody(rest, bodies.faces, indices, weights), views, transforms.shape[1],
+        avatar = build_avatar(RestBody(rest, bodies.faces, indices, weights, bodies.model.hand_joints), views, transforms.shape[1],
                               settings.resolution)
         timings["fusion"] += time.perf_counter() - tick
         if not len(avatar.mesh.faces):

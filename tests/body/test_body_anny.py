@@ -238,3 +238,10 @@ def test_mirrored_pose_gives_mirrored_body_and_equal_limit_violation(anny_body):
     violation = anny_body.pose_prior.limit_violation(params.pose)
     assert violation.item() > 0
     assert anny_body.pose_prior.limit_violation(mirrored.pose).item() == pytest.approx(violation.item(), rel=1e-4)
+
+
+def test_the_hands_are_the_wrists_and_every_joint_below_them(anny_body):
+    hands = {anny_body.joint_names[i] for i in anny_body.hand_joints}
+    assert {"wrist.L", "wrist.R", "finger1-3.L", "metacarpal4.R", "finger5-3.R"} <= hands
+    assert all(name.startswith(("wrist", "finger", "metacarpal")) for name in hands)
+    assert len(hands) == 40  # per hand: the wrist, 4 metacarpals, 5 fingers of 3 bones

@@ -171,3 +171,8 @@ def test_the_final_filter_finds_its_parts_in_smpl(smpl_body):
     knee = smpl_body.pose_joint_names.index("left_knee")
     wanted = filtered_sequence(params.pose[:, knee], gaussian_kernel(settings.final_smoothing_sigmas["shin"]), linear_ends=True)
     assert torch.allclose(filtered.pose[:, knee], wanted, atol=2e-3, rtol=0.0)  # rotations filtered as rotations
+
+
+def test_the_smpl_hands_are_the_wrists_and_the_hand_joints(smpl_body):
+    assert {smpl_body.joint_names[i] for i in smpl_body.hand_joints} == {"left_wrist", "right_wrist",
+                                                                       "left_hand", "right_hand"}

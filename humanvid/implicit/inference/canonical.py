@@ -13,7 +13,11 @@ transforms. Each view's evidence about the point:
   views that see it in their crop is carved away (the fit's own errors move single views by a few
   pixels, so one view alone does not carve);
 - distance: nothing farther than `reach` from the rest body is occupied, and the occupancy fades from
-  `fade` to `reach` (a depth excursion far from the body must not be left by an unconstrained guess).
+  `fade` to `reach` (a depth excursion far from the body must not be left by an unconstrained guess);
+- hands: inside the rest body's hands the occupancy is at least the body's own (a hand is a few
+  centimetres thick, finer than the network resolves and posed differently in every frame, so the
+  views' average loses it), where the views agree: the body's hand is a guess, so a point of it that
+  more than `carve_fraction` of the views see outside the mask by `hand_margin` is not taken.
 
 With one view, or with views that agree, the fused field is that view's field carried into the rest
 pose: a static scene gives the shape of one frame.
@@ -21,14 +25,14 @@ pose: a static scene gives the shape of one frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from humanvid.constants import CARRY_STRIDE
-from humanvid.geometry.body_distance import vertex_normals
+from humanvid.geometry.body_distance import BodySurface, vertex_normals
 from humanvid.implicit.inference.fusion import VolumeField, moved
 from humanvid.implicit.inference.meshing import Grid, KeepFn, OccupancyFn, grid_around
 from humanvid.implicit.inference.skin_field import SkinField
@@ -44,6 +48,8 @@ class CanonicalSettings:
     fade: float = 0.12  # metres from the rest body where the occupancy starts to fade
     reach: float = 0.25  # metres from the rest body beyond which nothing is occupied
     margin: float = 0.25  # metres around the rest body's box that the canonical lattice covers
+    hand_ramp: float = 0.01  # metres inside the rest body's hand surface over which its occupancy goes 0.5 → 1
+    hand_margin: float = 3.0  # crop px outside the person mask beyond which a view sees no hand there
 
 
 @dataclass
@@ -54,15 +60,29 @@ class RestBody:
     faces: np.ndarray  # (F, 3)
     bone_indices: np.ndarray  # (V, K) int64
     bone_weights: np.ndarray  # (V, K), rows summing to 1
+    hand_joints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (H,) the hands' bones
 
     def __post_init__(self):
         self.carriers = np.arange(0, len(self.vertices), CARRY_STRIDE)
         self.normals = vertex_normals(self.vertices, self.faces)[self.carriers]
         self.tree = cKDTree(self.vertices[self.carriers])
+        in_hand = (self.bone_weights * np.isin(self.bone_indices, self.hand_joints)).sum(axis=1) > 0.5
+        self.hand = in_hand[self.carriers]  # (C,) carriers on a hand
+        self.hand_surface = BodySurface(self.vertices, self.faces) if in_hand.any() else None
 
     def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 3) rest-space points → (N,) distance [m] to their nearest carrier and its (N,) index."""
         return self.tree.query(points, workers=-1)
+
+    def hand_occupancy(self, points: np.ndarray, nearest: np.ndarray, ramp: float) -> np.ndarray:
+        """(N,) the rest body's own occupancy at points whose nearest carrier is on a hand (0 elsewhere):
+        0.5 on its surface, 1 from `ramp` [m] inside. nearest: (N,) their nearest carriers."""
+        occupancy = np.zeros(len(points))
+        near_hand = self.hand[nearest]
+        if self.hand_surface is not None and near_hand.any():
+            depth = -self.hand_surface.signed_distance(points[near_hand], near=0.05)
+            occupancy[near_hand] = np.clip(0.5 + 0.5 * depth / ramp, 0.0, 1.0)
+        return occupancy
 
 
 
@@ -96,6 +116,7 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
         trust = np.zeros(len(points))
         seeing = np.zeros(len(points))
         carving = np.zeros(len(points))
+        no_hand = np.zeros(len(points))
         for view, move in zip(views, moves):
             maps = move(points)  # (N, 3, 4)
             posed = moved(points, maps)
@@ -113,7 +134,11 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
             trust += weight
             seeing += in_crop
             carving += in_crop & (outside > settings.carve_margin)
+            no_hand += in_crop & (outside > settings.hand_margin)
         fused = np.where(trust > 0, total / np.maximum(trust, 1e-12), 0.0)
+        hand = rest.hand_occupancy(points, nearest, settings.hand_ramp)
+        hand[no_hand > settings.carve_fraction * seeing] = 0.0
+        fused = np.maximum(fused, hand)
         fused[carving > settings.carve_fraction * seeing] = 0.0
         fade = np.clip((settings.reach - distance) / (settings.reach - settings.fade), 0.0, 1.0)
         return (fused * fade).astype(np.float32)

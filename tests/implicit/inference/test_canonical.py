@@ -127,6 +127,26 @@ def test_a_point_outside_a_frames_mask_is_carved():
     assert canonical_occupancy(rest, field, seeing, settings)(point)[0] == 0.0
 
 
+def test_a_hand_the_views_lose_is_kept_where_they_see_it_and_dropped_where_they_do_not():
+    # The whole rest body is a "hand" (bone 0), thinner than any view's field resolves: the fields are empty.
+    body = rest_body()
+    hand = RestBody(body.vertices, body.faces, body.bone_indices, body.bone_weights, np.array([0]))
+    field = SkinField.around(hand.vertices, hand.bone_indices, hand.bone_weights, 1, np.full(3, -0.7), np.full(3, 0.7))
+    empty = [view(0.0), view(90.0), view(180.0)]
+    for v in empty:
+        v.field = VolumeField(np.zeros_like(v.field.volume), v.field.grid)
+    settings = CanonicalSettings(reach=1.0, fade=0.9)
+    inside, outside = np.array([[0.0, 0.0, 0.0]]), np.array([[0.0, 0.0, 0.2]])  # the body reaches 0.12 in z
+    assert canonical_occupancy(body, field, empty, settings)(inside)[0] == 0.0  # no hand: the views' word
+    assert canonical_occupancy(hand, field, empty, settings)(inside)[0] == 1.0
+    assert canonical_occupancy(hand, field, empty, settings)(outside)[0] == 0.0
+    # two of three views see nothing there (their masks are empty): the hand is not taken
+    blind = [view(0.0), view(90.0)]
+    for v in blind:
+        v.outside = outside_distance(np.zeros_like(v.outside, np.uint8))
+    assert canonical_occupancy(hand, field, empty[:1] + blind, settings)(inside)[0] == 0.0
+
+
 def test_nothing_far_from_the_body_is_occupied():
     rest = rest_body()
     field = SkinField.around(rest.vertices, rest.bone_indices, rest.bone_weights, 1, np.full(3, -0.8), np.full(3, 0.8))
