@@ -7,7 +7,11 @@ transforms. Each view's evidence about the point:
 
 - occupancy: the network's field of that frame (a VolumeField, camera frame) at the posed point,
   trusted by how squarely the view sees the point (its body normal against the ray to the camera):
-  a view sees the surface facing it; the depth behind the visible surface is the network's guess;
+  a view sees the surface facing it; the depth behind the visible surface is the network's guess.
+  A view whose pose squeezes the point against the body (the space between an arm and the torso, shut
+  when the arm hangs down: its posed distance to the body below `squeezed` times its rest distance) is
+  barely trusted (`squeezed_weight`): there it sees the body, not the point, which would otherwise
+  become a web between the limbs wherever they part;
 - silhouette: where the posed point projects more than `carve_margin` crop pixels outside the frame's
   person mask, that view sees empty space there. A point so seen by more than `carve_fraction` of the
   views that see it in their crop is carved away (the fit's own errors move single views by a few
@@ -21,6 +25,10 @@ transforms. Each view's evidence about the point:
 
 With one view, or with views that agree, the fused field is that view's field carried into the rest
 pose: a static scene gives the shape of one frame.
+
+Design note: the squeeze term (squeezed 0.5–0.9 from 2 cm) lowers the aligned Chamfer of 4 validation
+clips from 1.986 to 1.972 cm and raises tennis.mp4's mask IoU from 0.881 to 0.886 (the web under the
+raised arm of a serve); (0.3, 0.7) from 3 cm gave 1.984 cm, (0.7, 1.0) from 1.5 cm 1.973 cm.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ class CanonicalSettings:
     margin: float = 0.25  # metres around the rest body's box that the canonical lattice covers
     hand_ramp: float = 0.01  # metres inside the rest body's hand surface over which its occupancy goes 0.5 → 1
     hand_margin: float = 3.0  # crop px outside the person mask beyond which a view sees no hand there
+    squeeze_from: float = 0.02  # metres from the rest body beyond which a point may be squeezed by a pose
+    squeezed: tuple[float, float] = (0.5, 0.9)  # posed / rest distance to the body: no trust → full trust
+    squeezed_weight: float = 0.05  # trust left to a view that squeezes a point against the body
 
 
 @dataclass
@@ -108,6 +119,8 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
                         settings: CanonicalSettings = CanonicalSettings()) -> OccupancyFn:
     """(N, 3) rest-space points → (N,) fused occupancy in [0, 1]."""
     moves = [skin.transforms(view.bone_transforms) for view in views]
+    rest_carriers = rest.vertices[rest.carriers].astype(np.float32)
+    bodies = [cKDTree(moved(rest_carriers, move(rest_carriers))) for move in moves]
 
     def occupancy(points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, np.float32)
@@ -117,9 +130,15 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
         seeing = np.zeros(len(points))
         carving = np.zeros(len(points))
         no_hand = np.zeros(len(points))
-        for view, move in zip(views, moves):
+        away = distance > settings.squeeze_from
+        for view, move, body in zip(views, moves, bodies):
             maps = move(points)  # (N, 3, 4)
             posed = moved(points, maps)
+            room = np.ones(len(points))
+            if away.any():
+                low, high = settings.squeezed
+                ratio = body.query(posed[away], workers=-1)[0] / distance[away]
+                room[away] = np.clip((ratio - low) / (high - low), 0.0, 1.0)
             pixels = project(posed, view.camera)
             size = view.outside.shape[0]
             columns, rows = np.round(pixels[:, 0]).astype(np.int64), np.round(pixels[:, 1]).astype(np.int64)
@@ -130,6 +149,7 @@ def canonical_occupancy(rest: RestBody, skin: SkinField, views: list[View],
             facing = -np.einsum("ni,ni->n", normals, posed) / np.maximum(
                 np.linalg.norm(normals, axis=1) * np.linalg.norm(posed, axis=1), 1e-9)
             weight = in_crop * (settings.back_weight + (1.0 - settings.back_weight) * np.clip(facing, 0.0, 1.0))
+            weight *= settings.squeezed_weight + (1.0 - settings.squeezed_weight) * room
             total += weight * view.field(posed)
             trust += weight
             seeing += in_crop

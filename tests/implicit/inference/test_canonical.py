@@ -147,6 +147,34 @@ def test_a_hand_the_views_lose_is_kept_where_they_see_it_and_dropped_where_they_
     assert canonical_occupancy(hand, field, empty[:1] + blind, settings)(inside)[0] == 0.0
 
 
+def test_a_view_that_squeezes_a_point_against_the_body_barely_counts():
+    # Two bones: a "torso" sphere and an "arm" sphere beside it, with a gap between them at rest.
+    torso = trimesh.creation.icosphere(subdivisions=2, radius=0.1)
+    vertices = np.vstack([torso.vertices, torso.vertices + [0.5, 0.0, 0.0]])
+    faces = np.vstack([torso.faces, torso.faces + len(torso.vertices)])
+    bones = np.repeat([[0], [1]], len(torso.vertices), axis=0)
+    rest = RestBody(vertices, faces, bones, np.ones((len(vertices), 1)))
+    field = SkinField.around(vertices, bones, rest.bone_weights, 2, np.full(3, -0.8), np.full(3, 0.8))
+
+    def posed_view(arm_shift: float, occupancy: float) -> View:
+        seen = view(0.0)
+        transforms = np.repeat(pose(0.0), 2, axis=0)
+        transforms[1, 0, 3] += arm_shift
+        seen.bone_transforms = transforms
+        seen.field = VolumeField(np.full_like(seen.field.volume, occupancy), seen.field.grid)
+        seen.outside = np.zeros_like(seen.outside)  # all of the crop is person: nothing is carved
+        return seen
+
+    together = [posed_view(-0.3, 1.0)] * 3  # the arm against the torso: the gap shut, seen occupied
+    apart = [posed_view(0.0, 0.0)]  # the gap open: seen empty
+    gap = np.array([[0.25, 0.0, 0.0]])
+    settings = CanonicalSettings(reach=1.0, fade=0.9)
+    trusting = CanonicalSettings(reach=1.0, fade=0.9, squeezed_weight=1.0)
+    assert canonical_occupancy(rest, field, together + apart, trusting)(gap)[0] > 0.5  # a web
+    assert canonical_occupancy(rest, field, together + apart, settings)(gap)[0] < 0.5
+    assert canonical_occupancy(rest, field, together, settings)(gap)[0] > 0.5  # no view keeps it apart
+
+
 def test_nothing_far_from_the_body_is_occupied():
     rest = rest_body()
     field = SkinField.around(rest.vertices, rest.bone_indices, rest.bone_weights, 1, np.full(3, -0.8), np.full(3, 0.8))
