@@ -43,7 +43,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from humanvid.constants import CARRY_STRIDE
-from humanvid.geometry.body_distance import BodySurface, vertex_normals
+from humanvid.geometry.body_distance import BodySurface
 from humanvid.implicit.inference.fusion import VolumeField, moved
 from humanvid.implicit.inference.meshing import Grid, KeepFn, OccupancyFn, grid_around
 from humanvid.implicit.inference.skin_field import SkinField
@@ -77,12 +77,12 @@ class RestBody:
     hand_joints: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (H,) the hands' bones
 
     def __post_init__(self):
+        self.surface = BodySurface(self.vertices, self.faces)
         self.carriers = np.arange(0, len(self.vertices), CARRY_STRIDE)
-        self.normals = vertex_normals(self.vertices, self.faces)[self.carriers]
+        self.normals = self.surface.normals[self.carriers]
         self.tree = cKDTree(self.vertices[self.carriers])
         in_hand = (self.bone_weights * np.isin(self.bone_indices, self.hand_joints)).sum(axis=1) > 0.5
         self.hand = in_hand[self.carriers]  # (C,) carriers on a hand
-        self.hand_surface = BodySurface(self.vertices, self.faces) if in_hand.any() else None
 
     def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 3) rest-space points → (N,) distance [m] to their nearest carrier and its (N,) index."""
@@ -93,11 +93,10 @@ class RestBody:
         0.5 on its surface, 1 from `ramp` [m] inside. nearest: (N,) their nearest carriers."""
         occupancy = np.zeros(len(points))
         near_hand = self.hand[nearest]
-        if self.hand_surface is not None and near_hand.any():
-            depth = -self.hand_surface.signed_distance(points[near_hand], near=0.05)
+        if near_hand.any():
+            depth = -self.surface.signed_distance(points[near_hand], near=0.05)
             occupancy[near_hand] = np.clip(0.5 + 0.5 * depth / ramp, 0.0, 1.0)
         return occupancy
-
 
 
 @dataclass
