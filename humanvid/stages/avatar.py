@@ -35,6 +35,7 @@ class PosedAvatar:
     """The canonical person of a run and the bones of each of its frames."""
 
     saved: SavedAvatar
+    hand_joints: np.ndarray  # (H,) the body model's hand bones (BodyModel.hand_joints)
 
     @property
     def keyframes(self) -> np.ndarray:
@@ -49,9 +50,12 @@ class PosedAvatar:
                      ) -> Iterator[tuple[int, FrameInputs, trimesh.Trimesh]]:
         """(row, its inputs, its mesh) for each of `rows` in order: the canonical mesh posed by the row's
         bones and refined towards the evidence of the row and its neighbours in `available` (every row with
-        a mesh), their occupancy and their masks (humanvid.implicit.inference.refine)."""
+        a mesh), their occupancy and their masks (humanvid.implicit.inference.refine); the hands are not
+        refined."""
         faces = np.asarray(self.saved.mesh.faces)
-        refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces)
+        skin = self.saved.skin
+        hand = (skin.bone_weights * np.isin(skin.bone_indices, self.hand_joints)).sum(axis=1)
+        refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces, kept=hand)
         wanted, pending = set(rows), {}
 
         def evidence_of(row: int) -> np.ndarray:
@@ -103,7 +107,7 @@ def make_avatar(run: RunFolder, frames: np.ndarray, available: list[int], bodies
         write_avatar(run, saved)
         saved = read_avatar(run)  # as a resumed run reads it (float32 on disk): both pose the same mesh
     write_meshes_material(run)
-    return PosedAvatar(saved)
+    return PosedAvatar(saved, bodies.model.hand_joints)
 
 
 @torch.no_grad()

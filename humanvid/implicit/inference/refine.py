@@ -113,11 +113,15 @@ class Refiner:
     """Offsets of the posed canonical mesh towards one frame's evidence.
 
     The frame is asked about SAMPLES vertices spread over the mesh; every vertex takes the offset of its
-    nearest asked vertex (in the rest pose), then the offsets are smoothed over the surface.
+    nearest asked vertex (in the rest pose), then the offsets are smoothed over the surface. `kept`: (V,)
+    in [0, 1], how much each vertex keeps the canonical shape (1: never moved; the hands, finer than the
+    evidence resolves: moved, they flicker); none by default.
     """
 
-    def __init__(self, rest_vertices: np.ndarray, faces: np.ndarray, samples: int = SAMPLES):
+    def __init__(self, rest_vertices: np.ndarray, faces: np.ndarray, samples: int = SAMPLES,
+                 kept: np.ndarray | None = None):
         self.faces = np.asarray(faces)
+        self.free = 1.0 if kept is None else 1.0 - np.clip(np.asarray(kept, np.float64), 0.0, 1.0)
         self.mean = neighbour_mean(self.faces, len(rest_vertices))
         self.asked = np.unique(np.linspace(0, len(rest_vertices) - 1, min(samples, len(rest_vertices))).astype(int))
         self.nearest_asked = cKDTree(rest_vertices[self.asked]).query(rest_vertices, workers=-1)[1]
@@ -134,14 +138,14 @@ class Refiner:
                 ) -> np.ndarray:
         """(V,) offsets [m] along the normals of the posed vertices: the occupancy's `evidence` (see `evidence`,
         maybe averaged over frames), rim vertices drawn onto the outline of `silhouette` where given, smooth
-        over the surface."""
+        over the surface; 0 on the kept vertices."""
         offsets = evidence
         if silhouette is not None:
             outline, rim = silhouette.offsets(vertices, vertex_normals(vertices, self.faces))
             offsets = rim * outline + (1.0 - rim) * offsets
         for _ in range(SMOOTHING_STEPS):
             offsets = self.mean @ offsets
-        return offsets
+        return offsets * self.free
 
     def moved(self, vertices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """(V, 3) the posed vertices moved by (V,) offsets along their normals."""

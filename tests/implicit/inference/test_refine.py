@@ -29,8 +29,8 @@ def disc_mask(radius: float) -> np.ndarray:
     return np.where(np.hypot(columns - SIZE / 2, rows - SIZE / 2) < pixels, 255, 0).astype(np.uint8)
 
 
-def refined(mesh: trimesh.Trimesh, occupancy, silhouette=None) -> np.ndarray:
-    refiner = Refiner(mesh.vertices, mesh.faces)
+def refined(mesh: trimesh.Trimesh, occupancy, silhouette=None, kept=None) -> np.ndarray:
+    refiner = Refiner(mesh.vertices, mesh.faces, kept=kept)
     return refiner.moved(mesh.vertices, refiner.offsets(mesh.vertices, refiner.evidence(mesh.vertices, occupancy),
                                                         silhouette))
 
@@ -61,6 +61,15 @@ def test_the_frame_moves_what_it_sees_and_leaves_the_back_alone():
     assert change[cosine > 0.6].mean() == pytest.approx(0.03, abs=5e-3)
     assert np.abs(change[cosine < -0.6]).max() < 2e-3
     assert len(moved) == len(mesh.vertices)
+
+
+def test_kept_vertices_keep_the_canonical_shape():
+    mesh = sphere(0.30)
+    kept = (mesh.vertices[:, 0] > CENTRE[0]).astype(float)  # the right half (a hand) is kept
+    moved = refined(mesh, ball_occupancy(0.33), kept=kept)
+    change, cosine = radial_change(mesh, moved), facing(mesh)
+    assert np.abs(change[kept == 1]).max() < 1e-9
+    assert change[(kept == 0) & (cosine > 0.6)].mean() == pytest.approx(0.03, abs=5e-3)
 
 
 def test_rim_vertices_are_drawn_onto_the_masks_outline():
