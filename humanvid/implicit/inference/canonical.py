@@ -29,9 +29,8 @@ pose: a static scene gives the shape of one frame.
 Design note: the squeeze term (squeezed 0.5–0.9 from 2 cm) lowers the aligned Chamfer of 4 validation
 clips from 1.986 to 1.972 cm and raises tennis.mp4's mask IoU from 0.881 to 0.886 (the web under the
 raised arm of a serve); (0.3, 0.7) from 3 cm gave 1.984 cm, (0.7, 1.0) from 1.5 cm 1.973 cm.
-The hands halve the tennis.mp4 frames whose left arm is not whole in the mesh (108 → 54 of 312) at a
-cost: on a synthetic turntable clip the meshes' excess frame-to-frame change is 0.243 cm with them,
-0.190 without.
+The hands halve the tennis.mp4 frames whose left arm is not whole in the mesh (108 → 54 of 312); the
+per-frame refinement leaves them alone (humanvid.implicit.inference.refine), or they flicker.
 """
 
 from __future__ import annotations
