@@ -53,9 +53,7 @@ class PosedAvatar:
         a mesh), their occupancy and their masks (humanvid.implicit.inference.refine); the hands are not
         refined."""
         faces = np.asarray(self.saved.mesh.faces)
-        skin = self.saved.skin
-        hand = (skin.bone_weights * np.isin(skin.bone_indices, self.hand_joints)).sum(axis=1)
-        refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces, kept=hand)
+        refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces, kept=self.saved.skin.share(self.hand_joints))
         wanted, pending = set(rows), {}
 
         def evidence_of(row: int) -> np.ndarray:

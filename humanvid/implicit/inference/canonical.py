@@ -45,6 +45,7 @@ from humanvid.constants import CARRY_STRIDE
 from humanvid.geometry.body_distance import BodySurface
 from humanvid.implicit.inference.fusion import VolumeField, moved
 from humanvid.implicit.inference.meshing import Grid, KeepFn, OccupancyFn, grid_around
+from humanvid.implicit.inference.posing import bone_share
 from humanvid.implicit.inference.skin_field import SkinField
 from humanvid.projection import project
 
@@ -80,7 +81,7 @@ class RestBody:
         self.carriers = np.arange(0, len(self.vertices), CARRY_STRIDE)
         self.normals = self.surface.normals[self.carriers]
         self.tree = cKDTree(self.vertices[self.carriers])
-        in_hand = (self.bone_weights * np.isin(self.bone_indices, self.hand_joints)).sum(axis=1) > 0.5
+        in_hand = bone_share(self.bone_indices, self.bone_weights, self.hand_joints) > 0.5
         self.hand = in_hand[self.carriers]  # (C,) carriers on a hand
 
     def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
