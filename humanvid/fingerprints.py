@@ -16,7 +16,7 @@ from preprocessing.video import MediaInfo
 
 PREPROCESS_FORMAT = 3  # bump when preprocessing output changes for the same settings (3: a video's main person over it)
 FIT_FORMAT = 8  # bump when fitting output changes for the same settings
-MESH_FORMAT = 9  # bump when meshing output changes for the same settings (9: refinement leaves the hands alone)
+MESH_FORMAT = 10  # bump when meshing output changes for the same settings (10: the hands follow the mask outline, not the occupancy)
 EXPORT_FORMAT = 2  # bump when the export stage's output changes for the same meshes
 
 

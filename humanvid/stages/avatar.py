@@ -50,8 +50,8 @@ class PosedAvatar:
                      ) -> Iterator[tuple[int, FrameInputs, trimesh.Trimesh]]:
         """(row, its inputs, its mesh) for each of `rows` in order: the canonical mesh posed by the row's
         bones and refined towards the evidence of the row and its neighbours in `available` (every row with
-        a mesh), their occupancy and their masks (humanvid.implicit.inference.refine); the hands are not
-        refined."""
+        a mesh), their occupancy and their masks (humanvid.implicit.inference.refine); the hands follow
+        the mask's outline only, not the occupancy."""
         faces = np.asarray(self.saved.mesh.faces)
         refiner = Refiner(np.asarray(self.saved.mesh.vertices), faces, kept=self.saved.skin.share(self.hand_joints))
         wanted, pending = set(rows), {}

@@ -13,9 +13,10 @@ Design note: the mask term (RIM_SPAN 0.3) raises the mask IoU of 4 validation cl
 0.951 (per-frame meshes: 0.944) at +1 % aligned Chamfer; a wider rim (0.5) cost 5–10 % Chamfer.
 Averaging only the occupancy's offsets over a centred window keeps the mask IoU of the first 100 tennis
 frames at 0.916 (none: 0.918; an exponential window over all offsets: 0.909) and lowers the excess
-frame-to-frame change of a moving validation clip from 0.069 to 0.062 cm. Leaving the hands unrefined
-lowers the excess change of the 4 validation clips from 0.054 to 0.042 cm and their aligned Chamfer from
-2.007 to 1.981 cm (mask IoU 0.958 → 0.956); halving the occupancy's offsets gained 1 % Chamfer for 11 %
+frame-to-frame change of a moving validation clip from 0.069 to 0.062 cm. Moving the hands by the mask's
+outline but not by the occupancy lowers the excess change of the 4 validation clips from 0.054 to 0.042 cm
+and their aligned Chamfer from 2.007 to 1.978 cm (mask IoU 0.958 either way; hands not moved at all: 1.981
+cm, IoU 0.956); halving the occupancy's offsets gained 1 % Chamfer for 11 %
 more excess change, dropping the mask term 1 % Chamfer for 0.022 mask IoU.
 """
 
@@ -117,8 +118,8 @@ class Refiner:
 
     The frame is asked about SAMPLES vertices spread over the mesh; every vertex takes the offset of its
     nearest asked vertex (in the rest pose), then the offsets are smoothed over the surface. `kept`: (V,)
-    in [0, 1], how much each vertex keeps the canonical shape (1: never moved; the hands, finer than the
-    evidence resolves: moved, they flicker); none by default.
+    in [0, 1], how much each vertex ignores the frame's occupancy (1: only the mask's outline moves it; the
+    hands, finer than the occupancy resolves: moved by it, they flicker); none by default.
     """
 
     def __init__(self, rest_vertices: np.ndarray, faces: np.ndarray, samples: int = SAMPLES,
@@ -131,24 +132,24 @@ class Refiner:
 
     def evidence(self, vertices: np.ndarray, occupancy: OccupancyFn) -> np.ndarray:
         """(V,) offsets [m] along the normals of the (V, 3) posed vertices (camera frame) to `occupancy`'s
-        surface, weighted by how well the camera sees each vertex (0 facing away)."""
+        surface, weighted by how well the camera sees each vertex (0 facing away) and by its free share (0 kept)."""
         normals = vertex_normals(vertices, self.faces)
         asked = self.asked
         found = visibility(vertices[asked], normals[asked]) * surface_offsets(vertices[asked], normals[asked], occupancy)
-        return found[self.nearest_asked]
+        return found[self.nearest_asked] * self.free
 
     def offsets(self, vertices: np.ndarray, evidence: np.ndarray, silhouette: Silhouette | None = None
                 ) -> np.ndarray:
         """(V,) offsets [m] along the normals of the posed vertices: the occupancy's `evidence` (see `evidence`,
         maybe averaged over frames), rim vertices drawn onto the outline of `silhouette` where given, smooth
-        over the surface; 0 on the kept vertices."""
+        over the surface (the kept vertices follow the outline only: `evidence` is 0 on them)."""
         offsets = evidence
         if silhouette is not None:
             outline, rim = silhouette.offsets(vertices, vertex_normals(vertices, self.faces))
             offsets = rim * outline + (1.0 - rim) * offsets
         for _ in range(SMOOTHING_STEPS):
             offsets = self.mean @ offsets
-        return offsets * self.free
+        return offsets
 
     def moved(self, vertices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """(V, 3) the posed vertices moved by (V,) offsets along their normals."""
