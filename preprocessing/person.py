@@ -15,7 +15,8 @@ as such a switch, and the frame is searched again in a window around where the
 followed person was, so the track never hops between people. Each frame's mask
 keeps only the followed person's pixels (preprocessing/instance.py): where the
 search told several people apart, those nearer to someone else are cut; in
-every frame, separate pieces far from them.
+every frame, separate pieces far from them and what their hands hold (the hands
+as MediaPipe Hands finds them, preprocessing/hands.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from humanvid.errors import HumanvidError
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
 from preprocessing.candidates import Candidate, rank, same_person
 from preprocessing.crop import person_extent
+from preprocessing.hands import HandFinder
 from preprocessing.instance import isolate
 from preprocessing.pose import Detection, make_pose, run_pose, run_pose_in
 from preprocessing.search import TILE_FRACTIONS, search_frame, shrink
@@ -76,6 +78,7 @@ class PersonDetector:
         self.search_regions = search_regions
         with quiet_stderr(quiet):
             self._pose = make_pose(static_image_mode=not video_mode)
+        self._hands = HandFinder(quiet)
         self._static = None if video_mode else self._pose  # static-image Pose for searches
         self._previous: Detection | None = None
         self._missed = 0  # frames since the followed person was last seen
@@ -86,6 +89,7 @@ class PersonDetector:
 
     def close(self) -> None:
         self._pose.close()
+        self._hands.close()
         if self._static is not None and self._static is not self._pose:
             self._static.close()
 
@@ -121,9 +125,13 @@ class PersonDetector:
         if detection is None:
             self._missed += 1
         else:
-            detection = isolate(detection, self._others)
+            detection = isolate(detection, self._others, lambda: self._find_hands(small, scale, detection))
             self._previous, self._missed = detection, 0
         return detection
+
+    def _find_hands(self, small: np.ndarray, scale: float, detection: Detection) -> list[np.ndarray]:
+        with quiet_stderr(self.quiet):
+            return self._hands.find(small, scale, detection)
 
     def _static_pose(self):
         if self._static is None:

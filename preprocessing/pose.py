@@ -43,7 +43,7 @@ class Detection:
         return float(max(np.linalg.norm(shoulders - hips), 1.0))
 
 
-def _import_mediapipe() -> types.ModuleType:
+def import_mediapipe() -> types.ModuleType:
     """`import mediapipe`, without the 0.6 s of matplotlib and MediaPipe Tasks that the Pose solution never uses.
 
     While mediapipe imports, those modules are stand-ins that import the real
@@ -84,7 +84,7 @@ def make_pose(static_image_mode: bool, segmentation: bool = True, complexity: in
 
         if not heavy_model_installed():
             raise HumanvidError("MediaPipe's heavy pose model is not installed (humanvid install-pose-model)")
-    mp = _import_mediapipe()
+    mp = import_mediapipe()
     return mp.solutions.pose.Pose(
         static_image_mode=static_image_mode,
         model_complexity=complexity,

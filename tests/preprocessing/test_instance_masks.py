@@ -1,20 +1,24 @@
 """Only the followed person's pixels in their mask, and nothing of another person in their mesh (real MediaPipe on
-real pixels: two copies of the turnaround person side by side, the left one's hand reaching over the right one)."""
+real pixels: two copies of the turnaround person side by side, the left one's hand reaching over the right one), nor
+what they hold (a tennis player's racket)."""
 
 from __future__ import annotations
 
 import numpy as np
 import trimesh
 
-from helpers import run_cli
+from helpers import real_media, run_cli
 from humanvid.exchange.run_folder import RunFolder
 from humanvid.export.mesh_views import front_view
 from people_scenes import only, pair_scene, pair_silhouettes
 from preprocessing.instance import isolate
 from preprocessing.person import PersonDetector
+from preprocessing.video import iter_frames, probe
 from humanvid.atomic import write_image
 
 LEFT, RIGHT = 0, 1
+RACKET_FRAME = 276  # tennis.mp4: the player holds the racket out at their side, its head clear of the body
+RACKET_HEAD = (slice(415, 485), slice(600, 685))  # rows, columns [full-frame px] inside the racket's head
 
 
 def _share(mask: np.ndarray, pixels: np.ndarray) -> float:
@@ -57,3 +61,18 @@ def test_the_mesh_of_the_followed_person_covers_nothing_of_the_neighbour(tmp_pat
     silhouettes = pair_silhouettes()
     assert _share(covered * 255, only(silhouettes, LEFT)) < 0.003  # 0.014 when the hand stays in the mask
     assert _share(covered * 255, only(silhouettes, RIGHT)) > 0.85
+
+
+def test_a_held_racket_is_cut_out_of_the_players_mask():
+    image = next(f.image for f in iter_frames(probe(real_media("tennis.mp4"))) if f.index == RACKET_FRAME)
+    with PersonDetector(video_mode=False) as detector:
+        found = detector.detect(image)
+        raw = detector.start.candidates[detector.start.chosen].detection  # MediaPipe's own mask
+    assert found.mask_scale == 1.0 and raw.mask.shape == image.shape[:2]
+    head = np.zeros(raw.mask.shape, bool)
+    head[RACKET_HEAD] = True
+    assert _share(raw.mask, head) > 0.3, "MediaPipe's mask no longer holds the racket's head"
+    assert _share(isolate(raw).mask, head) > 0.3  # no hand found: nothing held is cut
+    assert _share(found.mask, head) < 0.02
+    player = (raw.mask > 127) & ~head
+    assert _share(found.mask, player) > 0.97  # the player is all still there (the racket's throat aside)
