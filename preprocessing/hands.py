@@ -47,11 +47,12 @@ class HandFinder:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def find(self, small: np.ndarray, scale: float, person: Detection) -> list[np.ndarray]:
-        """The hands of `person` found in `small` (the H×W×3 RGB frame scaled by `scale`): one (21, 2) array of
-        full-frame pixels per hand found (0, 1 or 2)."""
+    def find(self, small: np.ndarray, scale: float, person: Detection, sides: tuple[str, ...] = ("left", "right")
+             ) -> list[np.ndarray]:
+        """The hands of `person` on `sides` found in `small` (the H×W×3 RGB frame scaled by `scale`): one (21, 2)
+        array of full-frame pixels per hand found."""
         found = []
-        for side in ("left", "right"):
+        for side in sides:
             hand = self._find_one(small, scale, person, side)
             if hand is not None:
                 found.append(hand)

@@ -16,8 +16,8 @@ bag), with whatever hangs from the body only through them.
 Design note: the hands are MediaPipe Hands' (fingertips included), not the pose's. Cutting beyond the pose's
 own hands cut real body in 2 of 48 loose-test stills, up to 17 % of the person (hands the pose misplaced, held
 at 0.35 torso lengths); beyond the hands MediaPipe Hands finds, 2 % of one still of 44, while the racket's head
-is cut in 30 of tennis.mp4's 312 frames. They are looked for only where the mask reaches beyond the pose's
-hands (REACH): 79 of those frames, 0.016 s each.
+is cut in 29 of tennis.mp4's 312 frames. A hand is looked for only where the mask reaches beyond the pose's
+hand (REACH): 88 looks over tennis.mp4, 0.018 s each (both hands of every frame would cost 0.04 s a frame).
 
 Distances are computed on a grid of about MIN_TORSO_CELLS cells per torso and
 interpolated to the mask's pixels: a few milliseconds for a whole frame.
@@ -30,7 +30,6 @@ from typing import Callable, Sequence
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from humanvid.geometry.skeleton import named_points, segment_distance
 from humanvid.landmarks import MEDIAPIPE_INDEX
@@ -53,6 +52,7 @@ CAPSULES: tuple[tuple[float, tuple[tuple[str, str], ...]], ...] = (
             ("right_ankle", "right_heel"), ("right_heel", "right_foot_index"),
             ("right_ankle", "right_foot_index"))),
 )
+SIDES = ("left", "right")
 HANDS = 3  # the index in CAPSULES of the pose's hand capsules
 FINGER_RADIUS = 0.03  # [torso lengths] capsules around the bones of a hand MediaPipe Hands found
 BONE_NAMES = tuple((str(a), str(b)) for a, b in HAND_BONES)  # as humanvid.geometry.skeleton names points
@@ -66,20 +66,22 @@ SAME_BODY = 0.6  # another detection with this share of its visible landmarks on
 
 
 def isolate(person: Detection, others: Sequence[Detection] = (),
-            find_hands: Callable[[], Sequence[np.ndarray]] | None = None) -> Detection:
+            find_hands: Callable[[tuple[str, ...]], Sequence[np.ndarray]] | None = None) -> Detection:
     """`person` with only their own pixels left in the mask.
 
     person: the followed person (full-frame landmarks, a mask at `mask_scale`); others: everyone else found in
     the same frame (their landmarks only are used; those lying mostly on `person`'s mask are `person` again,
-    on_body, and are ignored); find_hands: `person`'s hands as MediaPipe Hands finds them, (21, 2) full-frame pixels
-    each (preprocessing/hands.py), asked for only where the mask reaches beyond the pose's hands. Returns a copy whose mask is 0 where a pixel is nearer to another person's capsules
-    than to `person`'s, in every separate piece (8-connected, mask ≥ MASK_FLOOR) farther than FAR torso lengths
-    from `person`'s capsules, and on what a hand holds (_held); every other pixel keeps its value.
+    on_body, and are ignored); find_hands: given sides ("left", "right"), `person`'s hands there as MediaPipe
+    Hands finds them, (21, 2) full-frame pixels each (preprocessing/hands.py), asked only about the hands the mask
+    reaches REACH beyond. Returns a copy whose mask is 0 where a pixel is nearer to
+    another person's capsules than to `person`'s, in every separate piece (8-connected, mask ≥ MASK_FLOOR)
+    farther than FAR torso lengths from `person`'s capsules, and on what a hand holds (_held); every other pixel
+    keeps its value.
     """
     mask = person.mask
     solid = (mask >= MASK_FLOOR).astype(np.uint8)
     others = [other for other in others if not on_body(other, person, solid)]
-    count, labels = cv2.connectedComponents(solid, connectivity=8)
+    count, labels, boxes = _pieces(solid)
     if count < 2:
         return person  # no mask
     height, width = mask.shape
@@ -88,16 +90,21 @@ def isolate(person: Detection, others: Sequence[Detection] = (),
     grid = (max(int(np.ceil(height / step)), 1), max(int(np.ceil(width / step)), 1))
     scale = person.mask_scale / step
     body = capsule_distance(person.landmarks, scale, grid, 0.0, exclude=HANDS)
-    pose_hands = capsule_distance(person.landmarks, scale, grid, 0.0, only=HANDS)
+    left, right = (capsule_distance(person.landmarks, scale, grid, 0.0, only=HANDS, side=side) for side in SIDES)
+    pose_hands = np.minimum(left, right)
+    sides = tuple(side for side, mine, theirs in zip(SIDES, (left, right), (right, left))
+                  if (_upsample(((mine < body) & (mine <= theirs) & (mine > REACH)).astype(np.float32),
+                                (height, width)) * solid).any())
+    hands = find_hands(sides) if find_hands is not None and sides else ()
+    if count == 2 and not others and not len(hands):
+        return person  # nothing to cut: one piece, nobody else, no hand found beyond which the mask reaches
     own = _upsample(np.minimum(body, pose_hands), (height, width))
     keep = np.ones((height, width), bool)
-    beyond = (pose_hands < body) & (pose_hands > REACH)
-    hands = find_hands() if find_hands is not None and (_upsample(beyond * 1.0, (height, width)) * solid).any() else ()
     if len(hands):  # a hand found may be a neighbour's: it marks what is held, never what is the person's own
         found = finger_distance(hands, scale, grid, person.torso_size * scale)
         keep &= ~_held(mask, _upsample(body, (height, width)), _upsample(found, (height, width)), own)
     if count > 2:
-        keep &= ~_far_pieces(solid, count, labels, own)
+        keep &= ~_far_pieces(solid, count, labels, boxes, own)
     for other in others:
         theirs = capsule_distance(other.landmarks, scale, grid, OTHER_VISIBLE)
         keep &= _upsample(theirs, (height, width)) >= own
@@ -122,13 +129,14 @@ def on_body(other: Detection, person: Detection, solid: np.ndarray) -> bool:
 
 
 def capsule_distance(landmarks: np.ndarray, scale: float, grid: tuple[int, int], min_visibility: float,
-                     only: int | None = None, exclude: int | None = None) -> np.ndarray:
+                     only: int | None = None, exclude: int | None = None, side: str | None = None) -> np.ndarray:
     """(h, w) float32: each grid cell's distance to the surface of the person's nearest capsule, in their torso
     lengths (negative inside); +inf if no segment qualifies.
 
     landmarks: (33, 4) full-frame x, y, z, visibility; scale: grid cells per full-frame pixel; grid: (h, w);
     min_visibility: segments whose ends are less visible than this are left out (the torso's never are);
-    only / exclude: the index in CAPSULES of the one group of capsules to use / to leave out.
+    only / exclude: the index in CAPSULES of the one group of capsules to use / to leave out; side: "left" or
+    "right", only that side's segments.
     """
     points = named_points(landmarks[:, :2] * scale)
     visibility = {name: landmarks[i, 3] for name, i in MEDIAPIPE_INDEX.items()}
@@ -139,6 +147,8 @@ def capsule_distance(landmarks: np.ndarray, scale: float, grid: tuple[int, int],
         if (only is not None and index != only) or index == exclude:
             continue
         seen = (lambda a, b: True) if index == 0 else (lambda a, b: min(visibility[a], visibility[b]) >= min_visibility)
+        if side is not None:
+            segments = tuple(pair for pair in segments if all(name.startswith(side) for name in pair))
         distance = segment_distance(points, segments, grid, seen)
         if distance is not None:
             np.minimum(best, distance / torso - radius, out=best)
@@ -165,13 +175,32 @@ def _upsample(distance: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(finite, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def _far_pieces(solid: np.ndarray, count: int, labels: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the pieces of the mask (`solid`: mask ≥ MASK_FLOOR, `count` labels of its 8-connected pieces,
-    0 the background) whose nearest pixel lies farther than FAR from the person's capsules (`own`, torso
+def _pieces(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The 8-connected pieces of an (h, w) 0/1 uint8 image: their count (the background, label 0, included), the
+    (h, w) int32 labels and each label's (count, 4) bounding box x, y, width, height."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return count, labels, stats[:, :4]
+
+
+def _piece_minimum(values: np.ndarray, labels: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(count,) float64: the least of (h, w) `values` over each labelled piece (each read inside its box); +inf
+    for the background, label 0."""
+    least = np.full(len(boxes), np.inf)
+    for label, (x, y, w, h) in enumerate(boxes[1:], start=1):
+        inside = labels[y:y + h, x:x + w] == label
+        if inside.any():
+            least[label] = values[y:y + h, x:x + w][inside].min()
+    return least
+
+
+def _far_pieces(solid: np.ndarray, count: int, labels: np.ndarray, boxes: np.ndarray, own: np.ndarray
+                ) -> np.ndarray:
+    """(h, w) bool: the pieces of the mask (`solid`: mask ≥ MASK_FLOOR; `count`, `labels`, `boxes` its 8-connected
+    pieces as _pieces gives them) whose nearest pixel lies farther than FAR from the person's capsules (`own`, torso
     lengths), with their soft rims; the piece nearest to the person is never cut."""
     if count <= 2:
         return np.zeros(solid.shape, bool)
-    nearest = np.asarray(ndimage.minimum(own, labels, index=np.arange(count)), np.float64)
+    nearest = _piece_minimum(own, labels, boxes)
     nearest[0] = -np.inf
     far = nearest > FAR
     far[np.argmin(nearest[1:]) + 1] = False
@@ -191,10 +220,9 @@ def _held(mask: np.ndarray, body: np.ndarray, hands: np.ndarray, own: np.ndarray
     held = (mask > 0) & (hands < body) & (hands > HELD)
     if not held.any():
         return held
-    count, labels = cv2.connectedComponents(((mask >= MASK_FLOOR) & ~held).astype(np.uint8), connectivity=8)
+    count, labels, boxes = _pieces(((mask >= MASK_FLOOR) & ~held).astype(np.uint8))
     if count > 1:
-        pieces = np.arange(count)
-        anchored = np.asarray(ndimage.minimum(own, labels, index=pieces)) < 0
+        anchored = _piece_minimum(own, labels, boxes) < 0
         touching = np.zeros(count, bool)
         touching[np.unique(labels[cv2.dilate(held.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0])] = True
         hanging = touching & ~anchored
