@@ -10,11 +10,11 @@ found, what the person holds can be cut out of their mask (preprocessing/instanc
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from humanvid.landmarks import MEDIAPIPE_INDEX
 from humanvid.quiet import native_stderr_silenced as quiet_stderr
+from preprocessing.crop import crop_affine, from_crop, warp
 from preprocessing.pose import Detection, import_mediapipe
 
 # MediaPipe Hands' landmarks: 0 wrist, 1-4 thumb, 5-8 index, 9-12 middle, 13-16 ring, 17-20 little finger (tips 4,
@@ -23,7 +23,7 @@ HAND_BONES: tuple[tuple[int, int], ...] = (
     (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
     (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17),
 )
-CROP = 256  # px: each hand's crop is resized to this square before MediaPipe Hands reads it
+CROP = 256  # px: the side of each hand's square crop (preprocessing/crop.py) that MediaPipe Hands reads
 CROP_HALF = (2.5, 1.0, 0.3)  # half the crop's side: the most of these × (wrist to hand centre, forearm, torso length)
 NEAR = 0.5  # [torso lengths] a found hand's wrist this near the pose's wrist is the pose's hand
 MIN_CONFIDENCE = 0.3  # MediaPipe Hands' palm detection confidence
@@ -67,27 +67,14 @@ class HandFinder:
                    CROP_HALF[2] * torso)
         if not np.isfinite(centre).all() or not np.isfinite(half):
             return None
-        x0, y0 = int(round(centre[0] - half)), int(round(centre[1] - half))
-        side_px = max(int(round(2 * half)), 8)
-        crop = _padded_crop(small, x0, y0, side_px)
-        if crop is None:
-            return None
+        affine = crop_affine(centre, max(2.0 * half, 8.0), CROP)
         with quiet_stderr(self.quiet):
-            result = self._hands.process(cv2.resize(crop, (CROP, CROP), interpolation=cv2.INTER_AREA))
+            result = self._hands.process(warp(small, affine, CROP))
         if not result.multi_hand_landmarks:
             return None
-        hand = np.array([(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]) * side_px + (x0, y0)
+        # MediaPipe's normalised coordinates put pixel edges at integers, crop_affine pixel centres
+        normalised = np.array([(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark])
+        hand = from_crop(normalised * CROP - 0.5, affine)
         if np.linalg.norm(hand[0] - wrist) > NEAR * torso:
             return None  # someone else's hand, or the pose's hand is nowhere near
         return hand / scale
-
-
-def _padded_crop(image: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray | None:
-    """The size×size square of `image` at (x0, y0), black where it leaves the image; None if wholly outside."""
-    height, width = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + size, width), min(y0 + size, height)
-    if sx1 <= sx0 or sy1 <= sy0:
-        return None
-    crop = np.zeros((size, size, 3), np.uint8)
-    crop[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return crop

@@ -125,14 +125,9 @@ class PersonDetector:
         if detection is None:
             self._missed += 1
         else:
-            detection = isolate(detection, self._others, lambda sides: self._find_hands(small, scale, detection, sides))
+            detection = isolate(detection, self._others, lambda sides: self._hands.find(small, scale, detection, sides))
             self._previous, self._missed = detection, 0
         return detection
-
-    def _find_hands(self, small: np.ndarray, scale: float, detection: Detection, sides: tuple[str, ...]
-                    ) -> list[np.ndarray]:
-        with quiet_stderr(self.quiet):
-            return self._hands.find(small, scale, detection, sides)
 
     def _static_pose(self):
         if self._static is None:
