@@ -24,7 +24,7 @@ HAND_BONES: tuple[tuple[int, int], ...] = (
     (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20), (5, 9), (9, 13), (13, 17),
 )
 CROP = 256  # px: the side of each hand's square crop (preprocessing/crop.py) that MediaPipe Hands reads
-CROP_HALF = (2.5, 1.0, 0.3)  # half the crop's side: the most of these × (wrist to hand centre, forearm, torso length)
+CROP_HALF = (5.0, 2.0, 0.6)  # half the crop's side: the most of these × (wrist to hand centre, forearm, torso length)
 NEAR = 0.5  # [torso lengths] a found hand's wrist this near the pose's wrist is the pose's hand
 MIN_CONFIDENCE = 0.3  # MediaPipe Hands' palm detection confidence
 
@@ -48,14 +48,14 @@ class HandFinder:
         self.close()
 
     def find(self, small: np.ndarray, scale: float, person: Detection, sides: tuple[str, ...] = ("left", "right")
-             ) -> list[np.ndarray]:
-        """The hands of `person` on `sides` found in `small` (the H×W×3 RGB frame scaled by `scale`): one (21, 2)
-        array of full-frame pixels per hand found."""
-        found = []
+             ) -> dict[str, np.ndarray]:
+        """The hands of `person` on `sides` found in `small` (the H×W×3 RGB frame scaled by `scale`): side → (21, 2)
+        full-frame pixels, for each side where a hand was found."""
+        found = {}
         for side in sides:
             hand = self._find_one(small, scale, person, side)
             if hand is not None:
-                found.append(hand)
+                found[side] = hand
         return found
 
     def _find_one(self, small: np.ndarray, scale: float, person: Detection, side: str) -> np.ndarray | None:

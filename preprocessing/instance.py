@@ -11,13 +11,20 @@ every separate piece of the mask far from the followed person's body (a person
 the search did not tell apart) and what they hold: pixels nearer to one of
 their hands as MediaPipe Hands found it (preprocessing/hands.py: fingertips
 included) than to the rest of them, and farther than HELD beyond it (a racket, a
-bag), with whatever hangs from the body only through them.
+bag), with whatever the hand parts from the body (a piece of the mask that touches
+the hand's zone and no capsule of the person). Where MediaPipe Hands finds no hand
+(fists round a grip, motion blur), the pose's own hand parts only.
 
-Design note: the hands are MediaPipe Hands' (fingertips included), not the pose's. Cutting beyond the pose's
-own hands cut real body in 2 of 48 loose-test stills, up to 17 % of the person (hands the pose misplaced, held
-at 0.35 torso lengths); beyond the hands MediaPipe Hands finds, 2 % of one still of 44, while the racket's head
-is cut in 29 of tennis.mp4's 312 frames. A hand is looked for only where the mask reaches beyond the pose's
-hand (REACH): 88 looks over tennis.mp4, 0.018 s each (both hands of every frame would cost 0.04 s a frame).
+Design note: nearness is to the hands MediaPipe Hands finds (fingertips included), not to the pose's.
+Cutting beyond the pose's own hands cut real body in 2 of 48 loose-test stills, up to 17 % of the person
+(hands the pose misplaced); beyond the hands MediaPipe Hands finds, 1.8 % of one still of 48. What only hangs
+from the body through a hand is cut whether or not MediaPipe Hands found it, if it reaches PROTRUDE beyond the
+hand: the racket's head reaches 0.52 to 0.98 torso lengths in five tennis.mp4 frames, the edge of a skirt under
+a hand 0.28 (loose-test still 25, 1.7 % of the person cut without PROTRUDE). The racket's head is cut in 53 of
+tennis.mp4's 312 frames (mesh-vs-mask IoU 0.894 → 0.897, frames with every part whole 181 → 196); nothing on 48
+test stills. A hand is looked for only where the mask reaches beyond the pose's hand (REACH), on a crop four
+forearm lengths across (CROP_HALF): MediaPipe Hands finds 53 of tennis.mp4's 88 such hands at this size,
+44 at half of it.
 
 Distances are computed on a grid of about MIN_TORSO_CELLS cells per torso and
 interpolated to the mask's pixels: a few milliseconds for a whole frame.
@@ -26,7 +33,7 @@ interpolated to the mask's pixels: a few milliseconds for a whole frame.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -58,6 +65,7 @@ FINGER_RADIUS = 0.03  # [torso lengths] capsules around the bones of a hand Medi
 BONE_NAMES = tuple((str(a), str(b)) for a, b in HAND_BONES)  # as humanvid.geometry.skeleton names points
 REACH = 0.3  # [torso lengths] where the mask reaches this far beyond the pose's hand capsules, the hands are looked for
 HELD = 0.15  # [torso lengths] mask pixels nearest to a found hand and this far beyond its capsules are held, not body
+PROTRUDE = 0.4  # [torso lengths] a piece a hand parts from the body is held if it reaches this far beyond the hand
 OTHER_VISIBLE = 0.5  # another person's segment counts only where both ends are this visible (not guessed)
 FAR = 0.6  # [torso lengths] a separate piece of the mask this far from the followed person's capsules is cut
 MIN_TORSO_CELLS = 24  # grid cells per torso length where distances are computed
@@ -66,16 +74,17 @@ SAME_BODY = 0.6  # another detection with this share of its visible landmarks on
 
 
 def isolate(person: Detection, others: Sequence[Detection] = (),
-            find_hands: Callable[[tuple[str, ...]], Sequence[np.ndarray]] | None = None) -> Detection:
+            find_hands: Callable[[tuple[str, ...]], Mapping[str, np.ndarray]] | None = None) -> Detection:
     """`person` with only their own pixels left in the mask.
 
     person: the followed person (full-frame landmarks, a mask at `mask_scale`); others: everyone else found in
     the same frame (their landmarks only are used; those lying mostly on `person`'s mask are `person` again,
     on_body, and are ignored); find_hands: given sides ("left", "right"), `person`'s hands there as MediaPipe
-    Hands finds them, (21, 2) full-frame pixels each (preprocessing/hands.py), asked only about the hands the mask
-    reaches REACH beyond. Returns a copy whose mask is 0 where a pixel is nearer to
-    another person's capsules than to `person`'s, in every separate piece (8-connected, mask ≥ MASK_FLOOR)
-    farther than FAR torso lengths from `person`'s capsules, and on what a hand holds (_held); every other pixel
+    Hands finds them, side → (21, 2) full-frame pixels for each side it found (preprocessing/hands.py), asked only
+    about the hands the mask reaches REACH beyond (None: no hand is looked at, nothing held is cut). Returns a copy
+    whose mask is 0 where a pixel is nearer to another person's capsules than to `person`'s, in every separate piece
+    (8-connected, mask ≥ MASK_FLOOR) farther than FAR torso lengths from `person`'s capsules, and on what a hand
+    holds (_held; a hand asked about but not found is the pose's); every other pixel
     keeps its value.
     """
     mask = person.mask
@@ -95,14 +104,19 @@ def isolate(person: Detection, others: Sequence[Detection] = (),
     sides = tuple(side for side, mine, theirs in zip(SIDES, (left, right), (right, left))
                   if (_upsample(((mine < body) & (mine <= theirs) & (mine > REACH)).astype(np.float32),
                                 (height, width)) * solid).any())
-    hands = find_hands(sides) if find_hands is not None and sides else ()
-    if count == 2 and not others and not len(hands):
-        return person  # nothing to cut: one piece, nobody else, no hand found beyond which the mask reaches
+    hands = dict(find_hands(sides)) if find_hands is not None and sides else {}
+    missed = [side for side in sides if side not in hands] if find_hands is not None else []
+    if count == 2 and not others and not hands and not missed:
+        return person  # nothing to cut: one piece, nobody else, no hand beyond which the mask reaches
     own = _upsample(np.minimum(body, pose_hands), (height, width))
     keep = np.ones((height, width), bool)
-    if len(hands):  # a hand found may be a neighbour's: it marks what is held, never what is the person's own
-        found = finger_distance(hands, scale, grid, person.torso_size * scale)
-        keep &= ~_held(mask, _upsample(body, (height, width)), _upsample(found, (height, width)), own)
+    if hands or missed:  # a hand found may be a neighbour's: it marks what is held, never what is the person's own
+        found = finger_distance(list(hands.values()), scale, grid, person.torso_size * scale)
+        guessed = np.full(grid, np.inf, np.float32)
+        for side in missed:
+            np.minimum(guessed, left if side == "left" else right, out=guessed)
+        keep &= ~_held(mask, _upsample(body, (height, width)), _upsample(found, (height, width)),
+                       _upsample(guessed, (height, width)), own)
     if count > 2:
         keep &= ~_far_pieces(solid, count, labels, boxes, own)
     for other in others:
@@ -193,6 +207,11 @@ def _piece_minimum(values: np.ndarray, labels: np.ndarray, boxes: np.ndarray) ->
     return least
 
 
+def _piece_maximum(values: np.ndarray, labels: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(count,) float64: the greatest of (h, w) `values` over each labelled piece; -inf for the background."""
+    return -_piece_minimum(-values, labels, boxes)
+
+
 def _far_pieces(solid: np.ndarray, count: int, labels: np.ndarray, boxes: np.ndarray, own: np.ndarray
                 ) -> np.ndarray:
     """(h, w) bool: the pieces of the mask (`solid`: mask ≥ MASK_FLOOR; `count`, `labels`, `boxes` its 8-connected
@@ -212,20 +231,33 @@ def _far_pieces(solid: np.ndarray, count: int, labels: np.ndarray, boxes: np.nda
     return cut | rim
 
 
-def _held(mask: np.ndarray, body: np.ndarray, hands: np.ndarray, own: np.ndarray) -> np.ndarray:
+def _held(mask: np.ndarray, body: np.ndarray, hands: np.ndarray, guessed: np.ndarray, own: np.ndarray
+          ) -> np.ndarray:
     """(h, w) bool: what the person holds. Pixels of `mask` nearer to the found `hands`' capsules than to the
-    `body`'s (distances in torso lengths, see capsule_distance) and farther than HELD beyond them, and every piece
-    of the rest of the mask that touches them but no capsule of the person (`own` < 0 nowhere in it: it hangs
-    from the body only through what is held)."""
-    held = (mask > 0) & (hands < body) & (hands > HELD)
-    if not held.any():
+    `body`'s (distances in torso lengths, see capsule_distance) and farther than HELD beyond them, in pieces that
+    reach PROTRUDE beyond them, and every piece
+    of the rest of the mask that a hand's zone parts from the body: it touches the zone but no capsule of the person
+    (`own` < 0 nowhere in it), so it hangs from the body only through a hand, and it reaches PROTRUDE beyond the
+    hands (a racket's head beside a leg, not the edge of a skirt a hand rests on). A found
+    hand's zone: the pixels nearer to it than to the body and those within HELD of it; a hand MediaPipe Hands did
+    not find (`guessed`: distances to the pose's own hand capsules) has only the pixels within HELD of it, and
+    marks nothing held by nearness (the pose's hands can be confidently wrong)."""
+    person = mask > 0
+    claimed = person & (hands < body)
+    held = claimed & (hands > HELD)
+    count, labels, boxes = _pieces(held.astype(np.uint8))
+    if count > 1:
+        held &= (_piece_maximum(hands, labels, boxes) > PROTRUDE)[labels]
+    zone = claimed | (person & ((hands <= HELD) | (guessed <= HELD)))
+    if not zone.any():
         return held
-    count, labels, boxes = _pieces(((mask >= MASK_FLOOR) & ~held).astype(np.uint8))
+    count, labels, boxes = _pieces(((mask >= MASK_FLOOR) & ~zone).astype(np.uint8))
     if count > 1:
         anchored = _piece_minimum(own, labels, boxes) < 0
         touching = np.zeros(count, bool)
-        touching[np.unique(labels[cv2.dilate(held.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0])] = True
+        touching[np.unique(labels[cv2.dilate(zone.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0])] = True
         hanging = touching & ~anchored
         hanging[0] = False
+        hanging &= _piece_maximum(np.minimum(hands, guessed), labels, boxes) > PROTRUDE
         held |= hanging[labels]
     return held

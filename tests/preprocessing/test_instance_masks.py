@@ -76,3 +76,7 @@ def test_a_held_racket_is_cut_out_of_the_players_mask():
     assert _share(found.mask, head) < 0.02
     player = (raw.mask > 127) & ~head
     assert _share(found.mask, player) > 0.97  # the player is all still there (the racket's throat aside)
+    # MediaPipe Hands finds no hand (a fist round a blurred grip): the pose's own hand parts the racket from the body
+    unfound = isolate(raw, (), lambda sides: {})
+    assert _share(unfound.mask, head) < 0.02
+    assert _share(unfound.mask, player) > 0.97
