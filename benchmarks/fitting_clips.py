@@ -108,9 +108,12 @@ def ensure_more_clips(out: Path, count: int, first_seed: int, frames: int = 48) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(TEST_SEEDS),
+                        help="clip seeds (the motions in turn; the tuning clips are 9100-9107)")
     parser.add_argument("--frames", type=int, default=48)
     args = parser.parse_args()
-    for folder in ensure_clips(args.out, frames=args.frames):
+    motions = [TEST_MOTIONS[i % len(TEST_MOTIONS)] for i in range(len(args.seeds))]
+    for folder in ensure_clips(args.out, seeds=args.seeds, motions=motions, frames=args.frames):
         run = json.loads((folder / "pre" / "frames" / "run.json").read_text())
         print(folder.name, str(np.load(folder / "truth.npz")["motion"]), run.get("summary"), file=sys.stderr)
 
