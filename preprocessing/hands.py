@@ -4,8 +4,9 @@ The pose's own hand landmarks (wrist, index and pinky knuckles, thumb) stop shor
 the fingertips and are sometimes confidently wrong, so what lies beyond them cannot be
 told from the pose alone. MediaPipe Hands (its bundled palm detector and hand
 landmark models) is run on a square crop around each of the pose's hands; a hand it
-finds whose wrist lies within NEAR of the pose's wrist is that hand. Where a hand is
-found, what the person holds can be cut out of their mask (preprocessing/instance.py).
+finds whose wrist lies within NEAR of the pose's wrist is that hand. What the person
+holds is cut out of their mask by nearness to the hands found, and by what a hand, found
+or not, parts from the body (preprocessing/instance.py).
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ Cutting beyond the pose's own hands cut real body in 2 of 48 loose-test stills, 
 from the body through a hand is cut whether or not MediaPipe Hands found it, if it reaches PROTRUDE beyond the
 hand: the racket's head reaches 0.52 to 0.98 torso lengths in five tennis.mp4 frames, the edge of a skirt under
 a hand 0.28 (loose-test still 25, 1.7 % of the person cut without PROTRUDE). The racket's head is cut in 53 of
-tennis.mp4's 312 frames (mesh-vs-mask IoU 0.894 → 0.897, frames with every part whole 181 → 196); nothing on 48
-test stills. A hand is looked for only where the mask reaches beyond the pose's hand (REACH), on a crop four
-forearm lengths across (CROP_HALF): MediaPipe Hands finds 53 of tennis.mp4's 88 such hands at this size,
-44 at half of it.
+tennis.mp4's 312 frames (real_gallery.py: mesh-vs-mask IoU 0.894 → 0.897, frames with every part whole 183 →
+192); nothing on 48 test stills. A hand is looked for only where the mask reaches beyond the pose's hand
+(REACH), on a crop four forearm lengths across (CROP_HALF): MediaPipe Hands finds 53 of tennis.mp4's 88 such
+hands at this size, 44 at half of it.
 
 Distances are computed on a grid of about MIN_TORSO_CELLS cells per torso and
 interpolated to the mask's pixels: a few milliseconds for a whole frame.
@@ -112,7 +112,7 @@ def isolate(person: Detection, others: Sequence[Detection] = (),
     keep = np.ones((height, width), bool)
     if hands or missed:  # a hand found may be a neighbour's: it marks what is held, never what is the person's own
         found = finger_distance(list(hands.values()), scale, grid, person.torso_size * scale)
-        guessed = np.full(grid, np.inf, np.float32)
+        guessed = np.full(grid, np.inf, np.float32)  # the pose's hands where MediaPipe Hands found none
         for side in missed:
             np.minimum(guessed, left if side == "left" else right, out=guessed)
         keep &= ~_held(mask, _upsample(body, (height, width)), _upsample(found, (height, width)),
@@ -233,15 +233,17 @@ def _far_pieces(solid: np.ndarray, count: int, labels: np.ndarray, boxes: np.nda
 
 def _held(mask: np.ndarray, body: np.ndarray, hands: np.ndarray, guessed: np.ndarray, own: np.ndarray
           ) -> np.ndarray:
-    """(h, w) bool: what the person holds. Pixels of `mask` nearer to the found `hands`' capsules than to the
-    `body`'s (distances in torso lengths, see capsule_distance) and farther than HELD beyond them, in pieces that
-    reach PROTRUDE beyond them, and every piece
-    of the rest of the mask that a hand's zone parts from the body: it touches the zone but no capsule of the person
-    (`own` < 0 nowhere in it), so it hangs from the body only through a hand, and it reaches PROTRUDE beyond the
-    hands (a racket's head beside a leg, not the edge of a skirt a hand rests on). A found
-    hand's zone: the pixels nearer to it than to the body and those within HELD of it; a hand MediaPipe Hands did
-    not find (`guessed`: distances to the pose's own hand capsules) has only the pixels within HELD of it, and
-    marks nothing held by nearness (the pose's hands can be confidently wrong)."""
+    """(h, w) bool: what the person holds (distances in torso lengths, see capsule_distance):
+
+    - pixels of `mask` nearer to the found `hands`' capsules than to the `body`'s and farther than HELD beyond
+      them, in pieces that reach PROTRUDE beyond them;
+    - every piece of the rest of the mask that a hand's zone parts from the body: it touches the zone, has no pixel
+      inside a capsule of the person (`own` < 0) and reaches PROTRUDE beyond the hands (a racket's head beside a
+      leg, not the edge of a skirt a hand rests on).
+
+    A found hand's zone: the pixels nearer to it than to the body and those within HELD of it. A hand MediaPipe
+    Hands did not find (`guessed`: distances to the pose's own hand capsules, +inf where none) has only the pixels
+    within HELD of it and claims nothing by nearness (the pose's hands can be confidently wrong)."""
     person = mask > 0
     claimed = person & (hands < body)
     held = claimed & (hands > HELD)
