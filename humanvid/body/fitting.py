@@ -19,7 +19,9 @@ Stages (each an L-BFGS run in torch, batched over frames):
 3. a Gaussian filter over time of orientation, translation and pose: σ `final_smoothing_sigma`
    frames, and per part `final_smoothing_sigmas` (the knees, which move fast, less; the global
    orientation, the middle of the spine and the elbows, which MediaPipe's noise shakes more than
-   they move, more).
+   they move, more); where a limb's landmarks show that the filter cut a fast motion short, that limb
+   (and the joints above it) takes the pose of a lighter filter instead (`motion_gate`,
+   temporal_filter.evidence_gated).
 
 Terms: robust (Geman-McClure) reprojection of the 33 keypoints in crop pixels, weighted
 by MediaPipe's visibility and the model's keypoint weights; agreement of limb and torso
@@ -37,7 +39,9 @@ Inside the L-BFGS loops the body is evaluated through `BodyModel.prepare_fit` /
 Anny is exact and ~5x cheaper than a full forward (anny_fast.py).
 
 Design note: jitter is taken out by the filter after the fit, not by a stronger smoothness term,
-which makes the bodies lag (raised tenfold: MPJPE 94.5 → 108.8 mm on the synthetic clips). Each
+which makes the bodies lag (raised tenfold: MPJPE 94.5 → 108.8 mm on the synthetic clips). The filter's
+own cost on a fast motion (a tennis serve's arms) is undone by the evidence gate: frames of tennis.mp4's
+serve (100–249) with every visible part of the mesh whole 74 → 91 of 150. Each
 setting's value, the measurement that chose it and what else was tried: docs/fitting_tuning.md.
 """
 
@@ -61,7 +65,7 @@ from humanvid.body.initialization import initialize_from_landmarks, mediapipe_wo
 from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import nearest_axis_angles, principal_axis_angles, unwrap_axis_angles
 from humanvid.body.silhouette import SilhouetteObservations, boundary_candidates, silhouette_losses
-from humanvid.body.temporal_filter import box_kernel, final_filter, smoothed
+from humanvid.body.temporal_filter import box_kernel, evidence_gated, final_filter, smoothed
 from humanvid.constants import CROP_SIZE, HEIGHT_RANGE
 from humanvid.errors import HumanvidError
 from humanvid.projection import intrinsic_matrix, project
@@ -130,6 +134,10 @@ class FitSettings:
     final_smoothing_sigma: float = 1.5  # frames; 0: the whole final filter off
     # frames, parts with their own σ in the final filter (temporal_filter.final_filter)
     final_smoothing_sigmas: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(PART_SMOOTHING_SIGMAS))
+    # crop px: where a limb's keypoints lie this much further from their landmarks under the final filter than
+    # under a lighter one (its σ times motion_gate_light), the lighter one's pose is taken (evidence_gated); None: off
+    motion_gate: tuple[float, float] | None = (0.5, 1.5)
+    motion_gate_light: float = 0.67
     silhouette_weight: float = 2.0  # body inside the mask (with silhouettes)
     coverage_weight: float = 0.5  # mask outline reached by the body
     silhouette_sigma: float = 20.0  # mask pixels
@@ -239,7 +247,14 @@ def fit_body_sequence(
         previous_end = frames.stop
         if progress is not None:
             progress(frames.stop, total)
-    params = final_filter(body, params, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
+    filtered = final_filter(body, params, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
+    if settings.motion_gate is not None and filtered is not params:
+        scale = settings.motion_gate_light
+        light = final_filter(body, params, settings.final_smoothing_sigma * scale,
+                             {part: sigma * scale for part, sigma in settings.final_smoothing_sigmas.items()})
+        filtered = evidence_gated(body, light, filtered, torch.nan_to_num(data.pixels), data.weights, data.crop_sides,
+                                  camera, settings.motion_gate)
+    params = filtered
 
     with torch.no_grad():
         keypoints = body(params).keypoints

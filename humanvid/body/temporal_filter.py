@@ -1,14 +1,29 @@
-"""Filters over time of a fitted body sequence: the kernels and their application to BodyParams."""
+"""Filters over time of a fitted body sequence: the kernels, their application to BodyParams, and the gate
+that gives a limb back a lighter filter's pose where the landmarks show the filter cut a fast motion short."""
 
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import Mapping
 
 import torch
 
+from humanvid.body.fitting_losses import reprojection_error_px
 from humanvid.body.model import BodyModel, BodyParams
 from humanvid.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle, nearest_axis_angles
+from humanvid.constants import CROP_SIZE
+from humanvid.landmarks import landmark_indices
+from humanvid.projection import project
+
+EVIDENCE_SIGMA = 2.0  # frames over which a reprojection residual is averaged before the gate reads it
+GATE_SPREAD = 1.0  # frames: σ of the Gaussian that spreads the gate's weights over time
+
+# Per limb: the initialisation roles of its joints (per side) and the MediaPipe landmarks that show where it is.
+LIMBS = MappingProxyType({
+    "arm": (("upper_arm", "forearm"), ("elbow", "wrist", "pinky", "index", "thumb")),
+    "leg": (("thigh", "shin", "foot"), ("knee", "ankle", "heel", "foot_index")),
+})  # fmt: skip
 
 
 def box_kernel(radius: int) -> torch.Tensor:
@@ -59,6 +74,84 @@ def final_filter(body: BodyModel, params: BodyParams, sigma: float, part_sigmas:
         joints = [index[body.initialization_joints[role]] for role in roles]
         pose[:, joints] = filtered_rotations(params.pose[:, joints], kernel, linear_ends=True)
     return BodyParams(orient, filtered.translation, pose, params.shape)
+
+
+def evidence_gated(body: BodyModel, light: BodyParams, filtered: BodyParams, pixels: torch.Tensor,
+                   weights: torch.Tensor, crop_sides: torch.Tensor, camera: torch.Tensor,
+                   gate: tuple[float, float]) -> BodyParams:
+    """`filtered` moved towards `light` (the same fit under a lighter filter) limb by limb, where the
+    landmarks say that the filter cut a fast motion short.
+
+    Per limb (LIMBS, per side) and frame, the excess is how much further (crop px) its keypoints lie from
+    their landmarks in `filtered` than in `light`, each residual first averaged over nearby frames
+    (EVIDENCE_SIGMA): landmark jitter, which the filter is there to remove, does not last; a motion cut
+    short does. The limb's weight, (excess − gate[0]) / (gate[1] − gate[0]) clipped to [0, 1] and spread
+    over time (maximum over ±1 frame, then a Gaussian of σ GATE_SPREAD), moves its joints and the joints
+    above them (a joint takes the largest weight of the limbs below it; orientation and translation the
+    largest of all) along the shortest rotation towards `light`.
+
+    light, filtered: T frames; pixels (T, 33, 2) full-frame landmarks, weights (T, 33) (0: not seen),
+    crop_sides (T,) full-frame px, camera (3, 3) intrinsics."""
+    with torch.no_grad():
+        projected = {name: project(body(params).keypoints, camera) for name, params in (("light", light),
+                                                                                         ("filtered", filtered))}
+    scale = (CROP_SIZE / crop_sides)[:, None, None]
+    index = {name: i for i, name in enumerate(body.pose_joint_names)}
+    joint_weights = torch.zeros(len(light.pose), len(index), dtype=light.pose.dtype)
+    for part, (roles, landmarks) in LIMBS.items():
+        for side in ("left", "right"):
+            ids = landmark_indices(*(f"{side}_{name}" for name in landmarks))
+            errors = {name: _lasting_error(value[:, ids] * scale, pixels[:, ids] * scale, weights[:, ids], EVIDENCE_SIGMA)
+                      for name, value in projected.items()}
+            excess = torch.nan_to_num(errors["filtered"] - errors["light"])
+            weight = ((excess - gate[0]) / (gate[1] - gate[0])).clamp(0.0, 1.0)
+            weight = torch.nn.functional.max_pool1d(weight[None, None], 3, stride=1, padding=1)[0, 0]
+            weight = filtered_sequence(weight, gaussian_kernel(GATE_SPREAD))
+            joints = {body.initialization_joints[f"{side}_{role}"] for role in roles}
+            if part == "arm":
+                joints.add(body.wrist_joints[0 if side == "left" else 1])
+            for joint in list(joints):
+                joints |= _ancestors(body, joint)
+            chain = [index[joint] for joint in joints if joint in index]
+            joint_weights[:, chain] = torch.maximum(joint_weights[:, chain], weight[:, None])
+    root = joint_weights.max(dim=1).values
+    pose = blended_rotations(filtered.pose, light.pose, joint_weights)
+    orient = blended_rotations(filtered.global_orient, light.global_orient, root)
+    translation = filtered.translation + root[:, None] * (light.translation - filtered.translation)
+    return BodyParams(orient, translation, pose, filtered.shape)
+
+
+def _lasting_error(projected: torch.Tensor, pixels: torch.Tensor, weights: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(T,) weighted mean over the K keypoints of the length of their reprojection residuals averaged over
+    nearby frames (Gaussian of σ `sigma` frames, weighted): an error that lasts, not the landmarks' jitter.
+
+    projected, pixels: (T, K, 2); weights (T, K)."""
+    if sigma <= 0:
+        return reprojection_error_px(projected, pixels, weights)
+    kernel = gaussian_kernel(sigma)
+    residual = filtered_sequence(weights[..., None] * (projected - pixels), kernel)
+    total = filtered_sequence(weights, kernel)
+    lasting = (residual / total.clamp_min(1e-9)[..., None]).norm(dim=-1)
+    count = weights.sum(dim=-1)
+    return torch.where(count > 0, (weights * lasting).sum(dim=-1) / count.clamp_min(1e-12), torch.nan)
+
+
+def _ancestors(body: BodyModel, joint: str) -> set[str]:
+    """The joints above `joint` in the body's skeleton (root included)."""
+    found, parent = set(), body.joint_parents[body.joint_names.index(joint)]
+    while parent >= 0:
+        found.add(body.joint_names[parent])
+        parent = body.joint_parents[parent]
+    return found
+
+
+def blended_rotations(start: torch.Tensor, end: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """(..., 3) rotation vectors part of the way from `start` to `end` (same shape) along the shortest
+    rotation between them: weight (...) 0 gives start, 1 end; written nearest to `start`'s representation."""
+    rotations = axis_angle_to_matrix(start)
+    step = matrix_to_axis_angle(rotations.transpose(-1, -2) @ axis_angle_to_matrix(end))
+    blended = matrix_to_axis_angle(rotations @ axis_angle_to_matrix(weight[..., None].to(step) * step))
+    return nearest_axis_angles(blended, start)
 
 
 def filtered_rotations(axis_angles: torch.Tensor, kernel: torch.Tensor, linear_ends: bool = False) -> torch.Tensor:

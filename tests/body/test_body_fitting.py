@@ -279,3 +279,62 @@ def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
     assert final_filter(anny_body, noisy, 0.0, settings.final_smoothing_sigmas) is noisy  # σ 0: the whole filter off
     with pytest.raises(ValueError, match="tail"):
         final_filter(anny_body, noisy, 1.5, {"tail": 2.0})
+
+
+def _arm_sequence(anny_body, angles: torch.Tensor, joint: str):
+    """BodyParams of T frames: the body 4 m before the camera, still but for `joint` turned by `angles` (T,)
+    radians."""
+    from humanvid.body.model import BodyParams
+
+    count = len(angles)
+    params = anny_body.neutral_params(count)
+    params.translation[:, 2] = -4.0
+    index = list(anny_body.pose_joint_names).index(anny_body.initialization_joints[joint])
+    params.pose[:, index, 0] = angles.to(params.pose)
+    return BodyParams(params.global_orient, params.translation, params.pose, params.shape)
+
+
+def _gated(anny_body, raw):
+    """raw's final filter gated (FitSettings' gate) by landmarks that raw follows exactly (crop = frame)."""
+    from humanvid.body.temporal_filter import evidence_gated, final_filter
+
+    settings = FitSettings()
+    with torch.no_grad():
+        pixels = project(anny_body(raw).keypoints, CAMERA_MATRIX.to(raw.pose))
+    weights = torch.ones(len(pixels), 33, dtype=raw.pose.dtype) * anny_body.keypoint_weights
+    filtered = final_filter(anny_body, raw, settings.final_smoothing_sigma, settings.final_smoothing_sigmas)
+    light = settings.motion_gate_light
+    target = final_filter(anny_body, raw, settings.final_smoothing_sigma * light,
+                          {part: sigma * light for part, sigma in settings.final_smoothing_sigmas.items()})
+    gated = evidence_gated(anny_body, target, filtered, pixels, weights, torch.full((len(pixels),), 512.0),
+                           CAMERA_MATRIX.to(raw.pose), settings.motion_gate)
+    with torch.no_grad():
+        wrist = landmark_indices("right_wrist")
+        error = {name: (project(anny_body(params).keypoints, CAMERA_MATRIX.to(raw.pose))[:, wrist] - pixels[:, wrist])
+                 .norm(dim=-1)[:, 0] for name, params in (("filtered", filtered), ("light", target), ("gated", gated))}
+    return filtered, gated, error
+
+
+def test_the_final_filter_gives_a_fast_limb_back_to_its_landmarks(anny_body):
+    """A swing too fast for the final filter (the filtered arm misses its landmarks for several frames) takes
+    the lighter filter's pose; the frames before the swing keep the final filter's."""
+    frames = torch.arange(30, dtype=torch.float64)
+    swing = 1.6 * torch.clamp(1.0 - (frames - 16).abs() / 4.0, min=0.0)  # up and down again in 8 frames
+    filtered, gated, error = _gated(anny_body, _arm_sequence(anny_body, swing, "right_upper_arm"))
+    assert FitSettings().motion_gate is not None
+    assert error["filtered"][16] > 20.0  # the filter cuts the swing's peak short
+    assert error["light"][16] < 0.75 * error["filtered"][16]
+    assert error["gated"][16] < error["light"][16] + 0.5  # the lighter filter's pose at the peak
+    assert torch.allclose(gated.pose[:6], filtered.pose[:6], atol=1e-9)  # calm frames: the final filter's
+    assert torch.equal(gated.shape, filtered.shape)
+
+
+def test_the_final_filter_keeps_jitter_out_although_the_jitter_is_in_the_landmarks(anny_body):
+    """An elbow shaking ±0.2 rad from frame to frame with its landmarks (MediaPipe's noise, followed by
+    the fit): the residual it leaves does not last, so the final filter's pose is kept, although frame by
+    frame the filtered wrist misses its landmarks by more than the gate's upper bound on average."""
+    frames = torch.arange(30, dtype=torch.float64)
+    shaking = 0.6 + 0.2 * (-1.0) ** frames
+    filtered, gated, error = _gated(anny_body, _arm_sequence(anny_body, shaking, "right_forearm"))
+    assert error["filtered"][5:-5].mean() > FitSettings().motion_gate[1]
+    assert torch.allclose(gated.pose, filtered.pose, atol=1e-6)
