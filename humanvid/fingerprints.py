@@ -15,7 +15,7 @@ from humanvid.settings import Settings
 from preprocessing.video import MediaInfo
 
 PREPROCESS_FORMAT = 5  # bump when preprocessing output changes for the same settings (5: held objects cut beyond unfound hands)
-FIT_FORMAT = 8  # bump when fitting output changes for the same settings
+FIT_FORMAT = 9  # bump when fitting output changes for the same settings (9: the final filter's evidence gate)
 MESH_FORMAT = 10  # bump when meshing output changes for the same settings (10: the hands follow the mask outline, not the occupancy)
 EXPORT_FORMAT = 2  # bump when the export stage's output changes for the same meshes
 
