@@ -101,8 +101,8 @@ def evidence_gated(body: BodyModel, light: BodyParams, filtered: BodyParams, pix
     for part, (roles, landmarks) in LIMBS.items():
         for side in ("left", "right"):
             ids = landmark_indices(*(f"{side}_{name}" for name in landmarks))
-            errors = {name: _lasting_error(value[:, ids] * scale, pixels[:, ids] * scale, weights[:, ids], EVIDENCE_SIGMA)
-                      for name, value in projected.items()}
+            errors = {name: _lasting_error(value[:, ids] * scale, pixels[:, ids] * scale, weights[:, ids],
+                                           EVIDENCE_SIGMA) for name, value in projected.items()}
             excess = torch.nan_to_num(errors["filtered"] - errors["light"])
             weight = ((excess - gate[0]) / (gate[1] - gate[0])).clamp(0.0, 1.0)
             weight = torch.nn.functional.max_pool1d(weight[None, None], 3, stride=1, padding=1)[0, 0]
