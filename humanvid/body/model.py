@@ -172,6 +172,14 @@ class BodyModel(torch.nn.Module):
             inside = grown
         return np.flatnonzero(inside)
 
+    def ancestors(self, joint: str) -> set[str]:
+        """The names of the joints above `joint` (one of `joint_names`) in the skeleton, the root included."""
+        found, parent = set(), self.joint_parents[self.joint_names.index(joint)]
+        while parent >= 0:
+            found.add(self.joint_names[parent])
+            parent = self.joint_parents[parent]
+        return found
+
     def forward(self, params: BodyParams) -> BodyOutput:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -111,7 +111,7 @@ def evidence_gated(body: BodyModel, light: BodyParams, filtered: BodyParams, pix
             if part == "arm":
                 joints.add(body.wrist_joints[0 if side == "left" else 1])
             for joint in list(joints):
-                joints |= _ancestors(body, joint)
+                joints |= body.ancestors(joint)
             chain = [index[joint] for joint in joints if joint in index]
             joint_weights[:, chain] = torch.maximum(joint_weights[:, chain], weight[:, None])
     root = joint_weights.max(dim=1).values
@@ -126,23 +126,10 @@ def _lasting_error(projected: torch.Tensor, pixels: torch.Tensor, weights: torch
     nearby frames (Gaussian of σ `sigma` frames, weighted): an error that lasts, not the landmarks' jitter.
 
     projected, pixels: (T, K, 2); weights (T, K)."""
-    if sigma <= 0:
-        return reprojection_error_px(projected, pixels, weights)
     kernel = gaussian_kernel(sigma)
     residual = filtered_sequence(weights[..., None] * (projected - pixels), kernel)
-    total = filtered_sequence(weights, kernel)
-    lasting = (residual / total.clamp_min(1e-9)[..., None]).norm(dim=-1)
-    count = weights.sum(dim=-1)
-    return torch.where(count > 0, (weights * lasting).sum(dim=-1) / count.clamp_min(1e-12), torch.nan)
-
-
-def _ancestors(body: BodyModel, joint: str) -> set[str]:
-    """The joints above `joint` in the body's skeleton (root included)."""
-    found, parent = set(), body.joint_parents[body.joint_names.index(joint)]
-    while parent >= 0:
-        found.add(body.joint_names[parent])
-        parent = body.joint_parents[parent]
-    return found
+    lasting = residual / filtered_sequence(weights, kernel).clamp_min(1e-9)[..., None]
+    return reprojection_error_px(lasting, torch.zeros_like(lasting), weights)
 
 
 def blended_rotations(start: torch.Tensor, end: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

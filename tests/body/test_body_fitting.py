@@ -284,14 +284,11 @@ def test_the_final_filter_gives_some_parts_their_own_sigma(anny_body):
 def _arm_sequence(anny_body, angles: torch.Tensor, joint: str):
     """BodyParams of T frames: the body 4 m before the camera, still but for `joint` turned by `angles` (T,)
     radians."""
-    from humanvid.body.model import BodyParams
-
-    count = len(angles)
-    params = anny_body.neutral_params(count)
+    params = anny_body.neutral_params(len(angles))
     params.translation[:, 2] = -4.0
     index = list(anny_body.pose_joint_names).index(anny_body.initialization_joints[joint])
     params.pose[:, index, 0] = angles.to(params.pose)
-    return BodyParams(params.global_orient, params.translation, params.pose, params.shape)
+    return params
 
 
 def _gated(anny_body, raw):
